@@ -1,0 +1,295 @@
+package grid
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Point 5: with no connection up, calls fail at once with ErrDisconnected.
+func TestDisconnectedFailsFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A peer address where nothing listens.
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	n := startTestNode(t, ln, ln.Addr().String(), []string{ln.Addr().String(), deadAddr}, nil, registerEchoFn, true)
+	c := n.m.Connection(deadAddr)
+	start := time.Now()
+	_, err = c.Request(context.Background(), hEcho, []byte("x"))
+	if !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("request to an unreachable peer: %v, want ErrDisconnected", err)
+	}
+	if _, err := c.NewStream(context.Background(), hStream, nil); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("stream to an unreachable peer: %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("calls to a disconnected peer waited instead of failing fast")
+	}
+	if _, err := n.m.Connection("10.255.255.1:1").Request(context.Background(), hEcho, nil); !errors.Is(err, ErrUnknownPeer) {
+		t.Fatalf("request to an unconfigured peer: %v", err)
+	}
+}
+
+func registerEchoFn(m *Manager) { registerEchoStream(0, m) }
+
+// Point 5: a peer killed mid-stream fails everything in flight promptly; the
+// peer coming back is reconnected to and calls work again.
+func TestPeerKilledAndBack(t *testing.T) {
+	blocked := make(chan struct{}, 2)
+	register := func(m *Manager) {
+		registerEchoStream(0, m)
+		_ = m.RegisterSingle(hTest, func(ctx context.Context, _ []byte) ([]byte, error) {
+			blocked <- struct{}{}
+			<-ctx.Done()
+			return nil, ctx.Err()
+		})
+	}
+	nodes := newTestCluster(t, 2, clusterOpts{register: func(_ int, m *Manager) { register(m) }})
+	a, b := nodes[0], nodes[1]
+
+	// In flight: a stream mid-way and a blocked single request.
+	st, err := a.conn(b).NewStream(context.Background(), hStream, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	reqErr := make(chan error, 1)
+	go func() {
+		_, err := a.conn(b).Request(context.Background(), hTest, nil)
+		reqErr <- err
+	}()
+	<-blocked
+
+	b.Close() // the peer dies: its sockets close under everything in flight
+
+	if err := <-reqErr; !isDisconnected(err) {
+		t.Fatalf("in-flight request: %v, want ErrDisconnected", err)
+	}
+	if _, err := st.Recv(); !isDisconnected(err) {
+		t.Fatalf("in-flight stream Recv: %v, want ErrDisconnected", err)
+	}
+	if err := st.Send([]byte("y")); !isDisconnected(err) {
+		t.Fatalf("in-flight stream Send: %v, want ErrDisconnected", err)
+	}
+	waitFor(t, 5*time.Second, "a to see b disconnected", func() bool { return a.conn(b).State() != StateConnected })
+
+	// b comes back on the same address.
+	ln, err := net.Listen("tcp", b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2 := startTestNode(t, ln, b.addr, []string{a.addr, b.addr}, nil, register, true)
+	waitConnected(t, a, b2)
+	if got := mustRequest(t, a.conn(b2), hEcho, []byte("again")); string(got) != "again" {
+		t.Fatalf("after reconnect: %q", got)
+	}
+	if got := mustRequest(t, b2.conn(a), hEcho, []byte("back")); string(got) != "back" {
+		t.Fatalf("after reconnect, other way: %q", got)
+	}
+	var ps PeerStats
+	for _, s := range a.m.Stats() {
+		ps = s
+	}
+	if ps.Connects != 2 {
+		t.Fatalf("a connected to b %d times, want 2", ps.Connects)
+	}
+	// The state callback reported the whole story.
+	var seq []string
+	for len(a.states) > 0 {
+		e := <-a.states
+		seq = append(seq, e.state.String())
+	}
+	got := strings.Join(seq, ",")
+	if !strings.Contains(got, "connected") || !strings.Contains(got, "disconnected") ||
+		!strings.HasSuffix(got, "connected") {
+		t.Fatalf("state changes seen by a: %s", got)
+	}
+}
+
+// freezableConn stops passing bytes both ways while frozen, like a paused
+// process or a cut cable whose TCP connection stays open.
+type freezableConn struct {
+	net.Conn
+	mu     sync.Mutex
+	frozen chan struct{} // closed while thawed; nil when thawed
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newFreezableConn(c net.Conn) *freezableConn {
+	return &freezableConn{Conn: c, closed: make(chan struct{})}
+}
+
+func (f *freezableConn) freeze() {
+	f.mu.Lock()
+	f.frozen = make(chan struct{})
+	f.mu.Unlock()
+}
+
+func (f *freezableConn) wait() error {
+	f.mu.Lock()
+	fr := f.frozen
+	f.mu.Unlock()
+	if fr == nil {
+		return nil
+	}
+	select {
+	case <-fr:
+		return nil
+	case <-f.closed:
+		return net.ErrClosed
+	}
+}
+
+func (f *freezableConn) Read(p []byte) (int, error) {
+	n, err := f.Conn.Read(p)
+	if werr := f.wait(); werr != nil {
+		return 0, werr
+	}
+	return n, err
+}
+
+func (f *freezableConn) Write(p []byte) (int, error) {
+	if err := f.wait(); err != nil {
+		return 0, err
+	}
+	return f.Conn.Write(p)
+}
+
+func (f *freezableConn) Close() error {
+	f.once.Do(func() { close(f.closed) })
+	return f.Conn.Close()
+}
+
+// Point 5 and the lessons: a silent peer is declared dead by the ping check,
+// on both sides, and the connection is then re-established.
+func TestSilentPeerDeclaredDead(t *testing.T) {
+	var mu sync.Mutex
+	var conns []*freezableConn
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		f := newFreezableConn(c)
+		mu.Lock()
+		conns = append(conns, f)
+		mu.Unlock()
+		return f, nil
+	}
+	nodes := newTestCluster(t, 2, clusterOpts{
+		register: registerEcho,
+		tweak: func(_ int, c *Config) {
+			c.NetDial = dial
+			c.PeerTimeout = 500 * time.Millisecond
+		},
+	})
+	a, b := nodes[0], nodes[1]
+	mu.Lock()
+	if len(conns) != 1 {
+		t.Fatalf("%d dialed connections, want 1", len(conns))
+	}
+	conns[0].freeze()
+	mu.Unlock()
+
+	for _, n := range nodes {
+		other := a
+		if n == a {
+			other = b
+		}
+		waitFor(t, 20*time.Second, "silent peer to be declared dead", func() bool {
+			for _, ps := range n.m.Stats() {
+				if ps.Addr == other.addr && strings.Contains(ps.LastError, "silent") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	// The dialing side reconnects over a fresh connection.
+	waitConnected(t, a, b)
+	if got := mustRequest(t, a.conn(b), hEcho, []byte("alive")); string(got) != "alive" {
+		t.Fatalf("after reconnect: %q", got)
+	}
+}
+
+func TestDefaultPeerTimeoutWithin10s(t *testing.T) {
+	if d := DefaultConfig().PeerTimeout; d > 10*time.Second {
+		t.Fatalf("default dead-peer detection %v, promised within 10s", d)
+	}
+}
+
+func TestBackoffJitteredAndBounded(t *testing.T) {
+	cur := 100 * time.Millisecond
+	const max = 5 * time.Second
+	distinct := map[time.Duration]bool{}
+	for range 20 {
+		var wait time.Duration
+		prev := cur
+		wait, cur = nextBackoff(cur, max)
+		if wait < prev/2 || wait > prev {
+			t.Fatalf("wait %v outside [%v, %v]", wait, prev/2, prev)
+		}
+		if cur > max {
+			t.Fatalf("backoff grew to %v past the max %v", cur, max)
+		}
+		distinct[wait] = true
+	}
+	if cur != max {
+		t.Fatalf("backoff did not reach its max: %v", cur)
+	}
+	if len(distinct) < 5 {
+		t.Fatalf("waits are not jittered: %v", distinct)
+	}
+}
+
+// Manager.Close leaves no goroutine behind (checked by goleak in TestMain)
+// even with streams and requests in flight, and later calls fail cleanly.
+func TestCloseWithTrafficInFlight(t *testing.T) {
+	nodes := newTestCluster(t, 3, clusterOpts{register: func(_ int, m *Manager) {
+		registerEchoStream(0, m)
+		_ = m.RegisterSingle(hTest, func(ctx context.Context, _ []byte) ([]byte, error) {
+			<-ctx.Done()
+			return nil, nil
+		})
+	}})
+	var wg sync.WaitGroup
+	for _, a := range nodes {
+		for _, b := range nodes {
+			if a == b {
+				continue
+			}
+			st, err := a.conn(b).NewStream(context.Background(), hStream, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for st.Send([]byte("x")) == nil {
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				_, _ = a.conn(b).Request(context.Background(), hTest, nil)
+			}()
+		}
+	}
+	for _, n := range nodes {
+		n.Close()
+	}
+	wg.Wait()
+	if _, err := nodes[0].conn(nodes[1]).Request(context.Background(), hEcho, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("request after Close: %v", err)
+	}
+}

@@ -1,0 +1,255 @@
+package grid
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// call is a single request waiting for its response. Calls are pooled: the
+// result channel and timer are reused.
+type call struct {
+	result chan callResult // capacity 1: the reader never blocks delivering
+	timer  *time.Timer
+}
+
+type callResult struct {
+	msg []byte
+	err error
+}
+
+var callPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &call{result: make(chan callResult, 1), timer: t}
+}}
+
+// deliver hands the result over. The session guarantees one delivery per call
+// by removing the call from its table first.
+func (c *call) deliver(msg []byte, err error) { c.result <- callResult{msg, err} }
+
+// request performs one single request on this session.
+func (s *session) request(ctx context.Context, id HandlerID, subroute string, req []byte) ([]byte, error) {
+	if len(req)+1+len(subroute) > s.m.cfg.MaxMessageSize {
+		return nil, fmt.Errorf("grid request %v: %d bytes: %w", id, len(req), ErrMessageTooLarge)
+	}
+	deadline, hasDeadline := ctx.Deadline()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c := callPool.Get().(*call)
+	mux := s.newMux()
+
+	s.mu.Lock()
+	if s.closed {
+		err := s.discErr
+		s.mu.Unlock()
+		callPool.Put(c)
+		return nil, err
+	}
+	s.calls[mux] = c
+	s.mu.Unlock()
+
+	var timeout <-chan time.Time
+	if !hasDeadline {
+		deadline, hasDeadline = time.Now().Add(s.m.cfg.RequestTimeout), true
+		c.timer.Reset(s.m.cfg.RequestTimeout)
+		timeout = c.timer.C
+	}
+	m := outMsg{h: packetHeader{op: opRequest, handler: id, mux: mux, arg: deadlineArg(deadline, hasDeadline)}, payload: req}
+	if subroute != "" {
+		m.h.flags |= flagSubroute
+		m.payload = appendOpening(nil, subroute, req)
+		m.recycle = m.payload
+	}
+	s.sched.send(m) // a closed scheduler is a closed session: the close delivers the error
+
+	var r callResult
+	select {
+	case r = <-c.result:
+	case <-ctx.Done():
+		r = s.abandon(mux, c, ctx.Err())
+	case <-timeout:
+		r = s.abandon(mux, c, fmt.Errorf("grid request %v to %s: no answer within %v: %w",
+			id, s.peer.addr, s.m.cfg.RequestTimeout, context.DeadlineExceeded))
+	}
+	if timeout != nil {
+		c.timer.Stop()
+	}
+	callPool.Put(c)
+	return r.msg, r.err
+}
+
+// abandon gives up on a call: the remote handler is told to stop, and the
+// unsent part of the request is dropped so the caller's buffer is free again.
+// If the response won the race it is returned instead.
+func (s *session) abandon(mux uint64, c *call, err error) callResult {
+	s.mu.Lock()
+	_, pending := s.calls[mux]
+	if pending {
+		delete(s.calls, mux)
+	}
+	s.mu.Unlock()
+	if !pending {
+		// The response (or the disconnect) is being delivered: take it.
+		return <-c.result
+	}
+	s.sched.cancelOpening(mux)
+	s.sched.send(outMsg{h: packetHeader{op: opCancel, mux: mux}})
+	return callResult{err: err}
+}
+
+func (s *session) handleResponse(h *packetHeader, msg []byte) {
+	s.mu.Lock()
+	c := s.calls[h.mux]
+	delete(s.calls, h.mux)
+	s.mu.Unlock()
+	if c == nil {
+		PutBuffer(msg) // the caller gave up
+		return
+	}
+	if h.flags&flagError != 0 {
+		err := decodeRemoteErr(msg)
+		PutBuffer(msg)
+		c.deliver(nil, err)
+		return
+	}
+	c.deliver(msg, nil)
+}
+
+// served is the handler side of a request or stream: its context and, for
+// streams, its flow-control state.
+type served struct {
+	ctx  handlerCtx
+	mux  uint64
+	recv *recvQueue   // stream input; nil for single requests and no-input streams
+	send *sendCredit  // streams only
+	q    *sendQueue   // streams only: the handler's messages and end, in order
+	part []byte       // reader goroutine only: a stream message being reassembled
+	ent  *handlerEntry
+}
+
+func (s *session) newServed(h *packetHeader, sub []byte, e *handlerEntry) (*served, bool) {
+	sv := &served{mux: h.mux, ent: e}
+	sv.ctx.deadline = deadlineFromArg(time.Now(), h.arg)
+	sv.ctx.caller = s.peer.addr
+	sv.ctx.subroute = e.subroute
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false
+	}
+	if _, dup := s.served[h.mux]; dup {
+		return nil, false
+	}
+	s.served[h.mux] = sv
+	return sv, true
+}
+
+func (s *session) endServed(sv *served) (stillWanted bool) {
+	s.mu.Lock()
+	cur, ok := s.served[sv.mux]
+	if ok && cur == sv {
+		delete(s.served, sv.mux)
+	}
+	s.mu.Unlock()
+	return ok && cur == sv && sv.ctx.Err() == nil
+}
+
+func (s *session) handleRequest(h *packetHeader, msg []byte) error {
+	sub, payload, ok := splitSubroute(h, msg)
+	if !ok {
+		PutBuffer(msg)
+		return protocolErrorf("malformed subroute on request mux %d", h.mux)
+	}
+	e := s.m.handlers.lookup(h.handler, sub)
+	if e == nil || e.single == nil {
+		PutBuffer(msg)
+		s.sendError(opResponse, h.mux, &RemoteErr{Code: CodeUnknownHandler,
+			Msg: fmt.Sprintf("no single handler %v (subroute %q) on %s", h.handler, sub, s.m.cfg.Self)})
+		return nil
+	}
+	sv, ok := s.newServed(h, sub, e)
+	if !ok {
+		PutBuffer(msg)
+		if s.isClosed() {
+			return nil
+		}
+		return protocolErrorf("request on mux %d already in use", h.mux)
+	}
+	s.wg.Add(1)
+	go s.serveSingle(sv, msg, payload)
+	return nil
+}
+
+func (s *session) serveSingle(sv *served, buf, payload []byte) {
+	defer s.wg.Done()
+	resp, pooled, err := s.runSingle(sv, payload)
+	wanted := s.endServed(sv)
+	sv.ctx.cancel(context.Canceled) // the handler is done: release what it derived
+
+	// Decide which buffer goes back to the pool once the answer is written.
+	// A raw handler may answer with a slice of its own request (an echo), so
+	// the request buffer is only recycled after the response is on the wire.
+	var recycle []byte
+	switch {
+	case pooled:
+		recycle = resp
+		PutBuffer(buf)
+	case aliases(resp, buf):
+		recycle = buf
+	default:
+		PutBuffer(buf)
+	}
+	if !wanted || err != nil || len(resp) > s.m.cfg.MaxMessageSize {
+		PutBuffer(recycle)
+		switch {
+		case !wanted: // cancelled or disconnected: nobody wants the answer
+		case err != nil:
+			s.sendError(opResponse, sv.mux, err)
+		default:
+			s.sendError(opResponse, sv.mux, fmt.Errorf("handler %v response of %d bytes: %w", sv.ent.id, len(resp), ErrMessageTooLarge))
+		}
+		return
+	}
+	s.sched.send(outMsg{h: packetHeader{op: opResponse, mux: sv.mux}, payload: resp, recycle: recycle})
+}
+
+// aliases reports whether b points into the backing array of buf.
+func aliases(b, buf []byte) bool {
+	if cap(b) == 0 || cap(buf) == 0 {
+		return false
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(buf[:1])))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b[:1])))
+	return p >= start && p < start+uintptr(cap(buf))
+}
+
+func (s *session) runSingle(sv *served, payload []byte) (resp []byte, pooled bool, err error) {
+	defer s.recoverHandler(sv.ent.id, &err)
+	return sv.ent.single(&sv.ctx, payload)
+}
+
+// handleCancel stops the handler serving mux, if it still runs.
+func (s *session) handleCancel(mux uint64) {
+	s.dropPartial(mux)
+	s.mu.Lock()
+	sv := s.served[mux]
+	delete(s.served, mux)
+	s.mu.Unlock()
+	if sv == nil {
+		return
+	}
+	sv.ctx.cancel(context.Canceled)
+	if sv.recv != nil {
+		sv.recv.abort(context.Canceled)
+	}
+	if sv.q != nil {
+		s.sched.drop(sv.q)
+	}
+	if sv.send != nil {
+		sv.send.signal()
+	}
+}

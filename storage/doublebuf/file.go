@@ -1,0 +1,97 @@
+package doublebuf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"syscall"
+)
+
+// Create creates or truncates name for writing (mode 0o644 before umask) and
+// returns a Writer for it; see OpenFile.
+func Create(name string, opts Options) (*Writer, error) {
+	return OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644, opts)
+}
+
+// OpenFile opens name with os.OpenFile's flag and perm and returns a Writer
+// that owns the file: Close fdatasyncs and closes it. With opts.DirectIO full
+// buffers are written with O_DIRECT where the file system allows it.
+func OpenFile(name string, flag int, perm os.FileMode, opts Options) (*Writer, error) {
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, fmt.Errorf("doublebuf: %w", err)
+	}
+	fd := &fileDest{f: f}
+	if opts.DirectIO {
+		// O_DIRECT is switched on after the open rather than passed to it:
+		// a file system without direct I/O fails such an open with EINVAL
+		// only after O_CREAT has made the file, so a retry without it
+		// would trip over O_EXCL. fcntl refuses the same way, cleanly, and
+		// the refusal simply leaves the file buffered.
+		if setDirect(f, true) == nil {
+			fd.fdDirect = true
+			fd.direct.Store(true)
+		}
+	}
+	w := New(fd, opts)
+	w.file = fd
+	return w, nil
+}
+
+// fileDest writes buffers to a file, with O_DIRECT while it lasts.
+//
+// The unaligned tail that Close writes cannot go through O_DIRECT. fileDest
+// clears O_DIRECT on the same descriptor (fcntl F_SETFL) before writing it,
+// rather than writing it through a second, buffered descriptor: the tail must
+// land at the current file offset, which the same descriptor already has; a
+// second open by name could race with a rename or fail on permissions; and
+// padding the tail to a block and truncating would add a metadata update to
+// every file. The cost is that the last partial buffer goes through the page
+// cache, which the fdatasync in Close writes out anyway.
+type fileDest struct {
+	f        *os.File
+	fdDirect bool        // O_DIRECT is set on f right now; touched only by the one goroutine writing
+	direct   atomic.Bool // full buffers go out with O_DIRECT; read by Writer.DirectIO from any goroutine
+}
+
+func (d *fileDest) Write(p []byte) (int, error) {
+	if d.fdDirect && !isAligned(p) {
+		if err := d.dropDirect(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := d.f.Write(p)
+	if n == 0 && d.fdDirect && errors.Is(err, syscall.EINVAL) {
+		// The file system took O_DIRECT but refuses the write, as some
+		// FUSE and network file systems do, or the file offset is not
+		// aligned (a file opened with O_APPEND onto odd-sized content).
+		// Nothing was written, so the same bytes go again, buffered, and
+		// direct I/O stays off for the rest of the file.
+		d.direct.Store(false)
+		if derr := d.dropDirect(); derr != nil {
+			return 0, errors.Join(err, derr)
+		}
+		return d.f.Write(p)
+	}
+	return n, err
+}
+
+func (d *fileDest) dropDirect() error {
+	if err := setDirect(d.f, false); err != nil {
+		return fmt.Errorf("clear O_DIRECT on %s: %w", d.f.Name(), err)
+	}
+	d.fdDirect = false
+	return nil
+}
+
+// Sync makes the data durable. fdatasync is enough for a shard file: its
+// size is flushed with it, and the mtime it skips is not needed; the file
+// becomes visible only through a rename whose directory gets synced by the
+// caller.
+func (d *fileDest) Sync() error {
+	if err := datasync(d.f); err != nil {
+		return fmt.Errorf("fdatasync %s: %w", d.f.Name(), err)
+	}
+	return nil
+}
