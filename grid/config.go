@@ -3,8 +3,8 @@ package grid
 import (
 	"context"
 	"errors"
-	"net"
 	"fmt"
+	"net"
 	"time"
 
 	"go.uber.org/zap"
@@ -79,7 +79,7 @@ func DefaultConfig() Config {
 // detection and reconnects.
 func LocalConfig() Config {
 	c := DefaultConfig()
-	c.PeerTimeout = time.Second
+	c.PeerTimeout = 3 * time.Second
 	c.DialTimeout = time.Second
 	c.ReconnectMin = 10 * time.Millisecond
 	c.ReconnectMax = 200 * time.Millisecond

@@ -116,51 +116,57 @@ func TestPeerKilledAndBack(t *testing.T) {
 	}
 }
 
-// freezableConn stops passing bytes both ways while frozen, like a paused
-// process or a cut cable whose TCP connection stays open.
+// freezableConn can stop passing bytes in one direction while the TCP
+// connection stays open, like a peer that is paused or behind a cut cable.
 type freezableConn struct {
 	net.Conn
-	mu     sync.Mutex
-	frozen chan struct{} // closed while thawed; nil when thawed
-	closed chan struct{}
-	once   sync.Once
+	mu          sync.Mutex
+	readFrozen  chan struct{} // non-nil while reads are frozen
+	writeFrozen chan struct{} // non-nil while writes are frozen
+	closed      chan struct{}
+	once        sync.Once
 }
 
 func newFreezableConn(c net.Conn) *freezableConn {
 	return &freezableConn{Conn: c, closed: make(chan struct{})}
 }
 
-func (f *freezableConn) freeze() {
+func (f *freezableConn) freeze(reads, writes bool) {
 	f.mu.Lock()
-	f.frozen = make(chan struct{})
+	if reads {
+		f.readFrozen = make(chan struct{})
+	}
+	if writes {
+		f.writeFrozen = make(chan struct{})
+	}
 	f.mu.Unlock()
 }
 
-func (f *freezableConn) wait() error {
+// wait blocks while the direction is frozen, until the conn is closed.
+func (f *freezableConn) wait(write bool) error {
 	f.mu.Lock()
-	fr := f.frozen
+	fr := f.readFrozen
+	if write {
+		fr = f.writeFrozen
+	}
 	f.mu.Unlock()
 	if fr == nil {
 		return nil
 	}
-	select {
-	case <-fr:
-		return nil
-	case <-f.closed:
-		return net.ErrClosed
-	}
+	<-f.closed
+	return net.ErrClosed
 }
 
 func (f *freezableConn) Read(p []byte) (int, error) {
 	n, err := f.Conn.Read(p)
-	if werr := f.wait(); werr != nil {
+	if werr := f.wait(false); werr != nil {
 		return 0, werr
 	}
 	return n, err
 }
 
 func (f *freezableConn) Write(p []byte) (int, error) {
-	if err := f.wait(); err != nil {
+	if err := f.wait(true); err != nil {
 		return 0, err
 	}
 	return f.Conn.Write(p)
@@ -172,54 +178,60 @@ func (f *freezableConn) Close() error {
 }
 
 // Point 5 and the lessons: a silent peer is declared dead by the ping check,
-// on both sides, and the connection is then re-established.
+// and the connection is then re-established. Freezing one direction at a
+// time makes exactly one side hear silence: the dialer when its reads stop,
+// the acceptor when the dialer's writes stop.
 func TestSilentPeerDeclaredDead(t *testing.T) {
-	var mu sync.Mutex
-	var conns []*freezableConn
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		f := newFreezableConn(c)
-		mu.Lock()
-		conns = append(conns, f)
-		mu.Unlock()
-		return f, nil
-	}
-	nodes := newTestCluster(t, 2, clusterOpts{
-		register: registerEcho,
-		tweak: func(_ int, c *Config) {
-			c.NetDial = dial
-			c.PeerTimeout = 500 * time.Millisecond
-		},
-	})
-	a, b := nodes[0], nodes[1]
-	mu.Lock()
-	if len(conns) != 1 {
-		t.Fatalf("%d dialed connections, want 1", len(conns))
-	}
-	conns[0].freeze()
-	mu.Unlock()
-
-	for _, n := range nodes {
-		other := a
-		if n == a {
-			other = b
-		}
-		waitFor(t, 20*time.Second, "silent peer to be declared dead", func() bool {
-			for _, ps := range n.m.Stats() {
-				if ps.Addr == other.addr && strings.Contains(ps.LastError, "silent") {
-					return true
+	for _, side := range []string{"dialer", "acceptor"} {
+		t.Run(side+" hears silence", func(t *testing.T) {
+			var mu sync.Mutex
+			var conns []*freezableConn
+			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
 				}
+				f := newFreezableConn(c)
+				mu.Lock()
+				conns = append(conns, f)
+				mu.Unlock()
+				return f, nil
 			}
-			return false
+			nodes := newTestCluster(t, 2, clusterOpts{
+				register: registerEcho,
+				tweak: func(_ int, c *Config) {
+					c.NetDial = dial
+					c.PeerTimeout = 500 * time.Millisecond
+				},
+			})
+			dialer, acceptor := nodes[0], nodes[1]
+			if !dialer.m.peers[acceptor.addr].dials {
+				dialer, acceptor = acceptor, dialer
+			}
+			mu.Lock()
+			live := conns[len(conns)-1]
+			mu.Unlock()
+			deaf, other := dialer, acceptor
+			if side == "dialer" {
+				live.freeze(true, false)
+			} else {
+				live.freeze(false, true)
+				deaf, other = acceptor, dialer
+			}
+			waitFor(t, 20*time.Second, side+" to declare its peer silent", func() bool {
+				for _, ps := range deaf.m.Stats() {
+					if ps.Addr == other.addr && strings.Contains(ps.LastError, "silent") {
+						return true
+					}
+				}
+				return false
+			})
+			// The dialing side reconnects over a fresh connection.
+			waitConnected(t, dialer, acceptor)
+			if got := mustRequest(t, dialer.conn(acceptor), hEcho, []byte("alive")); string(got) != "alive" {
+				t.Fatalf("after reconnect: %q", got)
+			}
 		})
-	}
-	// The dialing side reconnects over a fresh connection.
-	waitConnected(t, a, b)
-	if got := mustRequest(t, a.conn(b), hEcho, []byte("alive")); string(got) != "alive" {
-		t.Fatalf("after reconnect: %q", got)
 	}
 }
 

@@ -302,5 +302,3 @@ func TestBadRequestsKeepConnection(t *testing.T) {
 		}
 	}
 }
-
-

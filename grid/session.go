@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -156,6 +157,10 @@ func (s *session) writeLoop() {
 		case <-s.done:
 			return
 		}
+		// One yield lets goroutines that are about to queue something (other
+		// callers, handlers finishing) join this frame: fewer, fuller writes.
+		// With nothing else runnable it returns at once.
+		runtime.Gosched()
 		for {
 			b := s.sched.fill(buf[:maxWSHeader])
 			if len(b) == maxWSHeader {

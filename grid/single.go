@@ -124,10 +124,10 @@ func (s *session) handleResponse(h *packetHeader, msg []byte) {
 type served struct {
 	ctx  handlerCtx
 	mux  uint64
-	recv *recvQueue   // stream input; nil for single requests and no-input streams
-	send *sendCredit  // streams only
-	q    *sendQueue   // streams only: the handler's messages and end, in order
-	part []byte       // reader goroutine only: a stream message being reassembled
+	recv *recvQueue  // stream input; nil for single requests and no-input streams
+	send *sendCredit // streams only
+	q    *sendQueue  // streams only: the handler's messages and end, in order
+	part []byte      // reader goroutine only: a stream message being reassembled
 	ent  *handlerEntry
 }
 

@@ -3,6 +3,7 @@ package grid
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/tinylib/msgp/msgp"
 )
@@ -40,7 +41,14 @@ type SingleRPC[Req, Resp Msg] struct {
 	id      HandlerID
 	newReq  func() Req
 	newResp func() Resp
+	reqs    sync.Pool // decoded requests of Resetter types, reused on the server
 }
+
+// Resetter is implemented by message types that can be cleared for reuse.
+// Typed handlers pool the requests of such types instead of allocating one
+// per call; Reset must leave no field of the previous message behind (it may
+// keep slices' memory).
+type Resetter interface{ Reset() }
 
 // NewSingleRPC describes a typed single request. newReq and newResp return
 // new, empty values (generics cannot construct them).
@@ -53,11 +61,28 @@ func (r *SingleRPC[Req, Resp]) ID() HandlerID { return r.id }
 
 // Register serves fn for this RPC on m. A request that does not decode is
 // answered with ErrBadRequest without calling fn.
+//
+// When Req implements Resetter, request values are reused: req, and any slice
+// in it, is valid only until fn returns, like a raw handler's payload. Copy
+// what must outlive the call. The response may share memory with req: it is
+// encoded before req is reused.
 func (r *SingleRPC[Req, Resp]) Register(m *Manager, fn func(ctx context.Context, req Req) (Resp, error), subroute ...string) error {
+	_, reusable := any(r.newReq()).(Resetter)
 	return m.registerSingle(r.id, func(ctx context.Context, payload []byte) ([]byte, bool, error) {
-		req, err := unmarshal(r.newReq, payload)
-		if err != nil {
-			return nil, false, fmt.Errorf("%w: handler %v: %v", ErrBadRequest, r.id, err)
+		var req Req
+		if reusable {
+			if v, ok := r.reqs.Get().(Req); ok {
+				req = v
+				any(req).(Resetter).Reset()
+			} else {
+				req = r.newReq()
+			}
+			defer r.reqs.Put(req)
+		} else {
+			req = r.newReq()
+		}
+		if _, err := req.UnmarshalMsg(payload); err != nil {
+			return nil, false, fmt.Errorf("%w: handler %v: unmarshal %T: %v", ErrBadRequest, r.id, req, err)
 		}
 		resp, err := fn(ctx, req)
 		if err != nil {

@@ -35,18 +35,18 @@ const packetHeaderSize = 24
 type op uint8
 
 const (
-	opInvalid op = iota
-	opPing       // payload: 8-byte send time; answered with opPong
-	opPong       // payload: the ping's 8 bytes, echoed
-	opRequest    // caller opens a single request; arg = deadline ms
-	opResponse   // handler side answers a single request
-	opCancel     // caller abandons a request or stream
-	opOpen       // caller opens a stream; arg = deadline ms (0: none)
-	opAccept     // handler side accepted a stream; arg/size = its inbound window
-	opMsg        // one stream message, either direction
-	opCredit     // receiver returns flow-control credit: arg msgs, size bytes
-	opCloseSend  // caller will send no more messages on the stream
-	opEnd        // handler finished the stream (flagError: payload is the error)
+	opInvalid   op = iota
+	opPing         // payload: 8-byte send time; answered with opPong
+	opPong         // payload: the ping's 8 bytes, echoed
+	opRequest      // caller opens a single request; arg = deadline ms
+	opResponse     // handler side answers a single request
+	opCancel       // caller abandons a request or stream
+	opOpen         // caller opens a stream; arg = deadline ms (0: none)
+	opAccept       // handler side accepted a stream; arg/size = its inbound window
+	opMsg          // one stream message, either direction
+	opCredit       // receiver returns flow-control credit: arg msgs, size bytes
+	opCloseSend    // caller will send no more messages on the stream
+	opEnd          // handler finished the stream (flagError: payload is the error)
 	opLast
 )
 
