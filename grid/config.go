@@ -89,13 +89,13 @@ func LocalConfig() Config {
 func (c *Config) validate() error {
 	var errs []error
 	if c.Self == "" {
-		errs = append(errs, errors.New("Self address is empty"))
+		errs = append(errs, errors.New("self address (Self) is empty"))
 	}
 	if len(c.Secret) < 16 {
-		errs = append(errs, errors.New("Secret must be at least 16 bytes"))
+		errs = append(errs, errors.New("cluster secret (Secret) must be at least 16 bytes"))
 	}
 	if c.Path == "" || c.Path[0] != '/' {
-		errs = append(errs, fmt.Errorf("Path %q must start with /", c.Path))
+		errs = append(errs, fmt.Errorf("path %q must start with /", c.Path))
 	}
 	if c.RequestTimeout <= 0 || c.PeerTimeout <= 0 || c.DialTimeout <= 0 ||
 		c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin || c.MaxClockSkew <= 0 {

@@ -159,7 +159,11 @@ func (p *peer) sessionClosed(s *session, cause error) {
 	p.noteError(cause)
 	if !p.m.closed.Load() {
 		p.setState(StateDisconnected)
-		p.m.log.Warn("grid: connection lost", zap.String("peer", p.addr), zap.Error(cause))
+		if errors.Is(cause, errPeerClosed) {
+			p.m.log.Info("grid: peer closed the connection", zap.String("peer", p.addr))
+		} else {
+			p.m.log.Warn("grid: connection lost", zap.String("peer", p.addr), zap.Error(cause))
+		}
 	}
 	select {
 	case p.wake <- struct{}{}:

@@ -12,10 +12,12 @@ import (
 // HandlerID is the wire ID of a handler; the IDs live in package proto.
 type HandlerID = proto.HandlerID
 
-// SingleHandlerFunc serves one single request. payload is valid only until
-// the function returns (its buffer is reused); copy what must outlive the
-// call. The grid owns the returned slice from then on. ctx is cancelled when
-// the caller cancels or its deadline passes, or when the connection is lost.
+// SingleHandlerFunc serves one single request. payload's buffer is reused
+// once the answer is written: copy what must outlive the call. The handler may
+// answer with payload itself or a slice of it (an echo); the grid keeps the
+// buffer until that answer is on the wire. The grid owns the returned slice
+// from then on. ctx is cancelled when the caller cancels or its deadline
+// passes, or when the connection is lost.
 type SingleHandlerFunc func(ctx context.Context, payload []byte) ([]byte, error)
 
 // StreamHandlerFunc serves one stream. payload is the initial payload (valid

@@ -305,3 +305,45 @@ func TestCloseWithTrafficInFlight(t *testing.T) {
 		t.Fatalf("request after Close: %v", err)
 	}
 }
+
+// A node that shuts down says so: its peers record an orderly close, not a
+// lost connection.
+func TestOrderlyCloseIsReported(t *testing.T) {
+	nodes := newTestCluster(t, 2, clusterOpts{register: registerEcho})
+	a, b := nodes[0], nodes[1]
+	b.Close()
+	waitFor(t, 10*time.Second, "a to see b's orderly close", func() bool {
+		for _, ps := range a.m.Stats() {
+			if strings.Contains(ps.LastError, errPeerClosed.Error()) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func TestWaitConnected(t *testing.T) {
+	nodes := newTestCluster(t, 3, clusterOpts{register: registerEcho, noStart: true})
+	for _, n := range nodes {
+		n.m.Start()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, n := range nodes {
+		if err := n.m.WaitConnected(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nodes[0].m.WaitConnected(ctx, "127.0.0.1:1"); !errors.Is(err, ErrUnknownPeer) {
+		t.Fatalf("unknown peer: %v", err)
+	}
+	nodes[2].Close()
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	waitFor(t, 10*time.Second, "node 2 to be seen down", func() bool {
+		return nodes[0].conn(nodes[2]).State() != StateConnected
+	})
+	if err := nodes[0].m.WaitConnected(short, nodes[2].addr); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting for a dead peer: %v", err)
+	}
+}

@@ -126,6 +126,40 @@ func (m *Manager) Connection(addr string) *Connection {
 	return &Connection{p: m.peers[addr]}
 }
 
+// WaitConnected waits until the given peers (all peers when none are given)
+// are connected, and returns ctx's error if that does not happen first.
+func (m *Manager) WaitConnected(ctx context.Context, peers ...string) error {
+	if len(peers) == 0 {
+		peers = m.Peers()
+	}
+	for _, a := range peers {
+		if m.peers[a] == nil {
+			return fmt.Errorf("%w: %s", ErrUnknownPeer, a)
+		}
+	}
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if m.closed.Load() {
+			return ErrClosed
+		}
+		waiting := 0
+		for _, a := range peers {
+			if m.peers[a].State() != StateConnected {
+				waiting++
+			}
+		}
+		if waiting == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("grid: %d of %d peers not connected: %w", waiting, len(peers), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 // Peers returns the configured peer addresses, sorted.
 func (m *Manager) Peers() []string {
 	out := make([]string, 0, len(m.peers))

@@ -45,6 +45,7 @@ type session struct {
 	partials     map[uint64]*partial
 	partialBytes int64
 
+	wmu      sync.Mutex   // serialises socket writes: the writer's frames and the final close frame
 	lastRecv atomic.Int64 // Manager clock, ns
 	rttNanos atomic.Int64
 	wg       sync.WaitGroup
@@ -122,6 +123,14 @@ func (s *session) close(cause error) {
 	s.mu.Unlock()
 
 	close(s.done)
+	if errors.Is(cause, ErrClosed) {
+		// Shutting down: tell the peer, so it logs an orderly close rather
+		// than a lost connection. Bounded, in case the peer stopped reading.
+		s.wmu.Lock()
+		_ = s.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _ = s.conn.Write(closeFrame)
+		s.wmu.Unlock()
+	}
 	_ = s.conn.Close()
 	s.sched.close()
 	for _, c := range calls {
@@ -167,7 +176,10 @@ func (s *session) writeLoop() {
 				break
 			}
 			start := putWSHeader(b, len(b)-maxWSHeader)
-			if _, err := s.conn.Write(b[start:]); err != nil {
+			s.wmu.Lock()
+			_, err := s.conn.Write(b[start:])
+			s.wmu.Unlock()
+			if err != nil {
 				s.close(fmt.Errorf("write: %w", err))
 				return
 			}
@@ -183,12 +195,16 @@ func (s *session) pingLoop() {
 	silentLimit := int64(s.m.cfg.PeerTimeout - interval)
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	first := true // ping at once, so RTT is known right after connecting
 	for {
-		select {
-		case <-s.done:
-			return
-		case <-t.C:
+		if !first {
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+			}
 		}
+		first = false
 		now := s.m.now()
 		if silent := now - s.lastRecv.Load(); silent > silentLimit {
 			s.close(fmt.Errorf("%w after %v", ErrPeerSilent, time.Duration(silent).Round(time.Millisecond)))

@@ -127,7 +127,6 @@ type served struct {
 	recv *recvQueue  // stream input; nil for single requests and no-input streams
 	send *sendCredit // streams only
 	q    *sendQueue  // streams only: the handler's messages and end, in order
-	part []byte      // reader goroutine only: a stream message being reassembled
 	ent  *handlerEntry
 }
 

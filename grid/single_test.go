@@ -160,9 +160,9 @@ func TestRemoteErrors(t *testing.T) {
 				return nil, errors.New("plain failure")
 			case "panic":
 				panic("handler exploded")
-			case "nilmap":
-				var m map[string]int
-				m["x"] = 1
+			case "index":
+				var list []int
+				_ = list[len(p)] // a runtime panic, not a panic() call
 			}
 			return []byte("ok"), nil
 		})
@@ -179,7 +179,7 @@ func TestRemoteErrors(t *testing.T) {
 	if !errors.As(err, &re) || re.Msg != "plain failure" || errors.Is(err, errTestNotFound) {
 		t.Fatalf("plain error came back as %#v", err)
 	}
-	for _, p := range []string{"panic", "nilmap"} {
+	for _, p := range []string{"panic", "index"} {
 		_, err = c.Request(ctx, hTest, []byte(p))
 		if !errors.As(err, &re) || !errors.Is(err, ErrHandlerPanic) {
 			t.Fatalf("%s: got %v, want a RemoteErr matching ErrHandlerPanic", p, err)

@@ -110,6 +110,13 @@ func (h *packetHeader) parse(b []byte) {
 	h.len = binary.LittleEndian.Uint32(b[20:])
 }
 
+// errPeerClosed means the peer closed the connection in an orderly way (a
+// websocket close frame): it is shutting down, not failing.
+var errPeerClosed = errors.New("peer closed the connection")
+
+// closeFrame is a websocket close frame with status 1001 (going away).
+var closeFrame = []byte{0x88, 2, 0x03, 0xe9}
+
 // errProtocol is wrapped by every error that means the peer broke the wire
 // format; the connection carrying it is closed.
 var errProtocol = errors.New("grid protocol violation")
@@ -181,7 +188,7 @@ func (fr *frameReader) next() (packetHeader, error) {
 		}
 		switch {
 		case wh.OpCode == ws.OpClose:
-			return h, io.EOF
+			return h, errPeerClosed
 		case wh.OpCode.IsControl():
 			// Websocket pings are not part of the grid (it has its own), but
 			// tolerate them: discard the payload.
