@@ -273,3 +273,26 @@ func (m *Manager) logRefusal(remote, msg string, err error) {
 		m.log.Warn(msg, zap.String("remote", remote), zap.Error(err))
 	}
 }
+
+// SignHTTP signs an internode HTTP request from this node to peer, for
+// endpoints served outside the grid (bulk reads that go file-to-socket).
+// The request's method and URL must be final.
+func (m *Manager) SignHTTP(r *http.Request, peer string) {
+	m.auth.signHTTP(r, m.cfg.Self, peer)
+}
+
+// VerifyHTTP checks a request signed with SignHTTP by a configured peer and
+// returns that peer's address. Failures wrap ErrUnauthorized.
+func (m *Manager) VerifyHTTP(r *http.Request) (peer string, err error) {
+	from, err := m.auth.verifyHTTP(r, m.cfg.Self)
+	if err != nil {
+		return "", err
+	}
+	if m.peers[from] == nil {
+		return "", fmt.Errorf("%w: %w: %s", ErrUnauthorized, ErrUnknownPeer, from)
+	}
+	return from, nil
+}
+
+// Self returns this node's grid address.
+func (m *Manager) Self() string { return m.cfg.Self }

@@ -302,3 +302,33 @@ func TestBadRequestsKeepConnection(t *testing.T) {
 		}
 	}
 }
+
+func TestSignedHTTP(t *testing.T) {
+	nodes := newTestCluster(t, 2, clusterOpts{noStart: true})
+	a, b := nodes[0], nodes[1]
+	newReq := func() *http.Request {
+		r, _ := http.NewRequest("GET", "http://"+b.addr+"/gridstore/storage/v1/read?vol=x&path=y&off=0&len=10", nil)
+		return r
+	}
+	r := newReq()
+	a.m.SignHTTP(r, b.addr)
+	if peer, err := b.m.VerifyHTTP(r); err != nil || peer != a.addr {
+		t.Fatalf("signed request refused: %v", err)
+	}
+	// Any change to the request invalidates it.
+	r2 := newReq()
+	a.m.SignHTTP(r2, b.addr)
+	r2.URL.RawQuery = "vol=x&path=../../etc/passwd&off=0&len=10"
+	if _, err := b.m.VerifyHTTP(r2); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("tampered request accepted: %v", err)
+	}
+	// Signed for another node.
+	r3 := newReq()
+	a.m.SignHTTP(r3, a.addr)
+	if _, err := b.m.VerifyHTTP(r3); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("request signed for another node accepted: %v", err)
+	}
+	if _, err := b.m.VerifyHTTP(newReq()); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("unsigned request accepted: %v", err)
+	}
+}
