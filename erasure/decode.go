@@ -1,0 +1,301 @@
+package erasure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Decode writes the bytes [offset, offset+length) of an object of size bytes
+// to dst. readers[i] reads shard i's data from the start of ShardRange(offset,
+// length, size) on, typically a *BitrotReader; nil means the shard is
+// missing.
+//
+// Only the blocks covering the range are read, each from DataShards
+// healthy shards. Data shards are preferred: while they are all healthy no
+// parity reader is read at all and nothing is reconstructed. A reader that
+// fails (an error, a short stream, a *BitrotError) is dropped for that block
+// and every later one, and the next parity reader takes its place; a parity
+// reader joining late first skips the blocks it missed: with Skip on a
+// BitrotReader (free while a lazy one has not opened yet), Seek on an
+// io.Seeker, else by reading.
+//
+// shardErrs[i] tells why shard i was not usable (nil if it was, or was never
+// needed), for the heal queue. If fewer than DataShards shards of a block
+// are healthy Decode fails with an error wrapping ErrReadQuorum and writes
+// nothing of that block; n counts the bytes written to dst before.
+//
+// Readers are read in parallel, one goroutine per reader used, and the next
+// block is read while the current one is written to dst. Decode returns only
+// after every Read it started has returned; it does not close the readers.
+func (c *Coder) Decode(ctx context.Context, dst io.Writer, readers []io.Reader, offset, length, size int64) (n int64, shardErrs []error, err error) {
+	if len(readers) != c.TotalShards() {
+		return 0, nil, fmt.Errorf("%w: decode: %d readers for %d shards", ErrInvalidArgument, len(readers), c.TotalShards())
+	}
+	if dst == nil {
+		return 0, nil, fmt.Errorf("%w: decode: nil destination", ErrInvalidArgument)
+	}
+	if err := checkRange(offset, length, size); err != nil {
+		return 0, nil, fmt.Errorf("decode: %w", err)
+	}
+	in := newShardReaders(readers, c.data, !c.sequentialIO)
+	defer in.close()
+	if length == 0 {
+		return 0, in.errs, nil
+	}
+	if h := in.healthy(); h < c.data {
+		return 0, in.errs, fmt.Errorf("decode: %d of %d shard readers available, need %d: %w", h, len(readers), c.data, ErrReadQuorum)
+	}
+
+	first, last := c.blockSpan(offset, length)
+	bufs := [2]*blockBuffer{c.getBlock(), c.getBlock()}
+	defer c.putBlock(bufs[1])
+	defer c.putBlock(bufs[0])
+	defer in.collect(nil) // the readers must be done with bufs before they go back to the pool
+
+	c.startBlockRead(in, bufs[0], first, first, size)
+	for block, cur := first, 0; block <= last; block, cur = block+1, cur^1 {
+		if err := ctx.Err(); err != nil {
+			return n, in.errs, fmt.Errorf("decode block %d: %w", block, err)
+		}
+		b := bufs[cur]
+		if err := in.finish(b, block); err != nil {
+			return n, in.errs, fmt.Errorf("decode block %d: %w", block, err)
+		}
+		if block < last {
+			// Prefetch: the next block's reads overlap writing this one.
+			c.startBlockRead(in, bufs[cur^1], block+1, first, size)
+		}
+		if err := c.reconstruct(b, nil); err != nil {
+			return n, in.errs, fmt.Errorf("decode block %d: reconstruct: %w", block, err)
+		}
+		blockStart := block * c.blockSize
+		lo := max(offset, blockStart) - blockStart
+		hi := min(offset+length, blockStart+c.blockLength(block, size)) - blockStart
+		written, err := dst.Write(b.backing[lo:hi])
+		n += int64(written)
+		if err == nil && int64(written) < hi-lo {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return n, in.errs, fmt.Errorf("decode block %d: write: %w", block, err)
+		}
+	}
+	return n, in.errs, nil
+}
+
+// startBlockRead asks the readers for block's shards, read into b. The
+// readers start at the shard offset of block first.
+func (c *Coder) startBlockRead(in *shardReaders, b *blockBuffer, block, first, size int64) {
+	b.layout(int(c.blockShardSize(block, size)))
+	b.rel = c.shardOffset(block) - c.shardOffset(first)
+	in.ask(b, c.data, block)
+}
+
+// reconstruct rebuilds the shards of b that are not present: the data
+// shards if required is nil, else the shards marked required.
+func (c *Coder) reconstruct(b *blockBuffer, required []bool) error {
+	missing := false
+	for i, ok := range b.present {
+		if ok {
+			continue
+		}
+		// An empty shard with capacity is what reedsolomon rebuilds, in place.
+		b.shards[i] = b.shards[i][:0]
+		if (required == nil && i < c.data) || (required != nil && required[i]) {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	if required == nil {
+		return c.rs.ReconstructData(b.shards)
+	}
+	return c.rs.ReconstructSome(b.shards, required)
+}
+
+// shardReaders reads the shards of one block at a time from their readers,
+// replacing a failed reader by the next healthy one.
+type shardReaders struct {
+	readers  []io.Reader
+	errs     []error
+	pos      []int64 // where each reader is, relative to the range start
+	need     int
+	parallel bool
+
+	// One goroutine per reader, started on first use; each reads the
+	// requested shard and reports on done. At most one block is in flight.
+	reqs    []chan shardRequest
+	done    chan shardResult
+	pending int
+	wg      sync.WaitGroup
+}
+
+func newShardReaders(readers []io.Reader, need int, parallel bool) *shardReaders {
+	s := &shardReaders{
+		readers:  readers,
+		errs:     make([]error, len(readers)),
+		pos:      make([]int64, len(readers)),
+		need:     need,
+		parallel: parallel,
+		reqs:     make([]chan shardRequest, len(readers)),
+		done:     make(chan shardResult, len(readers)),
+	}
+	for i, r := range readers {
+		if r == nil {
+			s.errs[i] = fmt.Errorf("shard %d: %w", i, ErrShardMissing)
+		}
+	}
+	return s
+}
+
+func (s *shardReaders) usable(i int) bool {
+	return s.readers[i] != nil && s.errs[i] == nil
+}
+
+func (s *shardReaders) healthy() int {
+	h := 0
+	for i := range s.readers {
+		if s.usable(i) {
+			h++
+		}
+	}
+	return h
+}
+
+// ask starts reading up to want more shards of b's block, lowest index
+// first so that data shards are preferred, and returns how many it asked.
+func (s *shardReaders) ask(b *blockBuffer, want int, block int64) int {
+	asked := 0
+	for i := 0; i < len(s.readers) && asked < want; i++ {
+		if !s.usable(i) || b.asked[i] {
+			continue
+		}
+		b.asked[i] = true
+		asked++
+		req := shardRequest{buf: b.shards[i], block: block, skip: b.rel - s.pos[i]}
+		s.pos[i] = b.rel + int64(len(req.buf))
+		if !s.parallel {
+			s.record(b, i, readShard(s.readers[i], req), block)
+			continue
+		}
+		if s.reqs[i] == nil {
+			s.reqs[i] = make(chan shardRequest, 1)
+			s.wg.Add(1)
+			go s.serve(i)
+		}
+		s.reqs[i] <- req
+		s.pending++
+	}
+	return asked
+}
+
+func (s *shardReaders) serve(i int) {
+	defer s.wg.Done()
+	for req := range s.reqs[i] {
+		err := readShard(s.readers[i], req)
+		if err != nil {
+			err = fmt.Errorf("block %d: %w", req.block, err)
+		}
+		s.done <- shardResult{shard: i, err: err}
+	}
+}
+
+// collect waits for the reads in flight and records them in b (if not nil).
+func (s *shardReaders) collect(b *blockBuffer) {
+	for ; s.pending > 0; s.pending-- {
+		r := <-s.done
+		if r.err != nil {
+			s.errs[r.shard] = fmt.Errorf("shard %d: %w", r.shard, r.err)
+		} else if b != nil {
+			b.present[r.shard] = true
+		}
+	}
+}
+
+func (s *shardReaders) record(b *blockBuffer, i int, err error, block int64) {
+	if err != nil {
+		s.errs[i] = fmt.Errorf("shard %d: block %d: %w", i, block, err)
+		return
+	}
+	b.present[i] = true
+}
+
+// finish waits until b holds `need` healthy shards of block, asking other
+// readers as those in flight fail.
+func (s *shardReaders) finish(b *blockBuffer, block int64) error {
+	for {
+		s.collect(b)
+		good := 0
+		for _, ok := range b.present {
+			if ok {
+				good++
+			}
+		}
+		if good >= s.need {
+			return nil
+		}
+		if s.ask(b, s.need-good, block) == 0 {
+			return fmt.Errorf("%d of %d shards healthy, need %d: %w", good, len(s.readers), s.need, ErrReadQuorum)
+		}
+	}
+}
+
+// close stops the goroutines once their current read has returned.
+func (s *shardReaders) close() {
+	s.collect(nil)
+	for _, ch := range s.reqs {
+		if ch != nil {
+			close(ch)
+		}
+	}
+	s.wg.Wait()
+}
+
+// readShard reads one block's shard into req.buf, first passing over the
+// req.skip bytes of blocks this reader was not asked for.
+func readShard(r io.Reader, req shardRequest) error {
+	if req.skip > 0 {
+		if err := skipShard(r, req.skip); err != nil {
+			return err
+		}
+	}
+	if _, err := io.ReadFull(r, req.buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
+}
+
+// shardSkipper is a shard reader that can pass over bytes more cheaply than
+// by reading them, like BitrotReader.
+type shardSkipper interface {
+	Skip(n int64) error
+}
+
+func skipShard(r io.Reader, skip int64) error {
+	if s, ok := r.(shardSkipper); ok {
+		if err := s.Skip(skip); err != nil {
+			return fmt.Errorf("skip %d bytes: %w", skip, err)
+		}
+		return nil
+	}
+	if s, ok := r.(io.Seeker); ok {
+		if _, err := s.Seek(skip, io.SeekCurrent); err != nil {
+			return fmt.Errorf("skip %d bytes: %w", skip, err)
+		}
+		return nil
+	}
+	if _, err := io.CopyN(io.Discard, r, skip); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("skip %d bytes: %w", skip, err)
+	}
+	return nil
+}
