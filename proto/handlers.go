@@ -4,41 +4,72 @@ import "strconv"
 
 // HandlerID names a grid handler on the wire. IDs are never reused or given a
 // new meaning: an incompatible change gets a new ID.
+//
+// IDs are grouped in ranges, one per subsystem, so that subsystems add
+// handlers without touching each other's lines:
+//
+//	1–99     grid itself, demo and tests
+//	100–199  drives (storage/remote)
+//	200–249  namespace locks (node/object/nslock)
+//	250–65535 free
 type HandlerID uint16
 
+// Grid, demo and tests.
 const (
 	// HandlerInvalid is the zero value and never registered, so a zeroed
 	// header cannot reach a handler by accident.
-	HandlerInvalid HandlerID = iota
+	HandlerInvalid HandlerID = 0
 	// HandlerEcho answers with its payload; used by health checks, the grid
 	// demo and tests.
-	HandlerEcho
+	HandlerEcho HandlerID = 1
 	// HandlerEchoStream echoes every inbound message of a stream.
-	HandlerEchoStream
+	HandlerEchoStream HandlerID = 2
 	// HandlerTest is reserved for tests that register their own behaviour.
-	HandlerTest
+	HandlerTest HandlerID = 3
 	// HandlerTestStream is reserved for stream tests.
-	HandlerTestStream
-
-	// handlerLast must stay last: IDs at or above it are unknown.
-	handlerLast
+	HandlerTestStream HandlerID = 4
 )
 
-var handlerNames = [...]string{
-	HandlerInvalid:    "Invalid",
+// Namespace locks.
+const (
+	// HandlerLock asks a lock server for a write lock.
+	HandlerLock HandlerID = 200
+	// HandlerRLock asks a lock server for a read lock.
+	HandlerRLock HandlerID = 201
+	// HandlerUnlock releases a write lock.
+	HandlerUnlock HandlerID = 202
+	// HandlerRUnlock releases a read lock.
+	HandlerRUnlock HandlerID = 203
+	// HandlerRefreshLock tells a lock server a lock is still held.
+	HandlerRefreshLock HandlerID = 204
+	// HandlerForceUnlock drops a lock whatever its owner (admin, tests).
+	HandlerForceUnlock HandlerID = 205
+)
+
+var handlerNames = map[HandlerID]string{
 	HandlerEcho:       "Echo",
 	HandlerEchoStream: "EchoStream",
 	HandlerTest:       "Test",
 	HandlerTestStream: "TestStream",
+
+	HandlerLock:        "Lock",
+	HandlerRLock:       "RLock",
+	HandlerUnlock:      "Unlock",
+	HandlerRUnlock:     "RUnlock",
+	HandlerRefreshLock: "RefreshLock",
+	HandlerForceUnlock: "ForceUnlock",
 }
 
 // Valid reports whether h is a known, registrable handler ID.
-func (h HandlerID) Valid() bool { return h > HandlerInvalid && h < handlerLast }
+func (h HandlerID) Valid() bool {
+	_, ok := handlerNames[h]
+	return ok
+}
 
 // String returns the handler's name for logs and metrics.
 func (h HandlerID) String() string {
-	if int(h) < len(handlerNames) && handlerNames[h] != "" {
-		return handlerNames[h]
+	if n, ok := handlerNames[h]; ok {
+		return n
 	}
 	return "Handler(" + strconv.Itoa(int(h)) + ")"
 }
