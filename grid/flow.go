@@ -170,6 +170,10 @@ func (q *recvQueue) pop() (msg []byte, ok, done bool, err error) {
 	q.head++
 	if q.head == len(q.msgs) {
 		q.msgs, q.head = q.msgs[:0], 0
+	} else {
+		// Signals coalesce; pass the baton so a second waiter is not left
+		// asleep with messages queued.
+		q.signal()
 	}
 	return msg, true, false, nil
 }
