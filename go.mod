@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/gobwas/ws v1.5.0
+	github.com/google/uuid v1.6.0
 	github.com/klauspost/reedsolomon v1.14.2
 	github.com/minio/highwayhash v1.0.4
 	github.com/tinylib/msgp v1.6.5
