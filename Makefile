@@ -15,7 +15,7 @@ IMAGE     ?= gridstore:dev
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build run test fuzz bench lint fmt-check vet staticcheck check-generated generate docker clean
+.PHONY: help build run test sendfile-check fuzz bench lint fmt-check vet staticcheck check-generated generate docker clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,9 @@ run: build ## build, then run the grid demo (3 nodes on 127.0.0.1:9100-9102) unt
 
 test: ## run every test with the race detector
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+sendfile-check: ## prove remote shard reads go file-to-socket with sendfile (needs strace)
+	GO=$(GO) scripts/sendfile-strace.sh
 
 fuzz: ## run each Fuzz* target for FUZZTIME (default 10s)
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh

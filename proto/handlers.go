@@ -30,6 +30,43 @@ const (
 	HandlerTestStream HandlerID = 4
 )
 
+// Drives (storage/remote). Each is registered once per drive, on a subroute
+// that is the drive's endpoint string.
+const (
+	// HandlerDriveDiskInfo serves Drive.DiskInfo.
+	HandlerDriveDiskInfo HandlerID = 100
+	// HandlerDriveMakeVol serves Drive.MakeVol.
+	HandlerDriveMakeVol HandlerID = 101
+	// HandlerDriveStatVol serves Drive.StatVol.
+	HandlerDriveStatVol HandlerID = 102
+	// HandlerDriveListVols serves Drive.ListVols.
+	HandlerDriveListVols HandlerID = 103
+	// HandlerDriveDeleteVol serves Drive.DeleteVol.
+	HandlerDriveDeleteVol HandlerID = 104
+	// HandlerDriveCreateFile serves Drive.CreateFile: a stream of shard
+	// bytes from the caller; the stream's end carries the result.
+	HandlerDriveCreateFile HandlerID = 105
+	// HandlerDriveDelete serves Drive.Delete.
+	HandlerDriveDelete HandlerID = 106
+	// HandlerDriveListDir serves Drive.ListDir.
+	HandlerDriveListDir HandlerID = 107
+	// HandlerDriveRenameData serves Drive.RenameData.
+	HandlerDriveRenameData HandlerID = 108
+	// HandlerDriveReadVersion serves Drive.ReadVersion.
+	HandlerDriveReadVersion HandlerID = 109
+	// HandlerDriveReadMetadata serves Drive.ReadMetadata.
+	HandlerDriveReadMetadata HandlerID = 110
+	// HandlerDriveWriteMetadata serves Drive.WriteMetadata.
+	HandlerDriveWriteMetadata HandlerID = 111
+	// HandlerDriveDeleteVersion serves Drive.DeleteVersion.
+	HandlerDriveDeleteVersion HandlerID = 112
+	// HandlerDriveWalkDir serves Drive.WalkDir: a stream of batches of
+	// entries from the handler.
+	HandlerDriveWalkDir HandlerID = 113
+	// HandlerDriveVerifyFile serves Drive.VerifyFile.
+	HandlerDriveVerifyFile HandlerID = 114
+)
+
 // Namespace locks.
 const (
 	// HandlerLock asks a lock server for a write lock.
@@ -51,6 +88,22 @@ var handlerNames = map[HandlerID]string{
 	HandlerEchoStream: "EchoStream",
 	HandlerTest:       "Test",
 	HandlerTestStream: "TestStream",
+
+	HandlerDriveDiskInfo:      "DriveDiskInfo",
+	HandlerDriveMakeVol:       "DriveMakeVol",
+	HandlerDriveStatVol:       "DriveStatVol",
+	HandlerDriveListVols:      "DriveListVols",
+	HandlerDriveDeleteVol:     "DriveDeleteVol",
+	HandlerDriveCreateFile:    "DriveCreateFile",
+	HandlerDriveDelete:        "DriveDelete",
+	HandlerDriveListDir:       "DriveListDir",
+	HandlerDriveRenameData:    "DriveRenameData",
+	HandlerDriveReadVersion:   "DriveReadVersion",
+	HandlerDriveReadMetadata:  "DriveReadMetadata",
+	HandlerDriveWriteMetadata: "DriveWriteMetadata",
+	HandlerDriveDeleteVersion: "DriveDeleteVersion",
+	HandlerDriveWalkDir:       "DriveWalkDir",
+	HandlerDriveVerifyFile:    "DriveVerifyFile",
 
 	HandlerLock:        "Lock",
 	HandlerRLock:       "RLock",

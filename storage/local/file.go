@@ -222,6 +222,11 @@ func (s *fileSection) WriteTo(w io.Writer) (int64, error) {
 
 func (s *fileSection) Close() error { return s.f.Close() }
 
+// FileRange exposes the open file, positioned at the start of the section,
+// and the bytes left in it, so that a server can hand them to sendfile
+// (storage/remote's read endpoint) instead of copying through user space.
+func (s *fileSection) FileRange() (*os.File, int64) { return s.f, s.r.N }
+
 // Delete removes a file or directory. A directory removed recursively is
 // first renamed into the staging area, so it vanishes at once and whole
 // from every reader's view, and then deleted there.
