@@ -47,7 +47,11 @@ type Config struct {
 	FrameSize int
 
 	// OnStateChange, if set, is called on every connection state change. It
-	// runs on the grid's goroutines: keep it short and non-blocking.
+	// runs on the grid's goroutines: keep it short and non-blocking. When a
+	// connection ends, the contexts of the handlers serving that peer are
+	// cancelled before the disconnected state is reported. A connection
+	// replaced by a new one from the same peer (it restarted) is reported as
+	// disconnected, then connected. Manager.Subscribe adds more listeners.
 	OnStateChange func(peer string, state State)
 
 	// NetDial, if set, opens the TCP connection to a peer instead of

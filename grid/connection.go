@@ -92,6 +92,8 @@ func (c *Connection) NewStreamWindow(ctx context.Context, id HandlerID, payload 
 	return s.newStream(ctx, id, c.subroute, payload, w)
 }
 
+var errReplaced = errors.New("replaced by a new connection from the peer")
+
 // peer is the Manager's state for one remote node.
 type peer struct {
 	m        *Manager
@@ -119,6 +121,9 @@ func (p *peer) setState(s State) {
 	if p.m.cfg.OnStateChange != nil {
 		p.m.cfg.OnStateChange(p.addr, s)
 	}
+	for _, fn := range p.m.subscribers() {
+		fn(p.addr, s)
+	}
 }
 
 // install makes s the peer's live session, replacing (and closing) any older
@@ -135,7 +140,12 @@ func (p *peer) install(s *session) {
 	p.m.wg.Add(1)
 	p.mu.Unlock()
 	if old != nil {
-		old.close(errors.New("replaced by a new connection"))
+		// The old connection's handlers are cancelled by close; report the
+		// loss too, so listeners (lock servers dropping the peer's grants)
+		// learn that everything tied to the old connection is gone.
+		old.close(errReplaced)
+		p.noteError(errReplaced)
+		p.setState(StateDisconnected)
 	}
 	p.connects.Add(1)
 	s.start()

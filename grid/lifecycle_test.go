@@ -347,3 +347,28 @@ func TestWaitConnected(t *testing.T) {
 		t.Fatalf("waiting for a dead peer: %v", err)
 	}
 }
+
+// A peer that restarts and redials before its old connection is noticed dead
+// replaces it; subscribers hear the old connection go.
+func TestReplacedConnectionReported(t *testing.T) {
+	nodes := newTestCluster(t, 2, clusterOpts{register: registerEcho})
+	dialer, acceptor := nodes[0], nodes[1]
+	if !dialer.m.peers[acceptor.addr].dials {
+		dialer, acceptor = acceptor, dialer
+	}
+	events := make(chan State, 16)
+	acceptor.m.Subscribe(func(peer string, s State) {
+		if peer == dialer.addr {
+			events <- s
+		}
+	})
+	// Open a second connection as the dialer would after a restart.
+	conn := impersonate(t, dialer, acceptor)
+	defer conn.Close()
+	if s := <-events; s != StateDisconnected {
+		t.Fatalf("first event %v, want disconnected", s)
+	}
+	if s := <-events; s != StateConnected {
+		t.Fatalf("second event %v, want connected", s)
+	}
+}

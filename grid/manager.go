@@ -31,6 +31,9 @@ type Manager struct {
 	started atomic.Bool
 	closed  atomic.Bool
 
+	subsMu sync.Mutex
+	subs   []func(peer string, state State)
+
 	refusedMu sync.Mutex
 	refused   map[string]time.Time // remote address -> last refusal logged
 }
@@ -124,6 +127,21 @@ func (m *Manager) Close() error {
 // configured peer.
 func (m *Manager) Connection(addr string) *Connection {
 	return &Connection{p: m.peers[addr]}
+}
+
+// Subscribe adds a listener for connection state changes, with the same
+// contract as Config.OnStateChange. It may be called at any time; the
+// listener hears changes from then on.
+func (m *Manager) Subscribe(fn func(peer string, state State)) {
+	m.subsMu.Lock()
+	defer m.subsMu.Unlock()
+	m.subs = append(slices.Clip(m.subs), fn)
+}
+
+func (m *Manager) subscribers() []func(string, State) {
+	m.subsMu.Lock()
+	defer m.subsMu.Unlock()
+	return m.subs
 }
 
 // WaitConnected waits until the given peers (all peers when none are given)
