@@ -11,7 +11,8 @@ import "strconv"
 //	1–99     grid itself, demo and tests
 //	100–199  drives (storage/remote)
 //	200–249  namespace locks (node/object/nslock)
-//	250–65535 free
+//	250–299  node bootstrap: format agreement at start-up (node/bootstrap)
+//	300–65535 free
 type HandlerID uint16
 
 // Grid, demo and tests.
@@ -83,6 +84,16 @@ const (
 	HandlerForceUnlock HandlerID = 205
 )
 
+// Node bootstrap.
+const (
+	// HandlerBootstrapInfo returns a node's view of the deployment: its
+	// topology fingerprint, version and the format state of its drives.
+	HandlerBootstrapInfo HandlerID = 250
+	// HandlerBootstrapFormat asks a node to format its empty drives with a
+	// deployment's format records.
+	HandlerBootstrapFormat HandlerID = 251
+)
+
 var handlerNames = map[HandlerID]string{
 	HandlerEcho:       "Echo",
 	HandlerEchoStream: "EchoStream",
@@ -111,6 +122,9 @@ var handlerNames = map[HandlerID]string{
 	HandlerRUnlock:     "RUnlock",
 	HandlerRefreshLock: "RefreshLock",
 	HandlerForceUnlock: "ForceUnlock",
+
+	HandlerBootstrapInfo:   "BootstrapInfo",
+	HandlerBootstrapFormat: "BootstrapFormat",
 }
 
 // Valid reports whether h is a known, registrable handler ID.
