@@ -1,0 +1,60 @@
+package object
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+)
+
+// CopyObject copies the current version of src into dst on the server side
+// and returns the new version. With opts.ReplaceMetadata the copy takes
+// opts.Metadata (S3's REPLACE directive; this is how an object's metadata
+// is changed in place), otherwise the source's (COPY), which for an object
+// onto itself is ErrCopyToSelf, as S3 has it.
+//
+// The bytes stream from a GET of the source into a PUT of the copy, which
+// writes a new version like any PUT (atomic, quorum, rollback). The GET
+// releases the source's read lock once it has delivered its last byte,
+// before the PUT takes the destination's write lock, so a copy of an object
+// onto itself, or two crossed copies, cannot deadlock.
+func (s *Set) CopyObject(ctx context.Context, srcBucket, srcObject, dstBucket, dstObject string, opts CopyOptions) (ObjectInfo, error) {
+	if srcBucket == dstBucket && srcObject == dstObject && !opts.ReplaceMetadata {
+		return ObjectInfo{}, fmt.Errorf("copy %s/%s: %w", srcBucket, clip(srcObject), ErrCopyToSelf)
+	}
+	if err := checkNames(dstBucket, dstObject); err != nil {
+		return ObjectInfo{}, fmt.Errorf("copy to %s/%s: %w", dstBucket, clip(dstObject), err)
+	}
+	if opts.ReplaceMetadata {
+		if err := opts.Metadata.validate(); err != nil {
+			return ObjectInfo{}, fmt.Errorf("copy to %s/%s: %w", dstBucket, clip(dstObject), err)
+		}
+	}
+	r, err := s.GetObject(ctx, srcBucket, srcObject, GetOptions{})
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("copy: %w", err)
+	}
+	defer r.Close()
+	src := r.Info()
+	meta := src.Metadata
+	if opts.ReplaceMetadata {
+		meta = opts.Metadata
+	}
+	var data io.Reader = r
+	if src.Size <= InlineLimit {
+		// A small PUT reads exactly its size and never sees the end of the
+		// stream, so it would not wait for the GET to finish and release
+		// its lock: read it all first.
+		var buf bytes.Buffer
+		if _, err := r.WriteTo(&buf); err != nil {
+			return ObjectInfo{}, fmt.Errorf("copy: %w", err)
+		}
+		r.Close()
+		data = &buf
+	}
+	info, err := s.PutObject(ctx, dstBucket, dstObject, data, src.Size, PutOptions{Metadata: meta, Parity: opts.Parity})
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("copy from %s/%s: %w", srcBucket, clip(srcObject), err)
+	}
+	return info, nil
+}

@@ -1,0 +1,111 @@
+package object
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/gridstore/gridstore/storage"
+)
+
+// DeleteObject removes an object, every version of it, from the set. It is
+// idempotent: deleting an absent object succeeds (S3 answers 204 either
+// way), but like any write it is acknowledged only once a write quorum of
+// drives has committed it: then no read quorum can see the object again,
+// even when the drives that missed the delete come back.
+func (s *Set) DeleteObject(ctx context.Context, bucket, object string) error {
+	if err := checkNames(bucket, object); err != nil {
+		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), err)
+	}
+	lk, err := s.lock(ctx, true, bucket, object)
+	if err != nil {
+		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), err)
+	}
+	defer lk.Unlock()
+	if lost(lk) {
+		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), ErrLockLost)
+	}
+	// Like a commit, the outcome must not depend on the client staying.
+	_, errs := fanOut(context.WithoutCancel(ctx), s.drives, s.driveTimeout,
+		func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+			return struct{}{}, deleteAll(ctx, d, bucket, object)
+		}, nil, 0)
+	done, noBucket := 0, 0
+	note := newHealNote(len(s.drives))
+	for pos, err := range errs {
+		switch {
+		case err == nil:
+			done++
+		case errors.Is(err, storage.ErrVolumeNotFound):
+			done++ // the object is not on this drive either
+			noBucket++
+		default:
+			note.missing[pos] = true // may still hold the object
+		}
+	}
+	if noBucket >= s.readQuorum {
+		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), ErrBucketNotFound)
+	}
+	note.queue(s.heal, bucket, object, "")
+	if done < s.writeQuorum {
+		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object),
+			quorumFailure(ErrWriteQuorum, "delete", errs, done, s.writeQuorum))
+	}
+	return nil
+}
+
+// deleteAll removes every version of the object from one drive. It is not
+// an error if there is none.
+func deleteAll(ctx context.Context, d storage.Drive, bucket, object string) error {
+	raw, err := d.ReadMetadata(ctx, bucket, object)
+	var meta *storage.ObjectMeta
+	if err == nil {
+		meta, err = storage.DecodeObjectMeta(raw)
+	}
+	switch {
+	case errors.Is(err, storage.ErrFileNotFound):
+		return nil
+	case errors.Is(err, storage.ErrFileCorrupt):
+		// Nothing can be read from the record, so it cannot be deleted
+		// version by version; the object directory goes whole.
+		if err := d.Delete(ctx, bucket, object, true); err != nil && !isNotFound(err) {
+			return err
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	// Oldest first, the latest last: a drive that fails halfway still
+	// shows its latest version, never an older one brought back.
+	for i := len(meta.Versions) - 1; i >= 0; i-- {
+		err := d.DeleteVersion(ctx, bucket, object, meta.Versions[i].VersionID)
+		if err != nil && !errors.Is(err, storage.ErrFileVersionNotFound) && !errors.Is(err, storage.ErrFileNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteObjectsParallel bounds the deletes a DeleteObjects runs at once.
+const deleteObjectsParallel = 16
+
+// DeleteObjects deletes many objects of a bucket (S3's multi-object delete)
+// and returns one result per name, in order. Every delete is a DeleteObject
+// with its own quorum.
+func (s *Set) DeleteObjects(ctx context.Context, bucket string, objects []string) []DeleteResult {
+	results := make([]DeleteResult, len(objects))
+	sem := make(chan struct{}, deleteObjectsParallel)
+	var wg sync.WaitGroup
+	for i, name := range objects {
+		results[i].Name = name
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i].Err = s.DeleteObject(ctx, bucket, name)
+		}()
+	}
+	wg.Wait()
+	return results
+}

@@ -1,0 +1,110 @@
+// Package object is the object layer of one erasure set: it turns the set's
+// drives (storage.Drive, local or remote, in set position order) into
+// buckets and objects with S3 semantics (DESIGN §5). It knows nothing about
+// HTTP; the S3 layer above maps its sentinel errors to S3 error codes.
+//
+// A Set is built from its drives, its default parity, the deployment's
+// bitrot key and block size, a Locker (namespace locks) and a HealQueue.
+// Placement of objects on sets and the per-object shard order come from
+// package node/object/layout.
+//
+// # Quorums
+//
+// With n drives and parity p, d = n-p data shards: read quorum d, write
+// quorum d (d+1 when d == p, so that two halves of the set can never both
+// acknowledge). A write (PUT, DELETE, bucket change) is acknowledged only
+// once a write quorum of drives committed it; a read needs a read quorum of
+// drives agreeing on what the object is. Every drive call has its own
+// deadline (Config.DriveTimeout, Config.ShardTimeout), so a slow or paused
+// drive costs a request at most that, and usually nothing (see GET).
+//
+// # Version selection
+//
+// Every drive reports its latest version of the object. The current
+// version is the newest, by (ModTime, VersionID), of the versions that at
+// least their own data shard count of drives report; never chosen by ETag,
+// which is the same for every empty object (DESIGN §7). Two drives agree
+// only if their records are the same version in every field that defines
+// it (see versionKey). "Not found" needs a read quorum of drives saying the
+// object is absent; anything between is ErrReadQuorum, never a false 404.
+// The answers of drives still pending are not waited for once they could no
+// longer change the outcome (beyond Config.StragglerWait): a version agreed
+// by its quorum cannot hide a newer acknowledged one, since any two such
+// quorums share a drive.
+//
+// # PUT
+//
+//  1. Probe the drives (DiskInfo). With k offline, the object gets parity
+//     min(p+k, n/2), recorded in its ErasureInfo, so that it is as durable
+//     as the others once they are back; too few online is ErrWriteQuorum.
+//  2. Objects up to InlineLimit (128 KiB; with an unknown size, read up to
+//     one byte more to find out) are coded in memory and every drive gets
+//     its own bitrot-framed shard inline in its metadata record. Larger
+//     objects are coded block by block (erasure.Encode) while the MD5 ETag
+//     is computed on the fly, each shard through a bitrot writer and a 2 MiB
+//     ring buffer into the drive's CreateFile at
+//     TmpVolume/<uuid>/<data-dir>/part.1, all drives in parallel; a shard
+//     that fails or stalls is dropped, and the write goes on while a write
+//     quorum of shards is healthy.
+//  3. Under the object's write lock (writers of a name are ordered there;
+//     the data was written without it), read every drive's versions, give
+//     the new version a ModTime after all of them (node clocks drift) and
+//     commit it with RenameData on every drive that has its shard.
+//  4. Fewer than a write quorum committed: delete the new version again
+//     from the drives that did, remove the shard files, ErrWriteQuorum. The
+//     new version has a version ID of its own and was added beside the old
+//     one, never over it, so this restores the object exactly (overwriting
+//     the old version in place would have needed its data back, which the
+//     drive contract cannot give). Readers hold the read lock, so none saw
+//     the version in between.
+//  5. A write quorum committed: delete the versions the drives held before,
+//     with their data dirs, and the tmp directories; queue the drives that
+//     missed the write for healing; acknowledge.
+//
+// S3 shows these per-write versions as the "null" version of an
+// unversioned bucket; ObjectInfo.VersionID is internal.
+//
+// # GET
+//
+// Under the object's read lock, held until the bytes are out (or the read
+// fails, or is closed), so that a concurrent PUT cannot remove the data
+// being read: a GET returns the old version or the new one, whole. After
+// version selection, erasure.Decode reads the blocks of the range from the
+// data shards, and from parity only when a data shard is missing, slow
+// (no block within ShardTimeout) or corrupt (bitrot): parity shards are lazy
+// bitrot readers over ReadFileStream, never opened unless needed. Each shard
+// in use is prefetched PrefetchDepth blocks ahead of the block being
+// written to the caller, with bounded memory; a caller that stops reading
+// (its writer fails, its context ends, it closes the reader) cancels every
+// read in flight, and no goroutine outlives the request. Fewer than d
+// healthy shards for a block is ErrReadQuorum, and no byte of that block is
+// delivered; a failure after bytes went out is still an error, never a
+// short success. Drives found missing or corrupt (stale metadata, missing
+// or rotten shards) are queued for healing; offline or slow ones are not.
+//
+// # DELETE
+//
+// Under the write lock, every drive removes every version of the object
+// (older ones first, so a drive failing halfway still shows its latest
+// version, never an older one). Acknowledged only when a write quorum of
+// drives no longer has the object, so that the drives that missed it can
+// never outvote the delete. Deleting an absent object succeeds.
+// DeleteObjects runs a bounded number of these in parallel, one result per
+// key. CopyObject is a GET streamed into a PUT, with the source's or new
+// metadata. Delete markers and versioned buckets come later.
+//
+// # Buckets
+//
+// A bucket is a volume on every drive. MakeBucket and DeleteBucket need a
+// write quorum and are undone below it; DeleteBucket refuses (and undoes)
+// if any drive still holds anything in the bucket. HeadBucket and
+// ListBuckets need a read quorum either way.
+//
+// # Guarantees
+//
+// No acknowledged write is lost or hidden by an older version while no more
+// than its parity drives fail; a failed write leaves nothing visible;
+// reads return a whole version, exactly as written, or an error; bad input
+// is an error, never a panic. Content headers and x-amz-meta-* metadata are
+// kept exactly as given.
+package object

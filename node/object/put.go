@@ -1,0 +1,502 @@
+package object
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gridstore/gridstore/erasure"
+	"github.com/gridstore/gridstore/node/object/layout"
+	"github.com/gridstore/gridstore/storage"
+)
+
+// PutObject stores data as the object's new version and returns it once a
+// write quorum of drives has committed it. size is the exact number of
+// bytes data yields, or -1 if unknown (data is then read to EOF).
+//
+// On any error nothing of the new version is visible: what was written is
+// removed (the data before the commit, the version on the drives that
+// committed when too few did), and the object is as it was.
+func (s *Set) PutObject(ctx context.Context, bucket, object string, data io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
+	fail := func(err error) (ObjectInfo, error) {
+		return ObjectInfo{}, fmt.Errorf("put %s/%s: %w", bucket, clip(object), err)
+	}
+	if err := checkNames(bucket, object); err != nil {
+		return fail(err)
+	}
+	switch {
+	case data == nil:
+		return fail(fmt.Errorf("%w: no data", ErrInvalidArgument))
+	case size < -1:
+		return fail(fmt.Errorf("%w: size %d", ErrInvalidArgument, size))
+	case size > MaxObjectSize:
+		return fail(fmt.Errorf("%w: %d bytes, at most %d", ErrEntityTooLarge, size, int64(MaxObjectSize)))
+	case opts.ContentMD5 != nil && len(opts.ContentMD5) != md5.Size:
+		return fail(fmt.Errorf("%w: Content-MD5 of %d bytes", ErrInvalidArgument, len(opts.ContentMD5)))
+	}
+	if err := opts.Metadata.validate(); err != nil {
+		return fail(err)
+	}
+	parity := opts.Parity
+	if parity == 0 {
+		parity = s.parity
+	}
+	if err := layout.ValidateParity(len(s.drives), parity); err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrInvalidArgument, err))
+	}
+
+	// Small objects go inline. With an unknown size, reading one byte past
+	// the limit tells which kind this is.
+	var small []byte
+	inline := false
+	switch {
+	case size >= 0 && size <= InlineLimit:
+		small = make([]byte, size)
+		if _, err := io.ReadFull(data, small); err != nil {
+			return fail(readError(err))
+		}
+		inline = true
+	case size < 0:
+		head := make([]byte, InlineLimit+1)
+		n, err := io.ReadFull(data, head)
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			small, inline = head[:n], true
+		case err != nil:
+			return fail(readError(err))
+		default:
+			data = io.MultiReader(bytes.NewReader(head), data)
+		}
+	}
+
+	job, err := s.newPutJob(ctx, bucket, object, parity, inline)
+	if err != nil {
+		return fail(err)
+	}
+	if inline {
+		err = job.encodeInline(ctx, small)
+	} else {
+		err = job.encodeStream(ctx, data, size)
+	}
+	if err == nil && opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, job.md5) {
+		err = fmt.Errorf("%w: computed %x, announced %x", ErrBadDigest, job.md5, opts.ContentMD5)
+	}
+	if err != nil {
+		job.removeTmp(ctx, job.online)
+		return fail(err)
+	}
+	storeMetadata(&job.version, opts.Metadata)
+	info, err := job.commit(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	return info, nil
+}
+
+// readError classifies a failure to read the client's data.
+func readError(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %w", ErrIncompleteBody, err)
+	}
+	return fmt.Errorf("read data: %w", err)
+}
+
+// putJob is one PUT on its way to the drives.
+type putJob struct {
+	s              *Set
+	bucket, object string
+	coder          *erasure.Coder
+	writeQuorum    int
+	// dist[p] is the shard number (1-based) of set position p.
+	dist []int
+	// online marks the positions written to: the drives that were not
+	// offline at the start. written marks those whose shard is complete.
+	online, written []bool
+	// version is the new version, without the per-drive fields (shard
+	// index, inline data) and the ModTime, which the commit sets.
+	version storage.FileVersion
+	inline  [][]byte // per position, for inline objects
+	tmpID   string   // TmpVolume directory of the shard files
+	md5     []byte
+}
+
+// newPutJob finds the drives that are offline now, raises the parity by as
+// many (so the object is as durable as the others once they are back:
+// min(parity+offline, n/2)) and prepares the version.
+func (s *Set) newPutJob(ctx context.Context, bucket, object string, parity int, inline bool) (*putJob, error) {
+	n := len(s.drives)
+	online := s.probe(ctx)
+	offline := n - countTrue(online)
+	adjusted, ok := layout.AdjustParity(n, parity, offline)
+	if !ok {
+		return nil, fmt.Errorf("%d of %d drives offline, a write needs %d: %w",
+			offline, n, layout.WriteQuorum(n, adjusted), ErrWriteQuorum)
+	}
+	coder, err := s.coder(n-adjusted, adjusted, int64(s.blockSize))
+	if err != nil {
+		return nil, err
+	}
+	dist, err := layout.Distribution(bucket, object, n)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	j := &putJob{
+		s: s, bucket: bucket, object: object, coder: coder,
+		writeQuorum: layout.WriteQuorum(n, adjusted),
+		dist:        dist, online: online, written: make([]bool, n),
+		version: storage.FileVersion{
+			VersionID: uuid.NewString(),
+			Erasure: storage.ErasureInfo{
+				DataBlocks:   n - adjusted,
+				ParityBlocks: adjusted,
+				BlockSize:    int64(s.blockSize),
+				Distribution: dist,
+				ChecksumAlgo: storage.BitrotHighwayHash256S,
+			},
+		},
+	}
+	if !inline {
+		j.version.DataDir = uuid.NewString()
+		j.tmpID = uuid.NewString()
+	}
+	return j, nil
+}
+
+// probe reports which drives are online: DiskInfo answered, in time, that
+// they are.
+func (s *Set) probe(ctx context.Context) []bool {
+	_, errs := fanOut(ctx, s.drives, s.probeTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+		info, err := d.DiskInfo(ctx)
+		if err == nil && !info.Online {
+			err = storage.ErrDriveOffline
+		}
+		return struct{}{}, err
+	}, nil, 0)
+	online := make([]bool, len(errs))
+	for i, err := range errs {
+		online[i] = err == nil
+	}
+	return online
+}
+
+func countTrue(b []bool) int {
+	n := 0
+	for _, v := range b {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+// encodeInline codes a small object in memory: each drive's shard, bitrot
+// framed as a shard file would be, goes into its metadata record.
+func (j *putJob) encodeInline(ctx context.Context, data []byte) error {
+	n := len(j.dist)
+	bufs := make([]bytes.Buffer, n) // shard order
+	writers := make([]io.Writer, n)
+	diskSize := j.coder.ShardDiskSize(int64(len(data)))
+	for i := range bufs {
+		bufs[i].Grow(int(diskSize))
+		bw, err := erasure.NewBitrotWriter(&bufs[i], j.s.key, j.coder.ShardSize())
+		if err != nil {
+			return err
+		}
+		writers[i] = bw
+	}
+	if _, _, err := j.coder.Encode(ctx, writers, bytes.NewReader(data), int64(len(data)), n); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	sum := md5.Sum(data)
+	j.md5 = sum[:]
+	j.setSize(int64(len(data)))
+	j.inline = make([][]byte, n)
+	for pos := range j.inline {
+		if b := bufs[j.dist[pos]-1].Bytes(); len(b) > 0 {
+			j.inline[pos] = b
+		}
+	}
+	copy(j.written, j.online)
+	return nil
+}
+
+// encodeStream codes data block by block into shard files in TmpVolume,
+// one per online drive, written in parallel through shard writers.
+func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) error {
+	n := len(j.dist)
+	diskSize := int64(-1)
+	if size >= 0 {
+		diskSize = j.coder.ShardDiskSize(size)
+	}
+	writers := make([]io.Writer, n) // shard order
+	sws := make([]*shardWriter, n)  // position order
+	for pos, d := range j.s.drives {
+		if !j.online[pos] {
+			continue
+		}
+		sw := j.s.newShardWriter(ctx, d, j.tmpID+"/"+j.version.DataDir+"/part.1", diskSize)
+		bw, err := erasure.NewBitrotWriter(sw, j.s.key, j.coder.ShardSize())
+		if err != nil {
+			sw.abort(err)
+			for _, w := range sws {
+				if w != nil {
+					w.abort(err)
+				}
+			}
+			return err
+		}
+		writers[j.dist[pos]-1], sws[pos] = bw, sw
+	}
+	sum := md5.New()
+	src := io.TeeReader(&limitedReader{r: data, left: MaxObjectSize + 1}, sum)
+	written, shardErrs, encErr := j.coder.Encode(ctx, writers, src, size, j.writeQuorum)
+
+	// Every shard file is finished (or abandoned) before this returns, in
+	// parallel since finishing syncs the file.
+	done := make(chan struct{}, n)
+	for pos, sw := range sws {
+		if sw == nil {
+			continue
+		}
+		var shardErr error
+		if shardErrs != nil {
+			shardErr = shardErrs[j.dist[pos]-1]
+		}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			switch {
+			case encErr != nil:
+				sw.abort(encErr)
+			case shardErr != nil:
+				sw.abort(shardErr)
+			default:
+				j.written[pos] = sw.finish() == nil
+			}
+		}()
+	}
+	for _, sw := range sws {
+		if sw != nil {
+			<-done
+		}
+	}
+	if encErr != nil {
+		return encodeError(encErr)
+	}
+	if got := countTrue(j.written); got < j.writeQuorum {
+		return fmt.Errorf("%d of %d shard files complete, need %d: %w", got, n, j.writeQuorum, ErrWriteQuorum)
+	}
+	j.md5 = sum.Sum(nil)
+	j.setSize(written)
+	return nil
+}
+
+// encodeError maps an Encode failure to this package's errors.
+func encodeError(err error) error {
+	switch {
+	case errors.Is(err, erasure.ErrWriteQuorum):
+		return fmt.Errorf("%w: %w", ErrWriteQuorum, err)
+	case errors.Is(err, ErrEntityTooLarge):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: %w", ErrIncompleteBody, err)
+	}
+	return err
+}
+
+// limitedReader fails with ErrEntityTooLarge once more than left-1 bytes
+// came through, so an unknown-size stream cannot exceed MaxObjectSize.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left <= 0 {
+		return n, fmt.Errorf("%w: more than %d bytes", ErrEntityTooLarge, int64(MaxObjectSize))
+	}
+	return n, err
+}
+
+func (j *putJob) setSize(size int64) {
+	etag := hex.EncodeToString(j.md5)
+	j.version.Size = size
+	j.version.ETag = etag
+	j.version.Parts = []storage.PartInfo{{Number: 1, Size: size, ActualSize: size, ETag: etag}}
+}
+
+// commit publishes the version on every drive holding its shard, under the
+// object's write lock, and acknowledges it only when a write quorum did.
+//
+// The new version has an ID of its own and is added beside the versions
+// the drives hold, never over one of them: if too few drives commit, it is
+// deleted again from those that did and the object is exactly as before
+// (replacing the old version in place would have needed its data back).
+// Once the quorum is there, the versions the drives held before go, after
+// the lock is released.
+func (j *putJob) commit(ctx context.Context) (ObjectInfo, error) {
+	s := j.s
+	lk, err := s.lock(ctx, true, j.bucket, j.object)
+	if err != nil {
+		j.removeTmp(ctx, j.online)
+		return ObjectInfo{}, err
+	}
+	defer lk.Unlock()
+	// From here on the outcome must not depend on the client staying:
+	// every step is bounded by the drive timeouts instead.
+	wctx := context.WithoutCancel(ctx)
+
+	// What the drives hold now: the new version must sort after all of it
+	// (clocks of different nodes drift), and it goes once the new one has
+	// its quorum.
+	olds := s.readVersionLists(wctx, j.bucket, j.object)
+	modTime := time.Now().UTC().Round(0)
+	for _, vs := range olds {
+		for _, v := range vs {
+			if !v.ModTime.Before(modTime) {
+				modTime = v.ModTime.Add(time.Nanosecond)
+			}
+		}
+	}
+	j.version.ModTime = modTime
+	j.version.Parts[0].ModTime = modTime
+	if lost(lk) {
+		j.removeTmp(wctx, j.online)
+		return ObjectInfo{}, fmt.Errorf("before commit: %w", ErrLockLost)
+	}
+
+	targets := make([]storage.Drive, len(s.drives))
+	for pos, d := range s.drives {
+		if j.written[pos] {
+			targets[pos] = d
+		}
+	}
+	_, errs := fanOut(wctx, targets, s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+		fi := j.fileInfo(pos)
+		var err error
+		if j.tmpID == "" {
+			_, err = d.RenameData(ctx, "", "", fi, j.bucket, j.object)
+		} else {
+			_, err = d.RenameData(ctx, storage.TmpVolume, j.tmpID+"/"+j.version.DataDir, fi, j.bucket, j.object)
+		}
+		return struct{}{}, err
+	}, nil, 0)
+	committed := countNil(errs)
+
+	note := newHealNote(len(s.drives))
+	if committed < j.writeQuorum {
+		copy(note.missing, j.rollback(wctx, errs))
+		note.queue(s.heal, j.bucket, j.object, "")
+		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, j.writeQuorum)
+	}
+	// The cleanup only removes versions older than this one, by ID, so it
+	// needs no lock: the next writer of the name need not wait for it.
+	lk.Unlock()
+	j.cleanup(wctx, errs, olds)
+	for pos, err := range errs {
+		note.missing[pos] = err != nil
+	}
+	note.queue(s.heal, j.bucket, j.object, j.version.VersionID)
+	fi := j.fileInfo(0)
+	fi.InlineData = nil
+	return objectInfo(j.bucket, j.object, &fi), nil
+}
+
+// fileInfo returns the version as position pos stores it.
+func (j *putJob) fileInfo(pos int) storage.FileInfo {
+	fi := storage.FileInfo{Volume: j.bucket, Name: j.object, FileVersion: j.version}
+	fi.Erasure.Index = j.dist[pos]
+	if j.inline != nil {
+		fi.InlineData = j.inline[pos]
+	}
+	return fi
+}
+
+// readVersionLists returns every version each drive holds of the object
+// (nil for a drive that has none or did not say).
+func (s *Set) readVersionLists(ctx context.Context, bucket, object string) [][]storage.FileVersion {
+	vals, _ := fanOut(ctx, s.drives, s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) ([]storage.FileVersion, error) {
+		raw, err := d.ReadMetadata(ctx, bucket, object)
+		if err != nil {
+			return nil, err
+		}
+		meta, err := storage.DecodeObjectMeta(raw)
+		if err != nil {
+			return nil, err
+		}
+		for i := range meta.Versions {
+			meta.Versions[i].InlineData = nil // only IDs and times are needed
+		}
+		return meta.Versions, nil
+	}, nil, 0)
+	return vals
+}
+
+// rollback deletes the new version from the drives that committed it and
+// the shard files from the others. It returns the drives where the version
+// could not be deleted, to be healed.
+func (j *putJob) rollback(ctx context.Context, commitErrs []error) []bool {
+	targets := make([]storage.Drive, len(j.s.drives))
+	for pos, d := range j.s.drives {
+		if commitErrs[pos] == nil {
+			targets[pos] = d
+		}
+	}
+	_, errs := fanOut(ctx, targets, j.s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+		err := d.DeleteVersion(ctx, j.bucket, j.object, j.version.VersionID)
+		if isNotFound(err) {
+			err = nil
+		}
+		return struct{}{}, err
+	}, nil, 0)
+	j.removeTmp(ctx, j.online)
+	stale := make([]bool, len(errs))
+	for pos := range errs {
+		stale[pos] = targets[pos] != nil && errs[pos] != nil
+	}
+	return stale
+}
+
+// cleanup runs once the version has its quorum: on every drive that
+// committed it, the versions it replaces go (their data dirs with them),
+// and the shard files' staging directories go everywhere. Failures leave
+// garbage, never a wrong answer: the new version is the newest everywhere
+// it is, and the next write or delete of the object removes what is left.
+func (j *putJob) cleanup(ctx context.Context, commitErrs []error, olds [][]storage.FileVersion) {
+	_, _ = fanOut(ctx, j.s.drives, j.s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+		if commitErrs[pos] == nil {
+			for _, v := range olds[pos] {
+				_ = d.DeleteVersion(ctx, j.bucket, j.object, v.VersionID)
+			}
+		}
+		if j.tmpID != "" && j.online[pos] {
+			_ = d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
+		}
+		return struct{}{}, nil
+	}, nil, 0)
+}
+
+// removeTmp deletes the staging directory of the shard files on the given
+// drives. Whatever it misses is wiped when the drive is next opened.
+func (j *putJob) removeTmp(ctx context.Context, on []bool) {
+	if j.tmpID == "" {
+		return
+	}
+	targets := make([]storage.Drive, len(j.s.drives))
+	for pos, d := range j.s.drives {
+		if on[pos] {
+			targets[pos] = d
+		}
+	}
+	_, _ = fanOut(context.WithoutCancel(ctx), targets, j.s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+		return struct{}{}, d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
+	}, nil, 0)
+}

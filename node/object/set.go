@@ -1,0 +1,297 @@
+package object
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gridstore/gridstore/erasure"
+	"github.com/gridstore/gridstore/node/object/layout"
+	"github.com/gridstore/gridstore/storage"
+)
+
+// Defaults of Config.
+const (
+	DefaultPrefetchDepth = 2
+	DefaultDriveTimeout  = 10 * time.Second
+	DefaultShardTimeout  = 30 * time.Second
+	DefaultProbeTimeout  = 2 * time.Second
+	DefaultStragglerWait = 25 * time.Millisecond
+	DefaultLockTimeout   = 30 * time.Second
+)
+
+// Config describes one erasure set.
+type Config struct {
+	// Drives are the set's drives in set position order (4 to 16). A nil
+	// entry is a drive that could not be opened: it counts as offline.
+	Drives []storage.Drive
+	// Parity is the set's default parity; 0 means layout.DefaultParity.
+	Parity int
+	// BitrotKey is the deployment's 32-byte HighwayHash key.
+	BitrotKey []byte
+	// BlockSize is the erasure block size of new objects; 0 means
+	// erasure.DefaultBlockSize. Objects keep the block size they were
+	// written with.
+	BlockSize int
+	// Locker orders writers; nil means a NewLocalLocker of the set's own,
+	// which serialises the writers of this process only.
+	Locker Locker
+	// Heal receives what reads and writes found out of date on some
+	// drives; nil drops it. It must not block.
+	Heal HealQueue
+	// PrefetchDepth is how many blocks ahead of the one being sent a GET
+	// reads each shard; 0 means DefaultPrefetchDepth, a negative value
+	// reads a block only when it is needed (and so only overlaps the next
+	// block's read with writing this one, as erasure.Decode does).
+	PrefetchDepth int
+	// DriveTimeout bounds every metadata call on one drive (reading,
+	// committing, deleting a version, bucket calls): a drive that does not
+	// answer in time counts as failed for that request.
+	DriveTimeout time.Duration
+	// ShardTimeout bounds how long a shard read or write may go without
+	// progress (one block) before it is given up for that request, and a
+	// read switches to parity.
+	ShardTimeout time.Duration
+	// ProbeTimeout bounds the DiskInfo call that tells a PUT which drives
+	// are offline.
+	ProbeTimeout time.Duration
+	// StragglerWait is how long a metadata read still waits for the
+	// drives that have not answered once the others have decided the
+	// outcome: their answers add shards (inline objects) and heal
+	// information but cannot change the outcome.
+	StragglerWait time.Duration
+	// LockTimeout bounds the wait for a namespace lock.
+	LockTimeout time.Duration
+}
+
+// Set is the object layer of one erasure set: it stores objects on the
+// set's drives with S3 semantics. It is safe for concurrent use.
+type Set struct {
+	drives      []storage.Drive
+	parity      int
+	readQuorum  int // default parity's: what a "not found" or bucket answer needs
+	writeQuorum int
+	key         []byte
+	blockSize   int
+	locker      Locker
+	heal        HealQueue
+	prefetch    int
+
+	driveTimeout, shardTimeout, probeTimeout, stragglerWait, lockTimeout time.Duration
+
+	coders     sync.Map // coderKey -> *erasure.Coder
+	chunkPools sync.Map // chunk size (int) -> *sync.Pool of *[]byte
+}
+
+type coderKey struct {
+	data, parity int
+	blockSize    int64
+}
+
+// NewSet validates cfg and returns the set.
+func NewSet(cfg Config) (*Set, error) {
+	n := len(cfg.Drives)
+	if cfg.Parity == 0 {
+		cfg.Parity = layout.DefaultParity(n)
+	}
+	if err := layout.ValidateParity(n, cfg.Parity); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	if len(cfg.BitrotKey) != erasure.BitrotKeySize {
+		return nil, fmt.Errorf("%w: bitrot key of %d bytes, want %d", ErrInvalidArgument, len(cfg.BitrotKey), erasure.BitrotKeySize)
+	}
+	if cfg.BlockSize == 0 {
+		cfg.BlockSize = erasure.DefaultBlockSize
+	}
+	if cfg.BlockSize < 0 || cfg.BlockSize > erasure.MaxBlockSize {
+		return nil, fmt.Errorf("%w: block size %d outside 1..%d", ErrInvalidArgument, cfg.BlockSize, erasure.MaxBlockSize)
+	}
+	s := &Set{
+		drives:        append([]storage.Drive(nil), cfg.Drives...),
+		parity:        cfg.Parity,
+		readQuorum:    layout.ReadQuorum(n, cfg.Parity),
+		writeQuorum:   layout.WriteQuorum(n, cfg.Parity),
+		key:           append([]byte(nil), cfg.BitrotKey...),
+		blockSize:     cfg.BlockSize,
+		locker:        cfg.Locker,
+		heal:          cfg.Heal,
+		prefetch:      orDefault(cfg.PrefetchDepth, DefaultPrefetchDepth),
+		driveTimeout:  orDefault(cfg.DriveTimeout, DefaultDriveTimeout),
+		shardTimeout:  orDefault(cfg.ShardTimeout, DefaultShardTimeout),
+		probeTimeout:  orDefault(cfg.ProbeTimeout, DefaultProbeTimeout),
+		stragglerWait: orDefault(cfg.StragglerWait, DefaultStragglerWait),
+		lockTimeout:   orDefault(cfg.LockTimeout, DefaultLockTimeout),
+	}
+	if s.prefetch < 0 {
+		s.prefetch = 0
+	}
+	if s.locker == nil {
+		s.locker = NewLocalLocker()
+	}
+	if _, err := s.coder(n-s.parity, s.parity, int64(s.blockSize)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// Drives returns the number of drives of the set.
+func (s *Set) Drives() int { return len(s.drives) }
+
+// Parity returns the set's default parity.
+func (s *Set) Parity() int { return s.parity }
+
+// coder returns the shared coder of a layout; coders pool their block
+// buffers, so one per layout rather than one per request.
+func (s *Set) coder(data, parity int, blockSize int64) (*erasure.Coder, error) {
+	k := coderKey{data, parity, blockSize}
+	if c, ok := s.coders.Load(k); ok {
+		return c.(*erasure.Coder), nil
+	}
+	c, err := erasure.NewCoder(erasure.Config{DataShards: data, ParityShards: parity, BlockSize: int(blockSize)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	actual, _ := s.coders.LoadOrStore(k, c)
+	return actual.(*erasure.Coder), nil
+}
+
+// lockKey names the namespace lock of an object.
+func lockKey(bucket, object string) string { return bucket + "/" + object }
+
+// lock takes the write (or read) lock of an object, waiting at most
+// LockTimeout.
+func (s *Set) lock(ctx context.Context, write bool, bucket, object string) (Lock, error) {
+	lctx, cancel := context.WithTimeout(ctx, s.lockTimeout)
+	defer cancel()
+	var l Lock
+	var err error
+	if write {
+		l, err = s.locker.Lock(lctx, lockKey(bucket, object))
+	} else {
+		l, err = s.locker.RLock(lctx, lockKey(bucket, object))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock %s/%s: %w", bucket, object, err)
+	}
+	return l, nil
+}
+
+// lost reports whether a held lock has been lost.
+func lost(l Lock) bool {
+	select {
+	case <-l.Lost():
+		return true
+	default:
+		return false
+	}
+}
+
+// checkNames validates a bucket and object name.
+func checkNames(bucket, object string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+	if err := storage.CheckPath(object); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidObjectName, err)
+	}
+	return nil
+}
+
+func checkBucket(bucket string) error {
+	if err := storage.CheckVolume(bucket); err != nil || storage.IsSystemVolume(bucket) {
+		return fmt.Errorf("%w: %q", ErrInvalidBucketName, clip(bucket))
+	}
+	return nil
+}
+
+// fanOut calls fn on every non-nil drive of drives (set positions; nil
+// positions get errNotAsked) at once, each call under its own deadline of
+// timeout, and returns what each call returned, in position order.
+//
+// It returns when every call has returned, or timeout (plus a little
+// slack) after the start, whichever comes first: a call that ignores its
+// context is abandoned with errDriveTimeout and finishes on its own. If
+// settled is set, it is asked after every answer whether those so far
+// (vals and errs where answered is set; pending counts the rest) decide
+// the outcome; from then on fanOut waits at most grace for the others.
+// settled runs on the caller's goroutine. Calls still running
+// when fanOut returns are cancelled and reported as errDriveTimeout.
+func fanOut[T any](ctx context.Context, drives []storage.Drive, timeout time.Duration,
+	fn func(ctx context.Context, pos int, d storage.Drive) (T, error),
+	settled func(vals []T, errs []error, answered []bool, pending int) bool, grace time.Duration,
+) ([]T, []error) {
+	type answer struct {
+		pos int
+		v   T
+		err error
+	}
+	vals := make([]T, len(drives))
+	errs := make([]error, len(drives))
+	answered := make([]bool, len(drives))
+	parent, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the calls we no longer wait for
+	ch := make(chan answer, len(drives))
+	pending := 0
+	for pos, d := range drives {
+		if d == nil {
+			errs[pos], answered[pos] = errNotAsked, true
+			continue
+		}
+		pending++
+		go func() {
+			dctx, dcancel := context.WithTimeout(parent, timeout)
+			defer dcancel()
+			v, err := fn(dctx, pos, d)
+			if err != nil && errors.Is(dctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+				err = fmt.Errorf("%w: %w", errDriveTimeout, err)
+			}
+			ch <- answer{pos, v, err}
+		}()
+	}
+	// The slack lets calls that honour their deadline report it themselves.
+	hard := time.NewTimer(timeout + timeout/10 + 10*time.Millisecond)
+	defer hard.Stop()
+	var graceC <-chan time.Time
+	for pending > 0 {
+		select {
+		case a := <-ch:
+			vals[a.pos], errs[a.pos], answered[a.pos] = a.v, a.err, true
+			pending--
+			if graceC == nil && settled != nil && pending > 0 && settled(vals, errs, answered, pending) {
+				t := time.NewTimer(grace)
+				defer t.Stop()
+				graceC = t.C
+			}
+			continue
+		case <-hard.C:
+		case <-graceC:
+		}
+		break
+	}
+	for pos := range drives {
+		if !answered[pos] {
+			errs[pos] = fmt.Errorf("%w (%s)", errDriveTimeout, drives[pos])
+		}
+	}
+	return vals, errs
+}
+
+// countNil returns the number of nil errors.
+func countNil(errs []error) int {
+	n := 0
+	for _, err := range errs {
+		if err == nil {
+			n++
+		}
+	}
+	return n
+}
