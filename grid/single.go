@@ -158,29 +158,46 @@ func (s *session) endServed(sv *served) (stillWanted bool) {
 }
 
 func (s *session) handleRequest(h *packetHeader, msg []byte) error {
-	sub, payload, ok := splitSubroute(h, msg)
+	sv, payload, err := s.admit(h, msg, msg, false)
+	if sv == nil {
+		return err
+	}
+	s.wg.Add(1)
+	go s.serveSingle(sv, msg, payload)
+	return nil
+}
+
+// admit resolves the handler of an opening packet (a request, or a stream
+// opening whose window prefix was already taken off body) and registers the
+// call. It returns a nil served when the call goes no further: the packet
+// was malformed (a protocol error), the handler is unknown (answered with
+// ErrUnknownHandler), or the session is closing. msg is recycled then.
+func (s *session) admit(h *packetHeader, msg, body []byte, stream bool) (*served, []byte, error) {
+	kind, answer := "single", opResponse
+	if stream {
+		kind, answer = "stream", opEnd
+	}
+	sub, payload, ok := splitSubroute(h, body)
 	if !ok {
 		PutBuffer(msg)
-		return protocolErrorf("malformed subroute on request mux %d", h.mux)
+		return nil, nil, protocolErrorf("malformed subroute on %s mux %d", kind, h.mux)
 	}
 	e := s.m.handlers.lookup(h.handler, sub)
-	if e == nil || e.single == nil {
+	if e == nil || (stream && e.stream == nil) || (!stream && e.single == nil) {
 		PutBuffer(msg)
-		s.sendError(opResponse, h.mux, &RemoteErr{Code: CodeUnknownHandler,
-			Msg: fmt.Sprintf("no single handler %v (subroute %q) on %s", h.handler, sub, s.m.cfg.Self)})
-		return nil
+		s.sendError(answer, h.mux, &RemoteErr{Code: CodeUnknownHandler,
+			Msg: fmt.Sprintf("no %s handler %v (subroute %q) on %s", kind, h.handler, sub, s.m.cfg.Self)})
+		return nil, nil, nil
 	}
 	sv, ok := s.newServed(h, sub, e)
 	if !ok {
 		PutBuffer(msg)
 		if s.isClosed() {
-			return nil
+			return nil, nil, nil
 		}
-		return protocolErrorf("request on mux %d already in use", h.mux)
+		return nil, nil, protocolErrorf("%s on mux %d already in use", kind, h.mux)
 	}
-	s.wg.Add(1)
-	go s.serveSingle(sv, msg, payload)
-	return nil
+	return sv, payload, nil
 }
 
 func (s *session) serveSingle(sv *served, buf, payload []byte) {

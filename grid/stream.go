@@ -354,26 +354,11 @@ func (s *session) handleOpen(h *packetHeader, msg []byte) error {
 		PutBuffer(msg)
 		return protocolErrorf("stream opening on mux %d with window %d msgs/%d bytes", h.mux, w.Msgs, w.Bytes)
 	}
-	sub, payload, ok := splitSubroute(h, msg[8:])
-	if !ok {
-		PutBuffer(msg)
-		return protocolErrorf("malformed subroute on stream mux %d", h.mux)
+	sv, payload, err := s.admit(h, msg, msg[8:], true)
+	if sv == nil {
+		return err
 	}
-	e := s.m.handlers.lookup(h.handler, sub)
-	if e == nil || e.stream == nil {
-		PutBuffer(msg)
-		s.sendError(opEnd, h.mux, &RemoteErr{Code: CodeUnknownHandler,
-			Msg: fmt.Sprintf("no stream handler %v (subroute %q) on %s", h.handler, sub, s.m.cfg.Self)})
-		return nil
-	}
-	sv, ok := s.newServed(h, sub, e)
-	if !ok {
-		PutBuffer(msg)
-		if s.isClosed() {
-			return nil
-		}
-		return protocolErrorf("stream on mux %d already in use", h.mux)
-	}
+	e := sv.ent
 	sv.send = newSendCredit()
 	sv.send.grant(int64(w.Msgs), int64(w.Bytes))
 	sv.q = &sendQueue{}
