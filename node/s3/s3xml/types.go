@@ -1,0 +1,292 @@
+package s3xml
+
+import (
+	"encoding/xml"
+	"strings"
+	"time"
+)
+
+// Namespace is S3's XML namespace, on the root of every response.
+const Namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+// TimeFormat is how S3 writes times in XML: UTC, milliseconds, a Z.
+const TimeFormat = "2006-01-02T15:04:05.000Z"
+
+// Time is a time written as S3 writes it (TimeFormat). It reads any
+// RFC 3339 time, with or without fractional seconds.
+type Time time.Time
+
+// MarshalText implements encoding.TextMarshaler.
+func (t Time) MarshalText() ([]byte, error) {
+	return time.Time(t).UTC().AppendFormat(nil, TimeFormat), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (t *Time) UnmarshalText(b []byte) error {
+	v, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+	if err != nil {
+		return err
+	}
+	*t = Time(v)
+	return nil
+}
+
+// QuoteETag returns an ETag in the double quotes S3 writes it with, adding
+// them if it has none.
+func QuoteETag(etag string) string {
+	if len(etag) >= 2 && etag[0] == '"' && etag[len(etag)-1] == '"' {
+		return etag
+	}
+	return `"` + etag + `"`
+}
+
+// UnquoteETag returns an ETag without its double quotes, as clients send it
+// either way (CompleteMultipartUpload parts, If-Match).
+func UnquoteETag(etag string) string {
+	etag = strings.TrimSpace(etag)
+	if len(etag) >= 2 && etag[0] == '"' && etag[len(etag)-1] == '"' {
+		return etag[1 : len(etag)-1]
+	}
+	return etag
+}
+
+// ---- request bodies ----
+
+// CreateBucketConfiguration is the optional body of CreateBucket.
+type CreateBucketConfiguration struct {
+	XMLName            xml.Name `xml:"CreateBucketConfiguration"`
+	LocationConstraint string   `xml:"LocationConstraint,omitempty"`
+}
+
+// Delete is the body of DeleteObjects.
+type Delete struct {
+	XMLName xml.Name `xml:"Delete"`
+	// Quiet asks for errors only in the result.
+	Quiet   bool               `xml:"Quiet,omitempty"`
+	Objects []ObjectIdentifier `xml:"Object"`
+}
+
+// ObjectIdentifier names one object of a DeleteObjects request.
+type ObjectIdentifier struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+}
+
+// CompleteMultipartUpload is the body of CompleteMultipartUpload.
+type CompleteMultipartUpload struct {
+	XMLName xml.Name        `xml:"CompleteMultipartUpload"`
+	Parts   []CompletedPart `xml:"Part"`
+}
+
+// CompletedPart is one part of a CompleteMultipartUpload request. ETag is
+// as the client sent it, quoted or not (UnquoteETag).
+type CompletedPart struct {
+	PartNumber        int    `xml:"PartNumber"`
+	ETag              string `xml:"ETag"`
+	ChecksumCRC32     string `xml:"ChecksumCRC32,omitempty"`
+	ChecksumCRC32C    string `xml:"ChecksumCRC32C,omitempty"`
+	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
+	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
+	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
+}
+
+// ---- responses ----
+
+// Owner is a bucket's or an object's owner (also Initiator).
+type Owner struct {
+	ID          string `xml:"ID"`
+	DisplayName string `xml:"DisplayName,omitempty"`
+}
+
+// ListAllMyBucketsResult answers ListBuckets.
+type ListAllMyBucketsResult struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListAllMyBucketsResult"`
+	Owner   *Owner   `xml:"Owner,omitempty"`
+	// Buckets is always written, as <Buckets/> when empty (some clients
+	// require the element).
+	Buckets Buckets `xml:"Buckets"`
+}
+
+// Buckets wraps the bucket list of ListAllMyBucketsResult.
+type Buckets struct {
+	Bucket []Bucket `xml:"Bucket"`
+}
+
+// Bucket is one bucket of a ListBuckets answer.
+type Bucket struct {
+	Name         string `xml:"Name"`
+	CreationDate Time   `xml:"CreationDate"`
+}
+
+// Object is one object of a listing.
+type Object struct {
+	Key          string `xml:"Key"`
+	LastModified Time   `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	Owner        *Owner `xml:"Owner,omitempty"`
+	StorageClass string `xml:"StorageClass,omitempty"`
+}
+
+// CommonPrefix is one rolled-up prefix of a delimited listing.
+type CommonPrefix struct {
+	Prefix string `xml:"Prefix"`
+}
+
+// ListBucketResult answers ListObjects (version 1). Prefix and Marker are
+// always written, even empty, as S3 does; NextMarker only when the result
+// is truncated and a delimiter was given.
+type ListBucketResult struct {
+	XMLName        xml.Name       `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListBucketResult"`
+	Name           string         `xml:"Name"`
+	Prefix         string         `xml:"Prefix"`
+	Marker         string         `xml:"Marker"`
+	NextMarker     string         `xml:"NextMarker,omitempty"`
+	MaxKeys        int            `xml:"MaxKeys"`
+	Delimiter      string         `xml:"Delimiter,omitempty"`
+	IsTruncated    bool           `xml:"IsTruncated"`
+	EncodingType   string         `xml:"EncodingType,omitempty"`
+	Contents       []Object       `xml:"Contents"`
+	CommonPrefixes []CommonPrefix `xml:"CommonPrefixes"`
+}
+
+// ListBucketResultV2 answers ListObjectsV2 (list-type=2). Its root element
+// is ListBucketResult too.
+type ListBucketResultV2 struct {
+	XMLName               xml.Name       `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListBucketResult"`
+	Name                  string         `xml:"Name"`
+	Prefix                string         `xml:"Prefix"`
+	KeyCount              int            `xml:"KeyCount"`
+	MaxKeys               int            `xml:"MaxKeys"`
+	Delimiter             string         `xml:"Delimiter,omitempty"`
+	IsTruncated           bool           `xml:"IsTruncated"`
+	ContinuationToken     string         `xml:"ContinuationToken,omitempty"`
+	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
+	StartAfter            string         `xml:"StartAfter,omitempty"`
+	EncodingType          string         `xml:"EncodingType,omitempty"`
+	Contents              []Object       `xml:"Contents"`
+	CommonPrefixes        []CommonPrefix `xml:"CommonPrefixes"`
+}
+
+// InitiateMultipartUploadResult answers CreateMultipartUpload.
+type InitiateMultipartUploadResult struct {
+	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ InitiateMultipartUploadResult"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	UploadID string   `xml:"UploadId"`
+}
+
+// CompleteMultipartUploadResult answers CompleteMultipartUpload.
+type CompleteMultipartUploadResult struct {
+	XMLName           xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CompleteMultipartUploadResult"`
+	Location          string   `xml:"Location"`
+	Bucket            string   `xml:"Bucket"`
+	Key               string   `xml:"Key"`
+	ETag              string   `xml:"ETag"`
+	ChecksumCRC32     string   `xml:"ChecksumCRC32,omitempty"`
+	ChecksumCRC32C    string   `xml:"ChecksumCRC32C,omitempty"`
+	ChecksumCRC64NVME string   `xml:"ChecksumCRC64NVME,omitempty"`
+	ChecksumSHA1      string   `xml:"ChecksumSHA1,omitempty"`
+	ChecksumSHA256    string   `xml:"ChecksumSHA256,omitempty"`
+}
+
+// Part is one part of a ListParts answer.
+type Part struct {
+	PartNumber        int    `xml:"PartNumber"`
+	LastModified      Time   `xml:"LastModified"`
+	ETag              string `xml:"ETag"`
+	Size              int64  `xml:"Size"`
+	ChecksumCRC32     string `xml:"ChecksumCRC32,omitempty"`
+	ChecksumCRC32C    string `xml:"ChecksumCRC32C,omitempty"`
+	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
+	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
+	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
+}
+
+// ListPartsResult answers ListParts.
+type ListPartsResult struct {
+	XMLName              xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListPartsResult"`
+	Bucket               string   `xml:"Bucket"`
+	Key                  string   `xml:"Key"`
+	UploadID             string   `xml:"UploadId"`
+	Initiator            *Owner   `xml:"Initiator,omitempty"`
+	Owner                *Owner   `xml:"Owner,omitempty"`
+	StorageClass         string   `xml:"StorageClass,omitempty"`
+	PartNumberMarker     int      `xml:"PartNumberMarker"`
+	NextPartNumberMarker int      `xml:"NextPartNumberMarker"`
+	MaxParts             int      `xml:"MaxParts"`
+	IsTruncated          bool     `xml:"IsTruncated"`
+	Parts                []Part   `xml:"Part"`
+}
+
+// Upload is one in-progress multipart upload of a ListMultipartUploads answer.
+type Upload struct {
+	Key          string `xml:"Key"`
+	UploadID     string `xml:"UploadId"`
+	Initiator    *Owner `xml:"Initiator,omitempty"`
+	Owner        *Owner `xml:"Owner,omitempty"`
+	StorageClass string `xml:"StorageClass,omitempty"`
+	Initiated    Time   `xml:"Initiated"`
+}
+
+// ListMultipartUploadsResult answers ListMultipartUploads.
+type ListMultipartUploadsResult struct {
+	XMLName            xml.Name       `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListMultipartUploadsResult"`
+	Bucket             string         `xml:"Bucket"`
+	KeyMarker          string         `xml:"KeyMarker"`
+	UploadIDMarker     string         `xml:"UploadIdMarker"`
+	NextKeyMarker      string         `xml:"NextKeyMarker"`
+	NextUploadIDMarker string         `xml:"NextUploadIdMarker"`
+	Delimiter          string         `xml:"Delimiter,omitempty"`
+	Prefix             string         `xml:"Prefix"`
+	EncodingType       string         `xml:"EncodingType,omitempty"`
+	MaxUploads         int            `xml:"MaxUploads"`
+	IsTruncated        bool           `xml:"IsTruncated"`
+	Uploads            []Upload       `xml:"Upload"`
+	CommonPrefixes     []CommonPrefix `xml:"CommonPrefixes"`
+}
+
+// CopyObjectResult answers CopyObject.
+type CopyObjectResult struct {
+	XMLName      xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CopyObjectResult"`
+	LastModified Time     `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+}
+
+// CopyPartResult answers UploadPartCopy.
+type CopyPartResult struct {
+	XMLName      xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CopyPartResult"`
+	LastModified Time     `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+}
+
+// DeleteResult answers DeleteObjects.
+type DeleteResult struct {
+	XMLName xml.Name        `xml:"http://s3.amazonaws.com/doc/2006-03-01/ DeleteResult"`
+	Deleted []DeletedObject `xml:"Deleted"`
+	Errors  []DeleteError   `xml:"Error"`
+}
+
+// DeletedObject is one object DeleteObjects removed.
+type DeletedObject struct {
+	Key                   string `xml:"Key"`
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
+}
+
+// DeleteError is one object DeleteObjects failed to remove; Code is an S3
+// error code (s3err.Code).
+type DeleteError struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
+}
+
+// LocationConstraint answers GetBucketLocation. S3 answers an empty one
+// for us-east-1.
+type LocationConstraint struct {
+	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ LocationConstraint"`
+	Location string   `xml:",chardata"`
+}
