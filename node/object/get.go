@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync"
 
 	"github.com/gridstore/gridstore/erasure"
-	"github.com/gridstore/gridstore/storage"
 )
 
 // GetObjectInfo returns the current version of an object (HEAD).
@@ -88,13 +86,7 @@ func (s *Set) GetObject(ctx context.Context, bucket, object string, opts GetOpti
 	}
 	fi := &d.answers[d.chosen].fi
 	offset, length := int64(0), fi.Size
-	switch {
-	case opts.PartNumber != 0:
-		if offset, length, err = partRange(fi, opts); err != nil {
-			lk.Unlock()
-			return fail(err)
-		}
-	case opts.Range != nil:
+	if opts.Range != nil {
 		if offset, length, err = opts.Range.Resolve(fi.Size); err != nil {
 			lk.Unlock()
 			return fail(err)
@@ -193,8 +185,6 @@ func (r *ObjectReader) Close() error {
 // decodeTo writes the bytes [offset, offset+length) of the version d chose
 // to w, reading data shards first and parity only as needed (DESIGN §3),
 // each shard prefetched, and queues what it found out of date for healing.
-// A multipart object's parts are coded independently: the range is mapped
-// to the parts it covers, decoded one after the other.
 func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, d decision, offset, length int64) (int64, error) {
 	fi := &d.answers[d.chosen].fi
 	note := s.metadataHeal(d)
@@ -206,70 +196,7 @@ func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, 
 	if err != nil {
 		return 0, err
 	}
-	parts, err := dataParts(fi)
-	if err != nil {
-		return 0, err
-	}
-	var written int64
-	failed := make([]bool, len(s.drives)) // by position: a shard that failed in an earlier part
-	for _, p := range parts {
-		if length == 0 {
-			break
-		}
-		if offset >= p.Size {
-			offset -= p.Size
-			continue
-		}
-		n := min(length, p.Size-offset)
-		k, err := s.decodePart(ctx, w, bucket, object, d, coder, note, failed, p, offset, n, written)
-		written += k
-		if err != nil {
-			return written, err
-		}
-		offset, length = 0, length-n
-	}
-	return written, nil
-}
-
-// dataParts returns the parts of a version's data, in order: its Parts for
-// an object with a data dir (one for a PUT, those listed at completion for
-// a multipart upload), else one part of the whole size.
-func dataParts(fi *storage.FileInfo) ([]storage.PartInfo, error) {
-	if fi.DataDir == "" || len(fi.Parts) == 0 {
-		return []storage.PartInfo{{Number: 1, Size: fi.Size}}, nil
-	}
-	var sum int64
-	for _, p := range fi.Parts {
-		if p.Size < 0 || p.Number < 1 {
-			return nil, fmt.Errorf("%w: part %d of %d bytes", storage.ErrFileCorrupt, p.Number, p.Size)
-		}
-		sum += p.Size
-	}
-	if sum != fi.Size {
-		return nil, fmt.Errorf("%w: parts of %d bytes in a version of %d", storage.ErrFileCorrupt, sum, fi.Size)
-	}
-	return fi.Parts, nil
-}
-
-// decodePart writes the bytes [offset, offset+length) of one part to w;
-// done is what earlier parts wrote, for error messages. Drives whose shard
-// failed in an earlier part (failed, updated here) are left out while
-// enough others remain, so that a hung drive costs one shard timeout per
-// request, not one per part.
-func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string, d decision, coder *erasure.Coder,
-	note *healNote, failed []bool, part storage.PartInfo, offset, length, done int64) (int64, error) {
-	fi := &d.answers[d.chosen].fi
-	usable := func(pos int) bool {
-		return s.drives[pos] != nil && (d.agree[pos] || errors.Is(d.answers[pos].err, errDriveTimeout))
-	}
-	fresh := 0
-	for pos := range s.drives {
-		if usable(pos) && !failed[pos] {
-			fresh++
-		}
-	}
-	avoid := fresh >= coder.DataShards()
-	shardOffset, shardLength, err := coder.ShardRange(offset, length, part.Size)
+	shardOffset, shardLength, err := coder.ShardRange(offset, length, fi.Size)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrInvalidRange, err)
 	}
@@ -284,7 +211,6 @@ func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string
 		}
 	}()
 	inline := fi.DataDir == ""
-	partPath := object + "/" + fi.DataDir + "/part." + strconv.Itoa(part.Number)
 	for pos, drive := range s.drives {
 		shard := fi.Erasure.Distribution[pos]
 		posOf[shard-1] = pos
@@ -316,10 +242,10 @@ func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string
 		// A drive that did not answer in time may still have the shard:
 		// the data dir is unique to the version, so whatever is found
 		// there is it, and the bitrot check stands guard.
-		if !usable(pos) || (avoid && failed[pos]) {
+		if drive == nil || !(d.agree[pos] || errors.Is(a.err, errDriveTimeout)) {
 			continue
 		}
-		pr, err := s.newPrefetchReader(ctx, drive, bucket, partPath, chunk, shardOffset, shardLength)
+		pr, err := s.newPrefetchReader(ctx, drive, bucket, object+"/"+fi.DataDir+"/part.1", chunk, shardOffset, shardLength)
 		if err != nil {
 			return 0, err
 		}
@@ -327,27 +253,24 @@ func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string
 		prefetchers = append(prefetchers, pr)
 	}
 
-	written, shardErrs, err := coder.Decode(ctx, w, readers, offset, length, part.Size)
+	written, shardErrs, err := coder.Decode(ctx, w, readers, offset, length, fi.Size)
 	if ctx.Err() == nil {
 		// A cancelled request says nothing about the drives.
 		for shard, e := range shardErrs {
 			note.classify(posOf[shard], e)
-			if e != nil {
-				failed[posOf[shard]] = true
-			}
 		}
 	}
 	switch {
 	case err == nil:
 		return written, nil
 	case ctx.Err() != nil:
-		return written, fmt.Errorf("after %d bytes: %w", done+written, ctx.Err())
+		return written, fmt.Errorf("after %d bytes: %w", written, ctx.Err())
 	case errors.Is(err, erasure.ErrReadQuorum):
 		byPos := make([]error, n)
 		for shard, e := range shardErrs {
 			byPos[posOf[shard]] = e
 		}
-		return written, fmt.Errorf("after %d bytes: %w: %w%s", done+written, ErrReadQuorum, err, summarize(byPos))
+		return written, fmt.Errorf("after %d bytes: %w: %w%s", written, ErrReadQuorum, err, summarize(byPos))
 	}
-	return written, fmt.Errorf("after %d bytes: %w", done+written, err)
+	return written, fmt.Errorf("after %d bytes: %w", written, err)
 }
