@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 
 	"github.com/gridstore/gridstore/erasure"
+	"github.com/gridstore/gridstore/storage"
 )
 
 // GetObjectInfo returns the current version of an object (HEAD).
@@ -86,7 +88,13 @@ func (s *Set) GetObject(ctx context.Context, bucket, object string, opts GetOpti
 	}
 	fi := &d.answers[d.chosen].fi
 	offset, length := int64(0), fi.Size
-	if opts.Range != nil {
+	switch {
+	case opts.PartNumber != 0:
+		if offset, length, err = partRange(fi, opts); err != nil {
+			lk.Unlock()
+			return fail(err)
+		}
+	case opts.Range != nil:
 		if offset, length, err = opts.Range.Resolve(fi.Size); err != nil {
 			lk.Unlock()
 			return fail(err)
@@ -185,6 +193,8 @@ func (r *ObjectReader) Close() error {
 // decodeTo writes the bytes [offset, offset+length) of the version d chose
 // to w, reading data shards first and parity only as needed (DESIGN §3),
 // each shard prefetched, and queues what it found out of date for healing.
+// A multipart object's parts are coded independently: the range is mapped
+// to the parts it covers, decoded one after the other.
 func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, d decision, offset, length int64) (int64, error) {
 	fi := &d.answers[d.chosen].fi
 	note := s.metadataHeal(d)
@@ -196,7 +206,72 @@ func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, 
 	if err != nil {
 		return 0, err
 	}
-	shardOffset, shardLength, err := coder.ShardRange(offset, length, fi.Size)
+	parts, err := dataParts(fi)
+	if err != nil {
+		return 0, err
+	}
+	var written int64
+	// Drives whose shard stalled in an earlier part (a hung drive) are
+	// left out of the next ones, so that one costs a shard timeout per
+	// request, not per part; they are asked again if the others cannot
+	// make the quorum of a block.
+	stalled := make([]bool, len(s.drives))
+	for _, p := range parts {
+		if length == 0 {
+			break
+		}
+		if offset >= p.Size {
+			offset -= p.Size
+			continue
+		}
+		n := min(length, p.Size-offset)
+		skip := stalled
+		if countTrue(stalled) == 0 {
+			skip = nil
+		}
+		k, err := s.decodePart(ctx, w, bucket, object, d, coder, note, skip, stalled, p, offset, n, written)
+		written += k
+		if err != nil && skip != nil && errors.Is(err, ErrReadQuorum) && ctx.Err() == nil {
+			var k2 int64
+			k2, err = s.decodePart(ctx, w, bucket, object, d, coder, note, nil, stalled, p, offset+k, n-k, written)
+			written += k2
+		}
+		if err != nil {
+			return written, err
+		}
+		offset, length = 0, length-n
+	}
+	return written, nil
+}
+
+// dataParts returns the parts of a version's data, in order: its Parts for
+// an object with a data dir (one for a PUT, those listed at completion for
+// a multipart upload), else one part of the whole size.
+func dataParts(fi *storage.FileInfo) ([]storage.PartInfo, error) {
+	if fi.DataDir == "" || len(fi.Parts) == 0 {
+		return []storage.PartInfo{{Number: 1, Size: fi.Size}}, nil
+	}
+	var sum int64
+	for _, p := range fi.Parts {
+		if p.Size < 0 || p.Number < 1 {
+			return nil, fmt.Errorf("%w: part %d of %d bytes", storage.ErrFileCorrupt, p.Number, p.Size)
+		}
+		sum += p.Size
+	}
+	if sum != fi.Size {
+		return nil, fmt.Errorf("%w: parts of %d bytes in a version of %d", storage.ErrFileCorrupt, sum, fi.Size)
+	}
+	return fi.Parts, nil
+}
+
+// decodePart writes the bytes [offset, offset+length) of one part to w;
+// done is what earlier parts wrote, for error messages. It leaves out the
+// drives marked in skip (nil: none) and marks in stalled those whose shard
+// made no progress in time.
+func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string, d decision, coder *erasure.Coder,
+	note *healNote, skip, stalled []bool, part storage.PartInfo, offset, length, done int64) (int64, error) {
+	fi := &d.answers[d.chosen].fi
+	shardOffset, shardLength, err := coder.ShardRange(offset, length, part.Size)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrInvalidRange, err)
 	}
@@ -211,6 +286,7 @@ func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, 
 		}
 	}()
 	inline := fi.DataDir == ""
+	partPath := object + "/" + fi.DataDir + "/part." + strconv.Itoa(part.Number)
 	for pos, drive := range s.drives {
 		shard := fi.Erasure.Distribution[pos]
 		posOf[shard-1] = pos
@@ -242,10 +318,10 @@ func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, 
 		// A drive that did not answer in time may still have the shard:
 		// the data dir is unique to the version, so whatever is found
 		// there is it, and the bitrot check stands guard.
-		if drive == nil || !(d.agree[pos] || errors.Is(a.err, errDriveTimeout)) {
+		if drive == nil || !(d.agree[pos] || errors.Is(a.err, errDriveTimeout)) || (skip != nil && skip[pos]) {
 			continue
 		}
-		pr, err := s.newPrefetchReader(ctx, drive, bucket, object+"/"+fi.DataDir+"/part.1", chunk, shardOffset, shardLength)
+		pr, err := s.newPrefetchReader(ctx, drive, bucket, partPath, chunk, shardOffset, shardLength)
 		if err != nil {
 			return 0, err
 		}
@@ -253,24 +329,27 @@ func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, 
 		prefetchers = append(prefetchers, pr)
 	}
 
-	written, shardErrs, err := coder.Decode(ctx, w, readers, offset, length, fi.Size)
+	written, shardErrs, err := coder.Decode(ctx, w, readers, offset, length, part.Size)
 	if ctx.Err() == nil {
 		// A cancelled request says nothing about the drives.
 		for shard, e := range shardErrs {
 			note.classify(posOf[shard], e)
+			if errors.Is(e, errShardTimeout) || errors.Is(e, errDriveTimeout) {
+				stalled[posOf[shard]] = true
+			}
 		}
 	}
 	switch {
 	case err == nil:
 		return written, nil
 	case ctx.Err() != nil:
-		return written, fmt.Errorf("after %d bytes: %w", written, ctx.Err())
+		return written, fmt.Errorf("after %d bytes: %w", done+written, ctx.Err())
 	case errors.Is(err, erasure.ErrReadQuorum):
 		byPos := make([]error, n)
 		for shard, e := range shardErrs {
 			byPos[posOf[shard]] = e
 		}
-		return written, fmt.Errorf("after %d bytes: %w: %w%s", written, ErrReadQuorum, err, summarize(byPos))
+		return written, fmt.Errorf("after %d bytes: %w: %w%s", done+written, ErrReadQuorum, err, summarize(byPos))
 	}
-	return written, fmt.Errorf("after %d bytes: %w", written, err)
+	return written, fmt.Errorf("after %d bytes: %w", done+written, err)
 }

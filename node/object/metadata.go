@@ -68,5 +68,6 @@ func objectInfo(bucket, object string, fi *storage.FileInfo) ObjectInfo {
 		DataShards:   fi.Erasure.DataBlocks,
 		ParityShards: fi.Erasure.ParityBlocks,
 		Inline:       fi.DataDir == "",
+		PartsCount:   multipartCount(fi),
 	}
 }

@@ -124,7 +124,11 @@ type putJob struct {
 	version storage.FileVersion
 	inline  [][]byte // per position, for inline objects
 	tmpID   string   // TmpVolume directory of the shard files
-	md5     []byte
+	// shardVolume and shardPath name the shard file encodeStream writes on
+	// every drive: TmpVolume/<tmpID>/<data-dir>/part.1 for a PUT, the part
+	// file in the upload's data dir for a multipart part.
+	shardVolume, shardPath string
+	md5                    []byte
 }
 
 // newPutJob finds the drives that are offline now, raises the parity by as
@@ -165,6 +169,7 @@ func (s *Set) newPutJob(ctx context.Context, bucket, object string, parity int, 
 	if !inline {
 		j.version.DataDir = uuid.NewString()
 		j.tmpID = uuid.NewString()
+		j.shardVolume, j.shardPath = storage.TmpVolume, j.tmpID+"/"+j.version.DataDir+"/part.1"
 	}
 	return j, nil
 }
@@ -227,8 +232,9 @@ func (j *putJob) encodeInline(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// encodeStream codes data block by block into shard files in TmpVolume,
-// one per online drive, written in parallel through shard writers.
+// encodeStream codes data block by block into shard files (shardVolume,
+// shardPath), one per online drive, written in parallel through shard
+// writers.
 func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) error {
 	n := len(j.dist)
 	diskSize := int64(-1)
@@ -241,7 +247,7 @@ func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) e
 		if !j.online[pos] {
 			continue
 		}
-		sw := j.s.newShardWriter(ctx, d, j.tmpID+"/"+j.version.DataDir+"/part.1", diskSize)
+		sw := j.s.newShardWriter(ctx, d, j.shardVolume, j.shardPath, diskSize)
 		bw, err := erasure.NewBitrotWriter(sw, j.s.key, j.coder.ShardSize())
 		if err != nil {
 			sw.abort(err)

@@ -64,6 +64,10 @@ type Config struct {
 	StragglerWait time.Duration
 	// LockTimeout bounds the wait for a namespace lock.
 	LockTimeout time.Duration
+	// MinPartSize is the smallest size of every part of a multipart
+	// upload but the last; 0 means MinPartSize (S3's 5 MiB), a negative
+	// value none. Tests lower it.
+	MinPartSize int64
 }
 
 // Set is the object layer of one erasure set: it stores objects on the
@@ -80,6 +84,7 @@ type Set struct {
 	prefetch    int
 
 	driveTimeout, shardTimeout, probeTimeout, stragglerWait, lockTimeout time.Duration
+	minPartSize                                                          int64
 
 	coders     sync.Map // coderKey -> *erasure.Coder
 	chunkPools sync.Map // chunk size (int) -> *sync.Pool of *[]byte
@@ -123,6 +128,7 @@ func NewSet(cfg Config) (*Set, error) {
 		probeTimeout:  orDefault(cfg.ProbeTimeout, DefaultProbeTimeout),
 		stragglerWait: orDefault(cfg.StragglerWait, DefaultStragglerWait),
 		lockTimeout:   orDefault(cfg.LockTimeout, DefaultLockTimeout),
+		minPartSize:   orDefault(cfg.MinPartSize, MinPartSize),
 	}
 	if s.prefetch < 0 {
 		s.prefetch = 0
@@ -136,7 +142,7 @@ func NewSet(cfg Config) (*Set, error) {
 	return s, nil
 }
 
-func orDefault[T int | time.Duration](v, def T) T {
+func orDefault[T int | int64 | time.Duration](v, def T) T {
 	if v == 0 {
 		return def
 	}

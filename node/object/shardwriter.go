@@ -29,9 +29,10 @@ type shardWriter struct {
 	expired  atomic.Bool
 }
 
-// newShardWriter starts CreateFile(TmpVolume, path) on d. size is the exact
-// shard file size, or -1 if unknown.
-func (s *Set) newShardWriter(ctx context.Context, d storage.Drive, path string, size int64) *shardWriter {
+// newShardWriter starts CreateFile(volume, path) on d (TmpVolume for a PUT,
+// MultipartVolume for a part). size is the exact shard file size, or -1 if
+// unknown.
+func (s *Set) newShardWriter(ctx context.Context, d storage.Drive, volume, path string, size int64) *shardWriter {
 	cctx, cancel := context.WithCancel(ctx)
 	w := &shardWriter{cancel: cancel, timeout: s.shardTimeout}
 	w.watchdog = time.AfterFunc(time.Hour, func() {
@@ -39,7 +40,7 @@ func (s *Set) newShardWriter(ctx context.Context, d storage.Drive, path string, 
 		cancel()
 	})
 	w.watchdog.Stop()
-	w.sw = remote.NewShardWriter(cctx, d, storage.TmpVolume, path, size)
+	w.sw = remote.NewShardWriter(cctx, d, volume, path, size)
 	return w
 }
 

@@ -83,6 +83,9 @@ type ObjectInfo struct {
 	DataShards, ParityShards int
 	// Inline reports an object stored in its metadata records.
 	Inline bool
+	// PartsCount is the number of parts of a multipart object (its ETag
+	// ends in "-PartsCount"), 0 for any other.
+	PartsCount int
 }
 
 // PutOptions qualify a PUT.
@@ -101,6 +104,12 @@ type PutOptions struct {
 type GetOptions struct {
 	// Range selects part of the object; nil means all of it.
 	Range *Range
+	// PartNumber, if > 0, selects the bytes of one part (S3's
+	// ?partNumber=N): the Nth part of a multipart object, counting from 1
+	// in the order the parts were listed at completion; part 1 of any
+	// other object is all of it. Beyond the last part is
+	// ErrInvalidPartNumber; with a Range too, ErrInvalidArgument.
+	PartNumber int
 }
 
 // CopyOptions qualify a CopyObject.

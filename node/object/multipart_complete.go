@@ -1,0 +1,302 @@
+package object
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gridstore/gridstore/storage"
+)
+
+// CompleteMultipartUpload assembles the listed parts of an upload into the
+// object's new version, and removes the upload. parts must be in strictly
+// ascending order of number (ErrInvalidPartOrder), name parts that exist
+// with those ETags (ErrInvalidPart), all but the last at least
+// Config.MinPartSize (ErrEntityTooSmall). Parts not listed are discarded.
+//
+// The commit is a PUT's: under the object's write lock, acknowledged once a
+// write quorum of drives has the version (and every part's shard), rolled
+// back below it (ErrWriteQuorum, nothing visible). See multipart.go.
+func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploadID string, parts []CompletePart) (ObjectInfo, error) {
+	fail := func(err error) (ObjectInfo, error) {
+		return ObjectInfo{}, fmt.Errorf("complete multipart upload %s/%s: %w", bucket, clip(object), err)
+	}
+	if err := checkNames(bucket, object); err != nil {
+		return fail(err)
+	}
+	if err := checkUploadID(uploadID); err != nil {
+		return fail(err)
+	}
+	switch {
+	case len(parts) == 0:
+		return fail(fmt.Errorf("%w: no parts", ErrInvalidArgument))
+	case len(parts) > MaxPartNumber:
+		return fail(fmt.Errorf("%w: %d parts, at most %d", ErrTooManyParts, len(parts), MaxPartNumber))
+	}
+	for i, p := range parts {
+		if p.Number < 1 || p.Number > MaxPartNumber {
+			return fail(fmt.Errorf("%w: part number %d outside 1..%d", ErrInvalidPart, p.Number, MaxPartNumber))
+		}
+		if i > 0 && p.Number <= parts[i-1].Number {
+			return fail(fmt.Errorf("%w: part %d after part %d", ErrInvalidPartOrder, p.Number, parts[i-1].Number))
+		}
+	}
+	base := uploadBase(bucket, object, uploadID)
+	ul, err := s.lockNamed(ctx, true, uploadLockName(base, 0))
+	if err != nil {
+		return fail(err)
+	}
+	defer ul.Unlock()
+	u, err := s.readUpload(ctx, bucket, object, uploadID)
+	if err != nil {
+		return fail(err)
+	}
+	have, err := s.readParts(ctx, u, 0)
+	if err != nil {
+		return fail(err)
+	}
+	byNumber := make(map[int]*resolvedPart, len(have))
+	for i := range have {
+		byNumber[have[i].Number] = &have[i]
+	}
+	chosen := make([]*resolvedPart, len(parts))
+	sums := make([]byte, 0, md5.Size*len(parts))
+	var size int64
+	for i, p := range parts {
+		r := byNumber[p.Number]
+		if r == nil {
+			return fail(fmt.Errorf("%w: part %d was not uploaded", ErrInvalidPart, p.Number))
+		}
+		if !strings.EqualFold(strings.Trim(p.ETag, `"`), r.ETag) {
+			return fail(fmt.Errorf("%w: part %d has ETag %s, not %q", ErrInvalidPart, p.Number, r.ETag, clip(p.ETag)))
+		}
+		if i < len(parts)-1 && r.Size < s.minPartSize {
+			return fail(fmt.Errorf("%w: part %d has %d bytes, at least %d needed", ErrEntityTooSmall, p.Number, r.Size, s.minPartSize))
+		}
+		sum, err := hex.DecodeString(r.ETag)
+		if err != nil || len(sum) != md5.Size {
+			return fail(fmt.Errorf("%w: part %d has a malformed ETag", ErrInvalidPart, p.Number))
+		}
+		sums = append(sums, sum...)
+		size += r.Size
+		chosen[i] = r
+	}
+	total := md5.Sum(sums)
+
+	c := &completeJob{s: s, u: u, parts: chosen}
+	c.version = storage.FileVersion{
+		VersionID:    uuid.NewString(),
+		DataDir:      u.dataDir,
+		Size:         size,
+		ETag:         hex.EncodeToString(total[:]) + "-" + strconv.Itoa(len(parts)),
+		ContentType:  u.fi.ContentType,
+		UserMetadata: u.fi.UserMetadata,
+		Erasure:      u.fi.Erasure,
+		Parts:        make([]storage.PartInfo, len(chosen)),
+	}
+	for i, r := range chosen {
+		c.version.Parts[i] = storage.PartInfo{Number: r.Number, Size: r.Size, ActualSize: r.Size, ETag: r.ETag, ModTime: r.ModTime}
+	}
+	wctx := context.WithoutCancel(ctx)
+	c.prune(wctx)
+	info, err := c.commit(ctx, ul)
+	if err != nil {
+		return fail(err)
+	}
+	// The object is there: the upload goes (what a drive keeps of it is
+	// garbage that CleanupStaleUploads finds without a record).
+	s.removeUpload(wctx, base, allTrue(len(s.drives)))
+	return info, nil
+}
+
+// completeJob is a CompleteMultipartUpload past validation.
+type completeJob struct {
+	s       *Set
+	u       *upload
+	parts   []*resolvedPart
+	version storage.FileVersion // without the shard index and ModTime
+	// holds[pos][i] reports that drive pos holds the shard of parts[i]
+	// (its record is the chosen one and its shard file is there) in a data
+	// dir that holds nothing else: the drive can commit.
+	holds [][]bool
+}
+
+// prune leaves in every drive's data dir only the shards of the listed
+// parts as the quorum resolved them: every other shard file (of an
+// unlisted part, of another attempt of a listed one) goes, its record
+// first, so that no drive moves a shard into the object that the version
+// does not describe. A drive that cannot be pruned, or holds none of the
+// listed parts, does not commit.
+func (c *completeJob) prune(ctx context.Context) {
+	s, u := c.s, c.u
+	n := len(s.drives)
+	c.holds = make([][]bool, n)
+	want := make([]map[int]int, n) // per drive: part number -> index in c.parts
+	on := make([]bool, n)
+	for pos := range n {
+		for i, p := range c.parts {
+			if p.holders[pos] {
+				if want[pos] == nil {
+					want[pos] = map[int]int{}
+				}
+				want[pos][p.Number] = i
+			}
+		}
+		on[pos] = len(want[pos]) > 0
+	}
+	dataPath := u.dataPath()
+	vals, _ := fanOut(ctx, s.drivesWhere(on), s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) ([]bool, error) {
+		names, err := d.ListDir(ctx, storage.MultipartVolume, dataPath, 0)
+		if err != nil {
+			return nil, err
+		}
+		holds := make([]bool, len(c.parts))
+		for _, name := range names {
+			num, ok := parseShardName(name)
+			if i, keep := want[pos][num]; ok && keep {
+				holds[i] = true
+				continue
+			}
+			if ok {
+				if err := d.Delete(ctx, storage.MultipartVolume, partRecordPath(u.base, num), true); err != nil && !isNotFound(err) {
+					return nil, err
+				}
+			}
+			if err := d.Delete(ctx, storage.MultipartVolume, dataPath+"/"+strings.TrimSuffix(name, "/"), true); err != nil && !isNotFound(err) {
+				return nil, err
+			}
+		}
+		if countTrue(holds) == 0 {
+			return nil, fmt.Errorf("%w: no shard of the listed parts", storage.ErrFileNotFound)
+		}
+		return holds, nil
+	}, nil, 0)
+	copy(c.holds, vals)
+}
+
+// parseShardName reads a shard file's name: part.N.
+func parseShardName(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, "part.")
+	if !ok {
+		return 0, false
+	}
+	num, err := strconv.Atoi(rest)
+	if err != nil || num < 1 || num > MaxPartNumber || strconv.Itoa(num) != rest {
+		return 0, false
+	}
+	return num, true
+}
+
+// commit publishes the version on the drives that can hold it, under the
+// object's write lock, as putJob.commit does; ul is the upload's lock, which
+// must not have been lost either.
+func (c *completeJob) commit(ctx context.Context, ul Lock) (ObjectInfo, error) {
+	s, u := c.s, c.u
+	bucket, object := u.bucket, u.object
+	n := len(s.drives)
+	lk, err := s.lock(ctx, true, bucket, object)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer lk.Unlock()
+	wctx := context.WithoutCancel(ctx)
+	olds := s.readVersionLists(wctx, bucket, object)
+	modTime := time.Now().UTC().Round(0)
+	for _, vs := range olds {
+		for _, v := range vs {
+			if !v.ModTime.Before(modTime) {
+				modTime = v.ModTime.Add(time.Nanosecond)
+			}
+		}
+	}
+	c.version.ModTime = modTime
+	if lost(lk) || lost(ul) {
+		return ObjectInfo{}, fmt.Errorf("before commit: %w", ErrLockLost)
+	}
+	targets := make([]bool, n)
+	for pos := range n {
+		targets[pos] = c.holds[pos] != nil
+	}
+	_, errs := fanOut(wctx, s.drivesWhere(targets), s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+		_, err := d.RenameData(ctx, storage.MultipartVolume, u.dataPath(), c.fileInfo(pos), bucket, object)
+		return struct{}{}, err
+	}, nil, 0)
+	committed := countNil(errs)
+	short := -1 // a part with too few committed shards
+	for i := range c.parts {
+		got := 0
+		for pos := range n {
+			if errs[pos] == nil && c.holds[pos][i] {
+				got++
+			}
+		}
+		if got < u.writeQuorum {
+			short = i
+			break
+		}
+	}
+
+	note := newHealNote(n)
+	if committed < u.writeQuorum || short >= 0 {
+		copy(note.missing, c.rollback(wctx, errs))
+		note.queue(s.heal, bucket, object, "")
+		if committed >= u.writeQuorum {
+			return ObjectInfo{}, fmt.Errorf("commit: part %d on fewer than %d drives: %w%s",
+				c.parts[short].Number, u.writeQuorum, ErrWriteQuorum, summarize(errs))
+		}
+		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, u.writeQuorum)
+	}
+	lk.Unlock()
+	_, _ = fanOut(wctx, s.drives, s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+		if errs[pos] == nil {
+			for _, v := range olds[pos] {
+				_ = d.DeleteVersion(ctx, bucket, object, v.VersionID)
+			}
+		}
+		return struct{}{}, nil
+	}, nil, 0)
+	for pos := range n {
+		note.missing[pos] = errs[pos] != nil || countTrue(c.holds[pos]) < len(c.parts)
+	}
+	note.queue(s.heal, bucket, object, c.version.VersionID)
+	fi := c.fileInfo(0)
+	return objectInfo(bucket, object, &fi), nil
+}
+
+// fileInfo returns the version as position pos stores it.
+func (c *completeJob) fileInfo(pos int) storage.FileInfo {
+	fi := storage.FileInfo{Volume: c.u.bucket, Name: c.u.object, FileVersion: c.version}
+	fi.Erasure.Index = c.u.fi.Erasure.Distribution[pos]
+	return fi
+}
+
+// rollback deletes the new version from the drives that committed it,
+// with the data they moved into the object; their part records go too, as
+// their shards are gone from the upload. It returns the drives where the
+// version could not be deleted.
+func (c *completeJob) rollback(ctx context.Context, commitErrs []error) []bool {
+	s, u := c.s, c.u
+	done := make([]bool, len(s.drives))
+	for pos, err := range commitErrs {
+		done[pos] = err == nil
+	}
+	_, errs := fanOut(ctx, s.drivesWhere(done), s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+		err := d.DeleteVersion(ctx, u.bucket, u.object, c.version.VersionID)
+		if isNotFound(err) {
+			err = nil
+		}
+		_ = d.Delete(ctx, storage.MultipartVolume, partsDir+"/"+u.base, true)
+		return struct{}{}, err
+	}, nil, 0)
+	stale := make([]bool, len(errs))
+	for pos := range errs {
+		stale[pos] = done[pos] && errs[pos] != nil
+	}
+	return stale
+}
