@@ -1,7 +1,12 @@
-// Package object is the object layer of one erasure set: it turns the set's
-// drives (storage.Drive, local or remote, in set position order) into
-// buckets and objects with S3 semantics (DESIGN §5). It knows nothing about
-// HTTP; the S3 layer above maps its sentinel errors to S3 error codes.
+// Package object is the object layer: a Set turns one erasure set's drives
+// (storage.Drive, local or remote, in set position order) into buckets and
+// objects with S3 semantics (DESIGN §5), and a Layer spans every set of a
+// deployment: it routes each object to its set by the layout's keyed hash,
+// keeps buckets consistent across sets, lists through node/object/listing
+// and reports per-set health. It knows nothing about HTTP; the S3 layer
+// above maps its sentinel errors to S3 error codes. Package objecttest runs
+// whole in-process clusters (real grid, remote drives, namespace locks) for
+// tests.
 //
 // A Set is built from its drives, its default parity, the deployment's
 // bitrot key and block size, a Locker (namespace locks) and a HealQueue.
