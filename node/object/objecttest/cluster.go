@@ -184,6 +184,11 @@ func (c *Cluster) endpoint(d int) string {
 	return fmt.Sprintf("http://%s/drive%d", c.addrs[d/c.opts.DrivesPerNode], d%c.opts.DrivesPerNode+1)
 }
 
+// DriveDir returns the directory of drive index d (node d/DrivesPerNode,
+// its local drive d%DrivesPerNode; set and position by Layout.Position),
+// for tests that damage what a drive holds on disk.
+func (c *Cluster) DriveDir(d int) string { return c.dirs[d] }
+
 // WaitConnected waits until every running node is connected to every other
 // running node (at most 20 s, then the test fails).
 func (c *Cluster) WaitConnected() {
