@@ -98,11 +98,14 @@ func newSetWith(t testing.TB, n int, opts local.Options, tweak func(*Config)) *t
 	return ts
 }
 
-// shortTimeouts makes hung drives cost little in tests that hang them.
+// shortTimeouts makes hung drives cost little in tests that hang them. They
+// must still be long enough that a healthy drive on a loaded 2-core machine
+// (race detector, other packages' tests) is never taken for a hung one: at
+// 300 ms that happened, and a read at the quorum edge failed.
 func shortTimeouts(c *Config) {
-	c.DriveTimeout = 300 * time.Millisecond
-	c.ShardTimeout = 300 * time.Millisecond
-	c.ProbeTimeout = 200 * time.Millisecond
+	c.DriveTimeout = time.Second
+	c.ShardTimeout = time.Second
+	c.ProbeTimeout = 700 * time.Millisecond
 }
 
 func (ts *testSet) put(t testing.TB, key string, data []byte) ObjectInfo {
