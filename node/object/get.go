@@ -229,9 +229,13 @@ func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, 
 		if countTrue(stalled) == 0 {
 			skip = nil
 		}
+		stalledBefore := countTrue(stalled)
 		k, err := s.decodePart(ctx, w, bucket, object, d, coder, note, skip, stalled, p, offset, n, written)
 		written += k
-		if err != nil && skip != nil && errors.Is(err, ErrReadQuorum) && ctx.Err() == nil {
+		// A shard given up for being slow is not a lost shard: when the
+		// others cannot make the quorum without it, ask again once, with
+		// every drive, rather than fail a read a slow drive could serve.
+		if err != nil && (skip != nil || countTrue(stalled) > stalledBefore) && errors.Is(err, ErrReadQuorum) && ctx.Err() == nil {
 			var k2 int64
 			k2, err = s.decodePart(ctx, w, bucket, object, d, coder, note, nil, stalled, p, offset+k, n-k, written)
 			written += k2

@@ -489,3 +489,31 @@ func TestStaleDrivesDoNotWin(t *testing.T) {
 	ts.drives[2].set(faultOffline)
 	ts.mustGet(t, "k", v2)
 }
+
+// TestSlowShardAtQuorumEdge: a shard that stalls past the shard timeout
+// while no other shard can replace it is asked for again, so a slow (not
+// dead) drive does not fail the read.
+func TestSlowShardAtQuorumEdge(t *testing.T) {
+	t.Parallel()
+	ts := newTestSet(t, 6, shortTimeouts)
+	data := randomBytes(7, 3*testBlockSize+5)
+	ts.put(t, "k", data)
+	dataHolders, parityHolders := ts.shardHolders(t, "k")
+	// Parity-many shards are corrupt, so every other shard is needed; one
+	// of those stalls once.
+	holders := append(slices.Clone(dataHolders), parityHolders...)
+	for _, pos := range holders[:ts.Parity()] {
+		ts.drives[pos].set(faultCorrupt)
+	}
+	ts.drives[holders[ts.Parity()]].set(faultStallOnce, opStream)
+	got, _, err := ts.get("k", GetOptions{})
+	for _, d := range ts.drives {
+		d.clear()
+	}
+	if err != nil {
+		t.Fatalf("read with a slow shard at the quorum edge: %v", err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("wrong bytes")
+	}
+}

@@ -245,6 +245,7 @@ const (
 	faultError         // fail with ErrFaultyDisk
 	faultHang          // block until the call's context ends
 	faultCorrupt       // reads return damaged bytes (shard streams, inline data)
+	faultStallOnce     // block the first call until its context ends, then heal
 )
 
 // opStream names the reads of a stream ReadFileStream returned: hanging it
@@ -301,6 +302,10 @@ func (f *faultyDrive) enter(ctx context.Context, op string) error {
 	case faultHang:
 		<-ctx.Done()
 		return fmt.Errorf("%s: hung (injected): %w", op, ctx.Err())
+	case faultStallOnce:
+		<-ctx.Done()
+		f.set(faultNone, op)
+		return fmt.Errorf("%s: stalled (injected): %w", op, ctx.Err())
 	}
 	return nil
 }
