@@ -240,12 +240,12 @@ func (h *healLog) take() []HealRequest {
 type fault int
 
 const (
-	faultNone    fault = iota
-	faultOffline       // fail with ErrDriveOffline (DiskInfo too)
-	faultError         // fail with ErrFaultyDisk
-	faultHang          // block until the call's context ends
-	faultCorrupt       // reads return damaged bytes (shard streams, inline data)
-	faultStallOnce     // block the first call until its context ends, then heal
+	faultNone      fault = iota
+	faultOffline         // fail with ErrDriveOffline (DiskInfo too)
+	faultError           // fail with ErrFaultyDisk
+	faultHang            // block until the call's context ends
+	faultCorrupt         // reads return damaged bytes (shard streams, inline data)
+	faultStallOnce       // block the first call until its context ends, then heal
 )
 
 // opStream names the reads of a stream ReadFileStream returned: hanging it
