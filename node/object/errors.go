@@ -56,6 +56,10 @@ var (
 	// ErrLockLost: the namespace lock of a write was lost before it
 	// committed (another writer may hold it now), so nothing was committed.
 	ErrLockLost = errors.New("object: namespace lock lost")
+	// ErrLockTimeout: the namespace lock could not be taken within
+	// Config.LockTimeout (another writer holds it, or too few lock servers
+	// answer). Nothing was done; a retry may succeed.
+	ErrLockTimeout = errors.New("object: namespace lock not acquired in time")
 )
 
 // RangeError reports a range that does not fit the object, with the

@@ -1,6 +1,7 @@
 package object
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -140,3 +141,30 @@ var (
 	_ Lock = (*nslock.Lock)(nil)
 	_      = func(l *nslock.Locker) Locker { return AdaptLocker(l.Lock, l.RLock) }
 )
+
+// TestLockTimeoutIsReported: a write that cannot take its lock within
+// LockTimeout fails with ErrLockTimeout (a front end answers "retry"), while a
+// cancelled request is not mistaken for one.
+func TestLockTimeoutIsReported(t *testing.T) {
+	locker := NewLocalLocker()
+	ts := newTestSet(t, 4, func(c *Config) {
+		c.Locker = locker
+		c.LockTimeout = 100 * time.Millisecond
+	})
+	held, err := locker.Lock(context.Background(), lockKey(testBucket, "busy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+
+	_, err = ts.PutObject(context.Background(), testBucket, "busy", bytes.NewReader([]byte("x")), 1, PutOptions{})
+	if !errors.Is(err, ErrLockTimeout) {
+		t.Fatalf("PUT on a held lock: %v, want ErrLockTimeout", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = ts.PutObject(ctx, testBucket, "busy", bytes.NewReader([]byte("x")), 1, PutOptions{})
+	if err == nil || errors.Is(err, ErrLockTimeout) {
+		t.Fatalf("cancelled PUT: %v, want a cancellation, not ErrLockTimeout", err)
+	}
+}

@@ -241,23 +241,6 @@ func checkUploadID(id string) error {
 	return nil
 }
 
-// lockNamed takes a namespace lock by name, waiting at most LockTimeout.
-func (s *Set) lockNamed(ctx context.Context, write bool, name string) (Lock, error) {
-	lctx, cancel := context.WithTimeout(ctx, s.lockTimeout)
-	defer cancel()
-	var l Lock
-	var err error
-	if write {
-		l, err = s.locker.Lock(lctx, name)
-	} else {
-		l, err = s.locker.RLock(lctx, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", name, err)
-	}
-	return l, nil
-}
-
 // drivesWhere returns the set's drives at the positions marked in on, nil
 // elsewhere (for fanOut).
 func (s *Set) drivesWhere(on []bool) []storage.Drive {

@@ -176,19 +176,31 @@ func lockKey(bucket, object string) string { return bucket + "/" + object }
 // lock takes the write (or read) lock of an object, waiting at most
 // LockTimeout.
 func (s *Set) lock(ctx context.Context, write bool, bucket, object string) (Lock, error) {
+	return s.lockNamed(ctx, write, lockKey(bucket, object))
+}
+
+// lockNamed takes a namespace lock by name, waiting at most LockTimeout.
+// Running out of that time (while ctx itself is still live) is
+// ErrLockTimeout, so that a front end can tell contention or lost lock
+// servers, worth a retry, from a cancelled request.
+func (s *Set) lockNamed(ctx context.Context, write bool, name string) (Lock, error) {
 	lctx, cancel := context.WithTimeout(ctx, s.lockTimeout)
 	defer cancel()
 	var l Lock
 	var err error
 	if write {
-		l, err = s.locker.Lock(lctx, lockKey(bucket, object))
+		l, err = s.locker.Lock(lctx, name)
 	} else {
-		l, err = s.locker.RLock(lctx, lockKey(bucket, object))
+		l, err = s.locker.RLock(lctx, name)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("lock %s/%s: %w", bucket, object, err)
+	switch {
+	case err == nil:
+		return l, nil
+	case ctx.Err() == nil && lctx.Err() != nil:
+		return nil, fmt.Errorf("lock %s: %w after %v: %w", name, ErrLockTimeout, s.lockTimeout, err)
+	default:
+		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
-	return l, nil
 }
 
 // lost reports whether a held lock has been lost.
