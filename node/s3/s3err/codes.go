@@ -35,6 +35,7 @@ const (
 	InvalidLocationConstraint         Code = "InvalidLocationConstraint"
 	InvalidObjectName                 Code = "InvalidObjectName"
 	InvalidPart                       Code = "InvalidPart"
+	InvalidPartNumber                 Code = "InvalidPartNumber"
 	InvalidPartOrder                  Code = "InvalidPartOrder"
 	InvalidRange                      Code = "InvalidRange"
 	InvalidRequest                    Code = "InvalidRequest"
@@ -88,6 +89,7 @@ var table = map[Code]entry{
 	InvalidLocationConstraint:         {http.StatusBadRequest, "The specified location constraint is not valid."},
 	InvalidObjectName:                 {http.StatusBadRequest, "The specified object name is not valid."},
 	InvalidPart:                       {http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."},
+	InvalidPartNumber:                 {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
 	InvalidPartOrder:                  {http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."},
 	InvalidRange:                      {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable."},
 	InvalidRequest:                    {http.StatusBadRequest, "Invalid request."},

@@ -1,0 +1,134 @@
+package s3
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gridstore/gridstore/node/s3/s3err"
+	"github.com/gridstore/gridstore/node/s3/s3xml"
+	"github.com/gridstore/gridstore/node/s3/sigv4"
+)
+
+// owner is the owner every bucket, object and upload is shown with: there
+// is one user, the root one.
+func (s *Server) owner() *s3xml.Owner {
+	return &s3xml.Owner{ID: s.cfg.Owner, DisplayName: s.cfg.Owner}
+}
+
+// listBuckets answers ListBuckets: every bucket, sorted by name. The
+// optional prefix parameter filters; max-buckets and continuation-token are
+// not needed, since the whole list always fits one answer (no
+// ContinuationToken in it tells paginators that it is the last page).
+func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, rq *request) error {
+	buckets, err := s.cfg.Objects.ListBuckets(r.Context())
+	if err != nil {
+		return fmt.Errorf("list buckets: %w", err)
+	}
+	prefix := rq.query.Get("prefix")
+	res := &s3xml.ListAllMyBucketsResult{Owner: s.owner()}
+	for _, b := range buckets {
+		if strings.HasPrefix(b.Name, prefix) {
+			res.Buckets.Bucket = append(res.Buckets.Bucket, s3xml.Bucket{Name: b.Name, CreationDate: s3xml.Time(b.Created)})
+		}
+	}
+	// The layer merges its sets' lists; sort here so that the order S3
+	// promises does not depend on how it merges.
+	slices.SortFunc(res.Buckets.Bucket, func(a, b s3xml.Bucket) int { return strings.Compare(a.Name, b.Name) })
+	return writeXML(w, res)
+}
+
+// createBucket answers CreateBucket. Only what gridstore can honour is
+// accepted: the server's own region, private ACLs, no object lock.
+func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := checkCreateBucketHeaders(r.Header); err != nil {
+		return err
+	}
+	if err := s.checkCreateBucketBody(rq); err != nil {
+		return err
+	}
+	if err := s.cfg.Objects.MakeBucket(r.Context(), rq.bucket); err != nil {
+		return fmt.Errorf("create bucket: %w", err)
+	}
+	w.Header().Set("Location", "/"+rq.bucket)
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// checkCreateBucketHeaders refuses the bucket features gridstore lacks,
+// rather than creating a bucket that does not do what was asked.
+func checkCreateBucketHeaders(h http.Header) error {
+	if strings.EqualFold(strings.TrimSpace(h.Get("X-Amz-Bucket-Object-Lock-Enabled")), "true") {
+		return s3err.Newf(s3err.NotImplemented, "gridstore does not implement object lock.")
+	}
+	if acl := h.Get("X-Amz-Acl"); acl != "" && acl != "private" {
+		return s3err.Newf(s3err.NotImplemented, "gridstore does not implement ACLs: only the private canned ACL is accepted.")
+	}
+	for name := range h {
+		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
+			return s3err.Newf(s3err.NotImplemented, "gridstore does not implement ACLs (%s).", name)
+		}
+	}
+	return nil
+}
+
+// checkCreateBucketBody reads the optional CreateBucketConfiguration: the
+// location constraint, if any, must be the server's region.
+func (s *Server) checkCreateBucketBody(rq *request) error {
+	if rq.body == nil {
+		return nil
+	}
+	cfg, err := s3xml.DecodeCreateBucketConfiguration(rq.body)
+	if err != nil {
+		return fmt.Errorf("create bucket configuration: %w", err)
+	}
+	if lc := cfg.LocationConstraint; lc != "" && lc != s.cfg.Region {
+		return &s3err.Error{Code: s3err.InvalidLocationConstraint, BucketName: rq.bucket,
+			Message: fmt.Sprintf("The location constraint %q is not this server's region %q.", clip(lc), s.cfg.Region)}
+	}
+	return nil
+}
+
+// headBucket answers HeadBucket; errors go without a body (HEAD).
+func (s *Server) headBucket(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if _, err := s.cfg.Objects.HeadBucket(r.Context(), rq.bucket); err != nil {
+		return fmt.Errorf("head bucket: %w", err)
+	}
+	w.Header().Set("X-Amz-Bucket-Region", s.cfg.Region)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// deleteBucket answers DeleteBucket: 204, or BucketNotEmpty.
+func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := s.cfg.Objects.DeleteBucket(r.Context(), rq.bucket); err != nil {
+		return fmt.Errorf("delete bucket: %w", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// getBucketLocation answers GetBucketLocation. As AWS does, us-east-1 is
+// an empty constraint (the region that predates constraints); SDKs map the
+// empty answer back to us-east-1.
+func (s *Server) getBucketLocation(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := s.bucketExists(r, rq); err != nil {
+		return err
+	}
+	loc := s.cfg.Region
+	if loc == sigv4.DefaultRegion {
+		loc = ""
+	}
+	return writeXML(w, &s3xml.LocationConstraint{Location: loc})
+}
+
+// bucketExists fails with NoSuchBucket (or the layer's error) unless the
+// request's bucket exists.
+func (s *Server) bucketExists(r *http.Request, rq *request) error {
+	if _, err := s.cfg.Objects.HeadBucket(r.Context(), rq.bucket); err != nil {
+		return fmt.Errorf("bucket %s: %w", rq.bucket, err)
+	}
+	return nil
+}

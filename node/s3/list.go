@@ -1,0 +1,177 @@
+package s3
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gridstore/gridstore/node/object"
+	"github.com/gridstore/gridstore/node/s3/limits"
+	"github.com/gridstore/gridstore/node/s3/s3err"
+	"github.com/gridstore/gridstore/node/s3/s3xml"
+)
+
+// storageClassStandard is the storage class listings show. Objects of
+// other classes differ only in parity, which a listing does not read.
+const storageClassStandard = "STANDARD"
+
+// listQuery is the query of a ListObjects (v1) or ListObjectsV2 request.
+type listQuery struct {
+	prefix, delimiter string
+	// encodingType is "" or "url".
+	encodingType string
+	// marker is v1's marker or v2's start-after.
+	marker string
+	// token is v2's continuation-token.
+	token string
+	// maxKeys is max-keys as asked (echoed in the answer); the layer is
+	// asked for at most limits.MaxListKeys.
+	maxKeys int
+	// fetchOwner is v2's fetch-owner=true.
+	fetchOwner bool
+}
+
+// parseListQuery reads the parameters of a listing; v2 selects
+// ListObjectsV2's names.
+func parseListQuery(q url.Values, v2 bool) (listQuery, error) {
+	lq := listQuery{prefix: q.Get("prefix"), delimiter: q.Get("delimiter")}
+	var err error
+	if lq.encodingType, err = s3xml.ParseEncodingType(q.Get("encoding-type")); err != nil {
+		return lq, err
+	}
+	if lq.maxKeys, err = intParam(q, "max-keys", limits.MaxListKeys); err != nil {
+		return lq, err
+	}
+	if !v2 {
+		lq.marker = q.Get("marker")
+		return lq, nil
+	}
+	lq.marker = q.Get("start-after")
+	lq.fetchOwner = strings.EqualFold(q.Get("fetch-owner"), "true")
+	if q.Has("continuation-token") {
+		// An empty token can only be a client bug: it would silently
+		// restart the listing from the beginning.
+		if lq.token = q.Get("continuation-token"); lq.token == "" {
+			return lq, s3err.Newf(s3err.InvalidArgument, "The continuation token provided is incorrect.")
+		}
+	}
+	return lq, nil
+}
+
+// intParam reads a non-negative integer query parameter; def if absent.
+// S3 answers InvalidArgument for anything else.
+func intParam(q url.Values, name string, def int) (int, error) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	v := q.Get(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, s3err.Newf(s3err.InvalidArgument, "Provided %s is not a non-negative integer: %q.", name, clip(v))
+	}
+	return n, nil
+}
+
+// options is the layer's view of the query.
+func (lq listQuery) options() object.ListOptions {
+	return object.ListOptions{
+		Prefix: lq.prefix, Delimiter: lq.delimiter, Marker: lq.marker,
+		ContinuationToken: lq.token, MaxKeys: min(lq.maxKeys, limits.MaxListKeys),
+	}
+}
+
+// list runs the listing, or answers max-keys=0 with an empty page: the
+// layer takes 0 for the default, and S3 lists nothing, not even to find
+// out whether there would be more. The bucket must exist either way.
+func (s *Server) list(r *http.Request, rq *request, lq listQuery) (object.ListResult, error) {
+	if lq.maxKeys == 0 {
+		return object.ListResult{}, s.bucketExists(r, rq)
+	}
+	res, err := s.cfg.Objects.ListObjects(r.Context(), rq.bucket, lq.options())
+	if err != nil {
+		return res, fmt.Errorf("list objects: %w", err)
+	}
+	return res, nil
+}
+
+// listObjectsV1 answers ListObjects (version 1).
+func (s *Server) listObjectsV1(w http.ResponseWriter, r *http.Request, rq *request) error {
+	lq, err := parseListQuery(rq.query, false)
+	if err != nil {
+		return err
+	}
+	res, err := s.list(r, rq, lq)
+	if err != nil {
+		return err
+	}
+	out := &s3xml.ListBucketResult{
+		Name: rq.bucket, Prefix: lq.prefix, Marker: lq.marker, MaxKeys: lq.maxKeys,
+		Delimiter: lq.delimiter, IsTruncated: res.IsTruncated, EncodingType: lq.encodingType,
+		Contents:       s.listedObjects(res.Objects, true),
+		CommonPrefixes: commonPrefixes(res.CommonPrefixes),
+	}
+	// AWS gives NextMarker only with a delimiter: without one, the last
+	// key is the next marker, and clients use it.
+	if res.IsTruncated && lq.delimiter != "" {
+		out.NextMarker = res.NextMarker
+	}
+	out.ApplyEncodingType()
+	return writeXML(w, out)
+}
+
+// listObjectsV2 answers ListObjectsV2 (list-type=2).
+func (s *Server) listObjectsV2(w http.ResponseWriter, r *http.Request, rq *request) error {
+	lq, err := parseListQuery(rq.query, true)
+	if err != nil {
+		return err
+	}
+	res, err := s.list(r, rq, lq)
+	if err != nil {
+		return err
+	}
+	out := &s3xml.ListBucketResultV2{
+		Name: rq.bucket, Prefix: lq.prefix, MaxKeys: lq.maxKeys, Delimiter: lq.delimiter,
+		KeyCount:    len(res.Objects) + len(res.CommonPrefixes),
+		IsTruncated: res.IsTruncated, ContinuationToken: lq.token, StartAfter: lq.marker,
+		EncodingType:   lq.encodingType,
+		Contents:       s.listedObjects(res.Objects, lq.fetchOwner),
+		CommonPrefixes: commonPrefixes(res.CommonPrefixes),
+	}
+	if res.IsTruncated {
+		out.NextContinuationToken = res.NextContinuationToken
+	}
+	out.ApplyEncodingType()
+	return writeXML(w, out)
+}
+
+// listedObjects describes the objects of a page as S3 lists them.
+func (s *Server) listedObjects(objs []object.ObjectInfo, withOwner bool) []s3xml.Object {
+	if len(objs) == 0 {
+		return nil
+	}
+	var owner *s3xml.Owner
+	if withOwner {
+		owner = s.owner() // shared by every entry: written, never changed
+	}
+	out := make([]s3xml.Object, len(objs))
+	for i, o := range objs {
+		out[i] = s3xml.Object{
+			Key: o.Name, LastModified: s3xml.Time(o.ModTime), ETag: s3xml.QuoteETag(o.ETag),
+			Size: o.Size, Owner: owner, StorageClass: storageClassStandard,
+		}
+	}
+	return out
+}
+
+func commonPrefixes(prefixes []string) []s3xml.CommonPrefix {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	out := make([]s3xml.CommonPrefix, len(prefixes))
+	for i, p := range prefixes {
+		out[i].Prefix = p
+	}
+	return out
+}
