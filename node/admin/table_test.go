@@ -1,0 +1,54 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func TestWriteInfoTable(t *testing.T) {
+	info := Collect(context.Background(), testSources(t))
+	var buf bytes.Buffer
+	if err := WriteInfoTable(&buf, &info); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "info.golden")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("table differs from %s (run with -update to accept):\n%s", golden, buf.Bytes())
+	}
+}
+
+func TestWriteInfoTableEmpty(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteInfoTable(&buf, &Info{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("Writes: unknown (no sets)")) {
+		t.Errorf("empty info:\n%s", buf.Bytes())
+	}
+}
+
+func TestBytesIEC(t *testing.T) {
+	for n, want := range map[uint64]string{
+		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
+		60 << 30: "60.0 GiB", 3 << 40: "3.0 TiB", 1<<64 - 1: "16.0 EiB",
+	} {
+		if got := bytesIEC(n); got != want {
+			t.Errorf("bytesIEC(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
