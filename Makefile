@@ -4,8 +4,13 @@
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN       := bin/gridstore
-# Flags for `make run`; the demo is replaced by `gridstore server` later.
-RUNFLAGS  ?= -nodes 3 -base-port 9100
+# `make run`: where the node keeps its drives, where it listens, and its
+# development credentials (override them for anything but a local try-out).
+RUN_DIR      ?= ./data
+RUN_ADDRESS  ?= 127.0.0.1:9000
+RUN_USER     ?= gridstore
+RUN_PASSWORD ?= gridstore-dev-password
+DEMOFLAGS    ?= -nodes 3 -base-port 9100
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME  ?= 10s
 # staticcheck is fetched through the Go module proxy at this version; when it
@@ -15,7 +20,7 @@ IMAGE     ?= gridstore:dev
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build run test sendfile-check fuzz bench lint fmt-check vet staticcheck check-generated generate docker clean
+.PHONY: help build run grid-demo smoke test sendfile-check fuzz bench lint fmt-check vet staticcheck check-generated generate docker clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,14 +28,26 @@ help: ## list the targets
 build: ## build the static binary bin/gridstore
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/gridstore
 
-run: build ## build, then run the grid demo (3 nodes on 127.0.0.1:9100-9102) until Ctrl-C
-	@echo ">> make run: starting the grid demo: 3 grid nodes in one process, each pair"
-	@echo ">> exercised with requests and a stream, then state every 5s. Ctrl-C stops it."
-	@echo ">> (the S3 server, 'gridstore server', comes later and will replace this demo)"
-	./$(BIN) grid-demo $(RUNFLAGS)
+run: build ## build, then run one node on ./data/data{1...4} (EC 2+2) at 127.0.0.1:9000 until Ctrl-C
+	@mkdir -p $(RUN_DIR)
+	@echo ">> make run: one gridstore node, four drives under $(RUN_DIR) (erasure coding 2+2)"
+	@echo ">>   S3 endpoint: http://$(RUN_ADDRESS)"
+	@echo ">>   Access key:  $(RUN_USER)"
+	@echo ">>   Secret key:  $(RUN_PASSWORD)"
+	@echo ">>   Region:      us-east-1"
+	@echo ">>   Try: AWS_ACCESS_KEY_ID=$(RUN_USER) AWS_SECRET_ACCESS_KEY=$(RUN_PASSWORD) aws --endpoint-url http://$(RUN_ADDRESS) s3 ls"
+	@echo ">> Ctrl-C stops it (in-flight requests are drained)."
+	GRIDSTORE_ROOT_USER='$(RUN_USER)' GRIDSTORE_ROOT_PASSWORD='$(RUN_PASSWORD)' \
+		./$(BIN) server --address $(RUN_ADDRESS) '$(RUN_DIR)/data{1...4}'
+
+grid-demo: build ## run the grid demo (3 grid nodes in one process on 127.0.0.1:9100-9102)
+	./$(BIN) grid-demo $(DEMOFLAGS)
 
 test: ## run every test with the race detector
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+smoke: build ## the aws CLI against a fresh `make run`-style server: mb, 50 MiB cp up/down, ls, presign, rm, rb
+	GO=$(GO) scripts/smoke-awscli.sh
 
 sendfile-check: ## prove remote shard reads go file-to-socket with sendfile (needs strace)
 	GO=$(GO) scripts/sendfile-strace.sh

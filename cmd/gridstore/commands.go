@@ -30,6 +30,9 @@ type command struct {
 // write it in its own file and add a line here.
 func commands() []command {
 	return []command{
+		{"server", "run a gridstore node: S3 API, grid, health, metrics and admin API", runServer},
+		{"admin", "administer a running deployment (admin info)", runAdmin},
+		{"healthcheck", "probe a node's health endpoint; exit 0 when healthy (for containers)", runHealthcheck},
 		{"version", "print the version and build information", runVersion},
 		{"grid-demo", "start N grid nodes in this process, exercise every pair, report until interrupted", runGridDemo},
 	}

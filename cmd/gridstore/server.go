@@ -1,0 +1,193 @@
+package main
+
+// server: run a gridstore node.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/gridstore/gridstore/node"
+	"github.com/gridstore/gridstore/node/logging"
+)
+
+// Environment variables of `gridstore server`. A flag given on the command
+// line wins over its variable.
+const (
+	envRootUser        = "GRIDSTORE_ROOT_USER"
+	envRootPassword    = "GRIDSTORE_ROOT_PASSWORD"
+	envClusterSecret   = "GRIDSTORE_CLUSTER_SECRET"
+	envAddress         = "GRIDSTORE_ADDRESS"
+	envSelf            = "GRIDSTORE_SELF"
+	envRegion          = "GRIDSTORE_REGION"
+	envDomains         = "GRIDSTORE_DOMAINS"
+	envParity          = "GRIDSTORE_PARITY"
+	envReducedParity   = "GRIDSTORE_REDUCED_PARITY"
+	envSetSize         = "GRIDSTORE_SET_SIZE"
+	envMultipartExpiry = "GRIDSTORE_MULTIPART_EXPIRY"
+	envShutdownTimeout = "GRIDSTORE_SHUTDOWN_TIMEOUT"
+	envEndpoints       = "GRIDSTORE_ENDPOINTS"
+)
+
+const serverSynopsis = `Run a gridstore node. ENDPOINTS are the deployment's drives, the same list on
+every node:
+  gridstore server ./data{1...4}                          one node, four local folders
+  gridstore server http://node{1...4}:9000/data{1...2}    four nodes of two drives each
+Without arguments the endpoints are read from ` + envEndpoints + ` (space separated).
+The root credentials come from ` + envRootUser + ` and ` + envRootPassword + ` (or the flags;
+a password on the command line is visible to other users of the machine). Every
+flag has an environment variable, named in its description.`
+
+func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: gridstore server [flags] ENDPOINTS...\n\n%s\n\nFlags:\n", serverSynopsis)
+		fs.PrintDefaults()
+	}
+	cfg := node.DefaultConfig()
+	var domains string
+	fs.StringVar(&cfg.Address, "address", envOr(envAddress, cfg.Address), "listen address host:port ("+envAddress+")")
+	fs.StringVar(&cfg.Self, "self", os.Getenv(envSelf), "this node's host:port as the endpoints write it; found from the\nmachine's addresses and -address's port when empty ("+envSelf+")")
+	fs.StringVar(&cfg.RootUser, "root-user", os.Getenv(envRootUser), "root access key ("+envRootUser+")")
+	fs.StringVar(&cfg.RootPassword, "root-password", os.Getenv(envRootPassword), "root secret key ("+envRootPassword+"; prefer the variable)")
+	fs.StringVar(&cfg.ClusterSecret, "cluster-secret", os.Getenv(envClusterSecret), "secret of the grid between nodes; derived from the root\ncredentials when empty ("+envClusterSecret+")")
+	fs.StringVar(&cfg.Region, "region", envOr(envRegion, "us-east-1"), "S3 region ("+envRegion+")")
+	fs.StringVar(&domains, "domain", os.Getenv(envDomains), "comma-separated domains for virtual-host-style requests\n(bucket.domain) ("+envDomains+")")
+	var envErrs []error
+	intFlag(fs, &envErrs, &cfg.Parity, "parity", envParity, "parity drives per erasure set; 0 chooses by set size")
+	intFlag(fs, &envErrs, &cfg.ReducedParity, "reduced-parity", envReducedParity, "parity of REDUCED_REDUNDANCY objects; 0 is min(2, parity)")
+	intFlag(fs, &envErrs, &cfg.SetSize, "set-size", envSetSize, "drives per erasure set; 0 chooses from the drive count")
+	durationFlag(fs, &envErrs, &cfg.MultipartExpiry, "multipart-expiry", envMultipartExpiry, "age after which unfinished multipart uploads are removed")
+	durationFlag(fs, &envErrs, &cfg.ShutdownTimeout, "shutdown-timeout", envShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	logOpts := logging.OptionsFromEnv()
+	logOpts.RegisterFlags(fs)
+	if err := errors.Join(envErrs...); err != nil {
+		fmt.Fprintf(stderr, "gridstore server: %v\n", err)
+		return exitUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	cfg.Endpoints = fs.Args()
+	if len(cfg.Endpoints) == 0 {
+		cfg.Endpoints = strings.Fields(os.Getenv(envEndpoints))
+	}
+	if len(cfg.Endpoints) == 0 {
+		fmt.Fprintln(stderr, "gridstore server: no endpoints given")
+		fs.Usage()
+		return exitUsage
+	}
+	for d := range strings.SplitSeq(domains, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			cfg.Domains = append(cfg.Domains, d)
+		}
+	}
+	if cfg.RootUser == "" || cfg.RootPassword == "" {
+		fmt.Fprintf(stderr, "gridstore server: set %s and %s (the S3 root credentials)\n", envRootUser, envRootPassword)
+		return exitUsage
+	}
+	logOpts.Output = stderr
+	log, err := logging.New(logOpts)
+	if err != nil {
+		fmt.Fprintf(stderr, "gridstore server: %v\n", err)
+		return exitUsage
+	}
+	defer func() { _ = log.Sync() }()
+	cfg.Logger, cfg.AppVersion = log, version
+
+	n, err := node.Start(ctx, cfg)
+	if err != nil {
+		log.Error("cannot start", zap.Error(err))
+		if errors.Is(err, node.ErrConfig) {
+			return exitUsage
+		}
+		return exitError
+	}
+	log.Info("listening", zap.String("address", n.Addr()), zap.Strings("endpoints", cfg.Endpoints))
+
+	code := exitOK
+	select {
+	case <-n.Ready():
+		printBanner(stdout, n.Addr(), cfg)
+		select {
+		case <-ctx.Done():
+		case <-n.Failed():
+			code = exitError
+		}
+	case <-n.Failed():
+		code = exitError
+	case <-ctx.Done():
+	}
+	if code == exitOK {
+		log.Info("signal received: shutting down")
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		log.Warn("shutdown", zap.Error(err))
+	}
+	return code
+}
+
+// printBanner tells a person where the S3 API is and how to log in. The
+// secret itself is not printed: it is in the variable the operator set.
+func printBanner(w io.Writer, addr string, cfg node.Config) {
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	fmt.Fprintf(w, "gridstore %s is up\n", version)
+	fmt.Fprintf(w, "  S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
+	fmt.Fprintf(w, "  Access key:  %s\n", cfg.RootUser)
+	fmt.Fprintf(w, "  Secret key:  (the value of %s)\n", envRootPassword)
+	fmt.Fprintf(w, "  Region:      %s\n", cfg.Region)
+	fmt.Fprintf(w, "  Health:      http://%s%s\n", net.JoinHostPort(host, port), node.PathReady)
+}
+
+// envOr returns the environment variable's value, or def if it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// intFlag defines an int flag whose default comes from an environment
+// variable; a malformed variable is added to errs (the server refuses to
+// start rather than run with a setting the operator did not mean).
+func intFlag(fs *flag.FlagSet, errs *[]error, p *int, name, env, usage string) {
+	fs.Func(name, fmt.Sprintf("%s (%s)", usage, env), func(s string) error {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", s)
+		}
+		*p = v
+		return nil
+	})
+	setFromEnv(fs, errs, name, env)
+}
+
+// durationFlag is intFlag for durations; the default is *p.
+func durationFlag(fs *flag.FlagSet, errs *[]error, p *time.Duration, name, env, usage string) {
+	fs.DurationVar(p, name, *p, fmt.Sprintf("%s (%s)", usage, env))
+	setFromEnv(fs, errs, name, env)
+}
+
+func setFromEnv(fs *flag.FlagSet, errs *[]error, name, env string) {
+	if v := os.Getenv(env); v != "" {
+		if err := fs.Set(name, v); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s=%q: %w", env, v, err))
+		}
+	}
+}

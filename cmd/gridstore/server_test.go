@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freeAddr returns a loopback address nobody listens on (there is a small
+// window in which another process could take it; tests accept that).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// TestServerCommand runs `gridstore server` in the test process: it comes up
+// on local folders, prints where to connect (never the secret), answers
+// `gridstore admin info` and `gridstore healthcheck`, and exits 0 when its
+// context ends as SIGTERM ends it.
+func TestServerCommand(t *testing.T) {
+	const password = "server-command-test-password"
+	t.Setenv(envRootUser, "cmdtest")
+	t.Setenv(envRootPassword, password)
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stdout, stderr syncBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, []string{"server", "--address", addr, "--log-level", "warn", filepath.Join(dir, "d{1...4}")}, &stdout, &stderr)
+	}()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(stdout.String(), "is up") {
+		select {
+		case code := <-exited:
+			t.Fatalf("server exited with %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not up after 60 s\nstderr: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "http://"+addr) || !strings.Contains(out, "cmdtest") {
+		t.Fatalf("banner does not say where and as whom to connect:\n%s", out)
+	}
+	if strings.Contains(out+stderr.String(), password) {
+		t.Fatal("the secret key was printed")
+	}
+
+	var aout, aerr bytes.Buffer
+	if code := run(ctx, []string{"admin", "info", "--endpoint", "http://" + addr}, &aout, &aerr); code != exitOK {
+		t.Fatalf("admin info: exit %d: %s", code, aerr.String())
+	}
+	if !strings.Contains(aout.String(), "online") {
+		t.Fatalf("admin info shows no online drive:\n%s", aout.String())
+	}
+	var hout, herr bytes.Buffer
+	if code := run(ctx, []string{"healthcheck", "--url", "http://" + addr + "/health/ready"}, &hout, &herr); code != exitOK {
+		t.Fatalf("healthcheck: exit %d: %s%s", code, hout.String(), herr.String())
+	}
+
+	stop() // what SIGTERM does through signal.NotifyContext
+	select {
+	case code := <-exited:
+		if code != exitOK {
+			t.Fatalf("server exit code %d after SIGTERM\nstderr: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not exit after SIGTERM")
+	}
+	if _, err := http.Get("http://" + addr + "/health/live"); err == nil {
+		t.Fatal("server still answers after exiting")
+	}
+}
+
+// TestServerConfigErrors: a bad command line or environment stops the
+// server before it touches anything, with exit code 2 and the reason.
+func TestServerConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, env, val string
+		args           []string
+		want           string
+	}{
+		{name: "no endpoints", args: []string{"server"}, want: "no endpoints"},
+		{name: "no credentials", env: envRootPassword, val: "", args: []string{"server", filepath.Join(dir, "a{1...4}")}, want: envRootUser},
+		{name: "bad parity variable", env: envParity, val: "two", args: []string{"server", filepath.Join(dir, "b{1...4}")}, want: envParity},
+		{name: "short password", env: envRootPassword, val: "short", args: []string{"server", "--address", "127.0.0.1:0", filepath.Join(dir, "c{1...4}")}, want: "at least 8"},
+		{name: "bad endpoints", args: []string{"server", "--address", "127.0.0.1:0", filepath.Join(dir, "d{1...3}")}, want: "drive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(envRootUser, "cmdtest")
+			t.Setenv(envRootPassword, "long-enough-password")
+			if tc.env != "" {
+				t.Setenv(tc.env, tc.val)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &stdout, &stderr)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d\nstderr: %s", code, exitUsage, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("stderr does not mention %q:\n%s", tc.want, stderr.String())
+			}
+		})
+	}
+}

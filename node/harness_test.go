@@ -1,0 +1,141 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// Root credentials of the test nodes.
+const (
+	testUser     = "gridstore-test"
+	testPassword = "gridstore-test-password"
+)
+
+// testNode is a node started by a test, stopped by its cleanup.
+type testNode struct {
+	*Node
+	URL string // http://127.0.0.1:port
+}
+
+// testLogger logs errors of the nodes into the test's output.
+func testLogger(t testing.TB) *zap.Logger {
+	if tt, ok := t.(*testing.T); ok {
+		return zaptest.NewLogger(tt, zaptest.Level(zap.ErrorLevel))
+	}
+	return zap.NewNop()
+}
+
+// startLocal starts a single node on four folders of a temporary
+// directory, in the local form (EC 2+2), and waits until it is up.
+func startLocal(t testing.TB, tweak func(*Config)) *testNode {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := LocalConfig()
+	cfg.Endpoints = []string{filepath.Join(dir, "data{1...4}")}
+	cfg.RootUser, cfg.RootPassword = testUser, testPassword
+	cfg.Logger = testLogger(t)
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	n := startNode(t, cfg)
+	waitReady(t, n)
+	return n
+}
+
+// startNode starts a node and registers its shutdown.
+func startNode(t testing.TB, cfg Config) *testNode {
+	t.Helper()
+	n, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Shutdown(context.Background()) })
+	return &testNode{Node: n, URL: "http://" + n.Addr()}
+}
+
+// waitReady waits until n is up, failing the test if it fails first.
+func waitReady(t testing.TB, n *testNode) {
+	t.Helper()
+	select {
+	case <-n.Ready():
+	case <-n.Failed():
+		t.Fatalf("node %s failed: %v", n.Addr(), n.Err())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("node %s not up after 60 s", n.Addr())
+	}
+}
+
+// clusterConfigs prepares the configurations of a cluster of nodes nodes
+// with drives drives each on loopback, every node with the same explicit
+// endpoint list and its listener already open.
+func clusterConfigs(t testing.TB, nodes, drives int) []Config {
+	t.Helper()
+	lns := make([]net.Listener, nodes)
+	var endpoints []string
+	base := t.TempDir()
+	for i := range lns {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = ln.Close() }) // for nodes a test never starts
+		lns[i] = ln
+		for j := range drives {
+			endpoints = append(endpoints, fmt.Sprintf("http://%s%s", ln.Addr(), filepath.Join(base, fmt.Sprintf("n%d", i), fmt.Sprintf("d%d", j))))
+		}
+	}
+	cfgs := make([]Config, nodes)
+	for i := range nodes {
+		cfg := LocalConfig()
+		cfg.Endpoints = endpoints
+		cfg.Listener, cfg.Address, cfg.Self = lns[i], lns[i].Addr().String(), lns[i].Addr().String()
+		cfg.RootUser, cfg.RootPassword = testUser, testPassword
+		cfg.Logger = testLogger(t).With(zap.Int("test_node", i))
+		cfgs[i] = cfg
+	}
+	return cfgs
+}
+
+// startCluster starts a cluster (see clusterConfigs) and waits until every
+// node is up.
+func startCluster(t testing.TB, nodes, drives int, tweak func(i int, c *Config)) []*testNode {
+	t.Helper()
+	cfgs := clusterConfigs(t, nodes, drives)
+	out := make([]*testNode, nodes)
+	for i := range cfgs {
+		if tweak != nil {
+			tweak(i, &cfgs[i])
+		}
+		out[i] = startNode(t, cfgs[i])
+	}
+	for _, n := range out {
+		waitReady(t, n)
+	}
+	return out
+}
+
+// get fetches url without credentials and returns the status and body.
+func get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

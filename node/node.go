@@ -1,0 +1,526 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/gridstore/gridstore/grid"
+	"github.com/gridstore/gridstore/node/admin"
+	"github.com/gridstore/gridstore/node/bootstrap"
+	"github.com/gridstore/gridstore/node/endpoint"
+	"github.com/gridstore/gridstore/node/metrics"
+	"github.com/gridstore/gridstore/node/object"
+	"github.com/gridstore/gridstore/node/object/layout"
+	"github.com/gridstore/gridstore/node/object/nslock"
+	"github.com/gridstore/gridstore/node/s3"
+	"github.com/gridstore/gridstore/node/s3/limits"
+	"github.com/gridstore/gridstore/node/s3/sigv4"
+	"github.com/gridstore/gridstore/storage"
+	"github.com/gridstore/gridstore/storage/remote"
+)
+
+// Node is a running gridstore server.
+type Node struct {
+	cfg   Config
+	log   *zap.Logger
+	topo  endpoint.Topology
+	self  string // host:port in the endpoint list; "" in the local form
+	creds sigv4.StaticCredentials
+
+	ln      net.Listener
+	hs      *http.Server
+	grid    *grid.Manager // nil for a single node
+	lockSrv *nslock.Server
+	boot    *bootstrap.Service
+	metrics *metrics.Metrics
+
+	// up is set once the deployment is agreed and the object layer built.
+	up    atomic.Pointer[running]
+	ready chan struct{}
+
+	ctx    context.Context // background work; cancelled by Shutdown
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	failOnce sync.Once
+	failed   chan struct{}
+	err      error
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// running is what a node has once it is up.
+type running struct {
+	res     *bootstrap.Result
+	layer   *object.Layer
+	s3      *s3.Server
+	admin   http.Handler
+	drives  []admin.Drive  // every drive of the deployment, for admin info
+	local   []storage.Drive // this node's open drives
+	remote  *remote.Server  // nil for a single node
+	clients []*remote.Client
+}
+
+// Start checks cfg, listens on cfg.Address and starts serving: liveness and
+// metrics at once, S3 once the node is up. Bringing the node up (agreeing on
+// the deployment with a quorum of nodes, opening the drives) goes on in the
+// background: Ready is closed when it is done, Failed if it cannot be (Err
+// says why). ctx bounds only Start itself.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	topo, err := endpoint.Parse(cfg.Endpoints)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	ln := cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Address); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Address, err)
+		}
+	}
+	n := &Node{
+		cfg: cfg, log: log, ln: ln,
+		creds:  sigv4.StaticCredentials{cfg.RootUser: cfg.RootPassword},
+		ready:  make(chan struct{}),
+		failed: make(chan struct{}),
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if err := n.setup(ctx, topo); err != nil {
+		n.cancel()
+		_ = ln.Close()
+		if n.grid != nil {
+			_ = n.grid.Close()
+		}
+		return nil, err
+	}
+	n.hs = &http.Server{
+		Handler:           n,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    limits.MaxHTTPHeaderBytes,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	n.wg.Go(func() {
+		if err := n.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.fail(fmt.Errorf("serve HTTP: %w", err))
+		}
+	})
+	if n.grid != nil {
+		n.grid.Start()
+	}
+	n.wg.Go(n.bringUp)
+	return n, nil
+}
+
+// setup resolves this node in the topology and builds what must exist
+// before the listener serves: the grid, the lock server, the bootstrap
+// handlers and metrics.
+func (n *Node) setup(ctx context.Context, topo endpoint.Topology) error {
+	self := ""
+	if !topo.IsLocalForm() {
+		self = n.cfg.Self
+		if self == "" {
+			_, port, err := net.SplitHostPort(n.ln.Addr().String())
+			if err != nil {
+				return fmt.Errorf("listen address: %w", err)
+			}
+			if self, err = endpoint.FindSelf(ctx, topo.Endpoints, port); err != nil {
+				return fmt.Errorf("%w: find this node among the endpoints: %w", ErrConfig, err)
+			}
+		}
+	}
+	resolved, err := topo.Resolve(self)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	n.topo, n.self = resolved, self
+	n.log = n.log.With(zap.String("node_addr", n.nodeName()))
+	if err := n.makeDriveDirs(); err != nil {
+		return err
+	}
+
+	if len(resolved.Nodes) > 1 {
+		if err := n.setupGrid(); err != nil {
+			return err
+		}
+	}
+	bc := n.cfg.Timing.Bootstrap
+	bc.Topology, bc.Grid, bc.Logger, bc.AppVersion = resolved, n.grid, n.log.Named("bootstrap"), n.cfg.AppVersion
+	bc.Layout = layout.Config{SetSize: n.cfg.SetSize, Parity: n.cfg.Parity}
+	if n.boot, err = bootstrap.New(bc); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	n.metrics = metrics.New(metrics.Sources{
+		Grid:        n.gridStats,
+		LocalDrives: n.localDiskInfo,
+		Sets:        n.setHealth,
+	})
+	return nil
+}
+
+// makeDriveDirs creates this node's drive directories that do not exist
+// yet, so that a first start on fresh folders (./data{1...4}) just works.
+// An existing directory is left as it is: bootstrap decides whether it is
+// empty, ours, or someone else's.
+func (n *Node) makeDriveDirs() error {
+	for _, ep := range n.topo.Endpoints {
+		if !ep.IsLocal {
+			continue
+		}
+		if _, err := os.Stat(ep.Path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := os.MkdirAll(ep.Path, 0o750); err != nil {
+			return fmt.Errorf("create drive directory %s: %w", ep.Path, err)
+		}
+		n.log.Info("created drive directory", zap.String("path", ep.Path))
+	}
+	return nil
+}
+
+// setupGrid makes the grid Manager and the lock server it carries.
+func (n *Node) setupGrid() error {
+	lc := n.cfg.Timing.Lock
+	lc.Logger = n.log.Named("nslock")
+	lockSrv, err := nslock.NewServer(lc)
+	if err != nil {
+		return fmt.Errorf("%w: locks: %w", ErrConfig, err)
+	}
+	gc := n.cfg.Timing.Grid
+	gc.Self, gc.Peers = n.self, n.nodeHosts()
+	gc.Secret = []byte(n.cfg.ClusterSecret)
+	if n.cfg.ClusterSecret == "" {
+		gc.Secret = ClusterSecretFor(n.cfg.RootUser, n.cfg.RootPassword)
+	}
+	gc.OnStateChange = lockSrv.OnStateChange
+	gc.Logger = n.log.Named("grid")
+	m, err := grid.NewManager(gc)
+	if err != nil {
+		return fmt.Errorf("%w: grid: %w", ErrConfig, err)
+	}
+	if err := lockSrv.Register(m); err != nil {
+		_ = m.Close()
+		return fmt.Errorf("register lock handlers: %w", err)
+	}
+	n.grid, n.lockSrv = m, lockSrv
+	return nil
+}
+
+// bringUp agrees on the deployment and builds the object layer.
+func (n *Node) bringUp() {
+	res, err := n.boot.Run(n.ctx)
+	if err != nil {
+		if n.ctx.Err() == nil {
+			n.fail(fmt.Errorf("start-up: %w", err))
+		}
+		return
+	}
+	r, err := n.assemble(res)
+	if err != nil {
+		_ = res.Close()
+		n.fail(fmt.Errorf("assemble the object layer: %w", err))
+		return
+	}
+	if n.ctx.Err() != nil { // Shutdown came first
+		r.close()
+		return
+	}
+	n.up.Store(r)
+	close(n.ready)
+	lo := res.Layout
+	n.log.Info("node is up",
+		zap.String("deployment", res.DeploymentID),
+		zap.Int("sets", len(lo.Sets)), zap.Int("set_size", lo.SetSize), zap.Int("parity", lo.Parity),
+		zap.Int("local_drives", len(res.LocalDrives)), zap.Ints("offline_drives", res.Offline))
+	if len(res.Healing) > 0 {
+		n.log.Warn("drives are marked healing: they are filled as objects are read and rewritten",
+			zap.Ints("drives", res.Healing))
+	}
+	n.wg.Go(n.cleanupLoop)
+}
+
+// assemble builds the object layer over this node's drives and remote
+// clients of the others', and the servers in front of it.
+func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
+	r := &running{res: res}
+	defer func() {
+		if err != nil {
+			r.closeClients()
+		}
+	}()
+	lo := res.Layout
+	for d := range lo.DriveCount() {
+		if ld, ok := res.LocalDrives[d]; ok {
+			r.local = append(r.local, ld)
+		}
+	}
+	if n.grid != nil {
+		if r.remote, err = remote.NewServer(n.grid, r.local, n.log.Named("drives")); err != nil {
+			return nil, err
+		}
+	}
+	sets := make([][]storage.Drive, len(lo.Sets))
+	for si, set := range lo.Sets {
+		sets[si] = make([]storage.Drive, len(set.Drives))
+		for pos, d := range set.Drives {
+			ep := n.topo.Endpoints[d]
+			var drive storage.Drive
+			switch {
+			case ep.IsLocal:
+				if ld, ok := res.LocalDrives[d]; ok {
+					drive = ld
+				}
+			default:
+				rc, err := remote.NewClient(n.grid, ep.Host, ep.URL, nil)
+				if err != nil {
+					return nil, fmt.Errorf("drive %s: %w", ep.URL, err)
+				}
+				r.clients = append(r.clients, rc)
+				drive = rc
+			}
+			sets[si][pos] = drive
+			ad := admin.Drive{Index: d, Set: si, Position: pos, Node: ep.Host, Endpoint: ep.URL}
+			if ad.Node == "" {
+				ad.Node = n.nodeName()
+			}
+			if drive != nil {
+				ad.DiskInfo = drive.DiskInfo
+			}
+			r.drives = append(r.drives, ad)
+		}
+	}
+
+	sc := n.cfg.Timing.Set
+	sc.BitrotKey = res.BitrotKey[:]
+	if n.grid != nil {
+		locker, err := nslock.NewLocker(n.grid, n.lockSrv, n.nodeHosts(), n.cfg.Timing.Lock)
+		if err != nil {
+			return nil, fmt.Errorf("locks: %w", err)
+		}
+		sc.Locker = object.AdaptLocker(locker.Lock, locker.RLock)
+	}
+	if r.layer, err = object.NewLayer(object.LayerConfig{
+		Layout: lo, DeploymentID: res.ID, Sets: sets, Set: sc,
+		ListStallTimeout: n.cfg.Timing.ListStallTimeout,
+	}); err != nil {
+		return nil, err
+	}
+
+	classes, err := layout.NewStorageClasses(lo.SetSize, lo.Parity, n.cfg.ReducedParity)
+	if err != nil {
+		return nil, fmt.Errorf("%w: storage classes: %w", ErrConfig, err)
+	}
+	if r.s3, err = s3.New(s3.Config{
+		Objects:      r.layer,
+		Credentials:  n.creds,
+		Region:       n.cfg.Region,
+		Domains:      n.cfg.Domains,
+		StorageClass: classes.Parity,
+		Owner:        n.cfg.RootUser,
+		Logger:       n.log.Named("s3"),
+		Observe: func(ri s3.RequestInfo) {
+			n.metrics.ObserveRequest(ri.API, ri.Status, ri.Duration, ri.BytesIn, ri.BytesOut, ri.QuorumLost)
+		},
+		ReservedBuckets: []string{reservedBucket},
+	}); err != nil {
+		return nil, err
+	}
+	parity := make([]int, len(r.layer.Sets()))
+	for i, s := range r.layer.Sets() {
+		parity[i] = s.Parity()
+	}
+	r.admin = admin.NewHandler(admin.Sources{
+		DeploymentID: res.DeploymentID,
+		Self:         n.nodeName(),
+		Nodes:        n.nodeNames(),
+		Drives:       r.drives,
+		Parity:       parity,
+		Sets:         r.layer.Health,
+		Grid:         n.gridStats,
+	}, n.creds, n.cfg.Region, n.log.Named("admin"))
+	return r, nil
+}
+
+// cleanupLoop removes stale multipart uploads every CleanupInterval
+// (jittered, so that nodes started together do not all sweep at once).
+func (n *Node) cleanupLoop() {
+	for {
+		wait := n.cfg.CleanupInterval/2 + rand.N(n.cfg.CleanupInterval)
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		r := n.up.Load()
+		removed, err := r.layer.CleanupStaleUploads(n.ctx, n.cfg.MultipartExpiry)
+		switch {
+		case err != nil && n.ctx.Err() == nil:
+			n.log.Warn("stale multipart cleanup", zap.Int("removed", removed), zap.Error(err))
+		case removed > 0:
+			n.log.Info("stale multipart uploads removed", zap.Int("removed", removed),
+				zap.Duration("older_than", n.cfg.MultipartExpiry))
+		}
+	}
+}
+
+// Addr returns the address the node listens on.
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// Ready is closed once the node serves S3.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// Failed is closed when the node cannot go on (Err says why): start-up
+// refused (foreign drives, mismatched topology) or the listener failed.
+func (n *Node) Failed() <-chan struct{} { return n.failed }
+
+// Err returns why the node failed, once Failed is closed.
+func (n *Node) Err() error {
+	select {
+	case <-n.failed:
+		return n.err
+	default:
+		return nil
+	}
+}
+
+// Layer returns the object layer once the node is up, else nil.
+func (n *Node) Layer() *object.Layer {
+	if r := n.up.Load(); r != nil {
+		return r.layer
+	}
+	return nil
+}
+
+func (n *Node) fail(err error) {
+	n.failOnce.Do(func() {
+		n.err = err
+		n.log.Error("node failed", zap.Error(err))
+		close(n.failed)
+	})
+}
+
+// Shutdown stops the node: it stops accepting connections and waits for
+// in-flight requests to finish (until ctx ends, or ShutdownTimeout if ctx has
+// no deadline; then they are cut), stops background work, closes the grid
+// and releases the drives. It is safe to call more than once.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.shutdownOnce.Do(func() {
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, n.cfg.ShutdownTimeout)
+			defer cancel()
+		}
+		n.log.Info("shutting down: draining in-flight requests")
+		err := n.hs.Shutdown(ctx)
+		if err != nil {
+			n.log.Warn("requests still in flight at the drain deadline were cut", zap.Error(err))
+			_ = n.hs.Close()
+		}
+		n.cancel()
+		n.wg.Wait()
+		if r := n.up.Load(); r != nil {
+			r.close()
+		}
+		if n.grid != nil {
+			_ = n.grid.Close()
+		}
+		n.shutdownErr = err
+		n.log.Info("node stopped")
+	})
+	return n.shutdownErr
+}
+
+// close releases what a running node holds, clients before drives.
+func (r *running) close() {
+	r.closeClients()
+	_ = r.res.Close()
+}
+
+func (r *running) closeClients() {
+	for _, c := range r.clients {
+		_ = c.Close()
+	}
+	r.clients = nil
+}
+
+// nodeHosts lists every node's grid address, in topology order.
+func (n *Node) nodeHosts() []string {
+	hosts := make([]string, 0, len(n.topo.Nodes))
+	for _, nd := range n.topo.Nodes {
+		hosts = append(hosts, nd.Host)
+	}
+	return hosts
+}
+
+// nodeName names this node for people: its address in the endpoint list,
+// or the listen address in the local form.
+func (n *Node) nodeName() string {
+	if n.self != "" {
+		return n.self
+	}
+	return n.ln.Addr().String()
+}
+
+// nodeNames lists the nodes for people (the local form has one: this).
+func (n *Node) nodeNames() []string {
+	if n.self == "" {
+		return []string{n.nodeName()}
+	}
+	return n.nodeHosts()
+}
+
+// gridStats is the grid's peer snapshot, nil for a single node.
+func (n *Node) gridStats() []grid.PeerStats {
+	if n.grid == nil {
+		return nil
+	}
+	return n.grid.Stats()
+}
+
+// localDiskInfo describes this node's drives, for metrics.
+func (n *Node) localDiskInfo(ctx context.Context) []storage.DiskInfo {
+	r := n.up.Load()
+	if r == nil {
+		return nil
+	}
+	out := make([]storage.DiskInfo, len(r.local))
+	var wg sync.WaitGroup
+	for i, d := range r.local {
+		wg.Go(func() {
+			info, err := d.DiskInfo(ctx)
+			if err != nil {
+				info = storage.DiskInfo{Endpoint: d.Endpoint()}
+			}
+			out[i] = info
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// setHealth is the layer's set health, nil before the node is up.
+func (n *Node) setHealth(ctx context.Context) []object.SetHealth {
+	r := n.up.Load()
+	if r == nil {
+		return nil
+	}
+	return r.layer.Health(ctx)
+}

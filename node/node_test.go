@@ -1,0 +1,200 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gridstore/gridstore/node/admin"
+	"github.com/gridstore/gridstore/node/s3/sigv4"
+	"github.com/gridstore/gridstore/storage"
+	"github.com/gridstore/gridstore/storage/local"
+)
+
+// signer signs as the root user.
+var signer = &sigv4.Signer{AccessKey: testUser, SecretKey: testPassword}
+
+// s3Do sends a signed S3 request to a node and returns status and body.
+func s3Do(t testing.TB, n *testNode, method, path string, body []byte) (int, []byte) {
+	t.Helper()
+	r, err := http.NewRequest(method, n.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signer.Sign(r, sigv4.PayloadSHA256Hex(body), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// TestSingleNodeServes: the local form comes up, answers its health
+// endpoints and metrics, and serves S3 end to end.
+func TestSingleNodeServes(t *testing.T) {
+	n := startLocal(t, nil)
+	for _, p := range []string{PathLive, PathReady, PathCluster} {
+		if code, body := get(t, n.URL+p); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", p, code, body)
+		}
+	}
+	if code, body := get(t, n.URL+PathMetrics); code != http.StatusOK || !strings.Contains(body, "gridstore_") {
+		t.Fatalf("metrics: %d, no gridstore_ metrics in %.300s", code, body)
+	}
+
+	if code, body := s3Do(t, n, "PUT", "/photos", nil); code != http.StatusOK {
+		t.Fatalf("create bucket: %d %s", code, body)
+	}
+	data := bytes.Repeat([]byte("gridstore "), 50_000)
+	if code, body := s3Do(t, n, "PUT", "/photos/2026/cat.jpg", data); code != http.StatusOK {
+		t.Fatalf("put: %d %s", code, body)
+	}
+	code, got := s3Do(t, n, "GET", "/photos/2026/cat.jpg", nil)
+	if code != http.StatusOK || !bytes.Equal(got, data) {
+		t.Fatalf("get: %d, %d bytes, want %d", code, len(got), len(data))
+	}
+	// The request is counted by the metrics.
+	if _, body := get(t, n.URL+PathMetrics); !strings.Contains(body, `api="PutObject"`) {
+		t.Fatalf("metrics do not count PutObject: %.2000s", body)
+	}
+}
+
+// TestSignedRequestsAreS3: health and metrics paths are S3 paths too; a
+// signed request goes to S3, an unsigned one to the probe. The reserved
+// bucket is refused.
+func TestSignedRequestsAreS3(t *testing.T) {
+	n := startLocal(t, nil)
+	if code, body := s3Do(t, n, "PUT", "/metrics", nil); code != http.StatusOK {
+		t.Fatalf("create bucket metrics: %d %s", code, body)
+	}
+	if code, body := s3Do(t, n, "PUT", "/metrics/x", []byte("hello")); code != http.StatusOK {
+		t.Fatalf("put metrics/x: %d %s", code, body)
+	}
+	code, body := s3Do(t, n, "GET", "/metrics", nil)
+	if code != http.StatusOK || !strings.Contains(string(body), "<Key>x</Key>") {
+		t.Fatalf("signed GET /metrics is not a listing: %d %s", code, body)
+	}
+	if code, body := get(t, n.URL+PathMetrics); code != http.StatusOK || !strings.Contains(body, "# HELP") {
+		t.Fatalf("unsigned GET /metrics: %d %.200s", code, body)
+	}
+	code, body = s3Do(t, n, "PUT", "/gridstore", nil)
+	if code != http.StatusBadRequest || !strings.Contains(string(body), "InvalidBucketName") {
+		t.Fatalf("create the reserved bucket: %d %s", code, body)
+	}
+	// Anonymous S3 requests are refused.
+	if code, body := get(t, n.URL+"/metrics/x"); code != http.StatusForbidden || !strings.Contains(body, "AccessDenied") {
+		t.Fatalf("anonymous GET: %d %s", code, body)
+	}
+}
+
+// TestAdminInfoSingleNode: the admin API answers signed requests with the
+// deployment's state.
+func TestAdminInfoSingleNode(t *testing.T) {
+	n := startLocal(t, nil)
+	c := admin.Client{Endpoint: n.URL, AccessKey: testUser, SecretKey: testPassword}
+	info, err := c.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Drives) != 4 || len(info.Sets) != 1 || info.Sets[0].Parity != 2 {
+		t.Fatalf("info: %d drives, sets %+v; want 4 drives in one set of parity 2", len(info.Drives), info.Sets)
+	}
+	for _, d := range info.Drives {
+		if d.State != "online" || d.Total == 0 {
+			t.Fatalf("drive %+v not online with its capacity", d)
+		}
+	}
+	var table bytes.Buffer
+	if err := admin.WriteInfoTable(&table, info); err != nil || !strings.Contains(table.String(), "online") {
+		t.Fatalf("table (%v):\n%s", err, table.String())
+	}
+	bad := admin.Client{Endpoint: n.URL, AccessKey: testUser, SecretKey: "not-the-password"}
+	if _, err := bad.Info(t.Context()); err == nil || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
+		t.Fatalf("info with a wrong secret: %v", err)
+	}
+}
+
+// TestRefusesForeignDrive: a drive of the deployment replaced by one
+// formatted for another deployment stops the node at start-up, with the
+// reason; nothing is formatted over it.
+func TestRefusesForeignDrive(t *testing.T) {
+	dir := t.TempDir()
+	endpoints := []string{filepath.Join(dir, "data{1...4}")}
+	first := startLocal(t, func(c *Config) { c.Endpoints = endpoints })
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	foreign := filepath.Join(dir, "data2")
+	if err := os.RemoveAll(foreign); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(foreign, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()}
+	spec := local.FormatSpec{DeploymentID: uuid.NewString(), DriveID: ids[1], Sets: [][]string{ids}, BitrotKey: bytes.Repeat([]byte{7}, 32)}
+	if err := local.Format(foreign, spec); err != nil {
+		t.Fatal(err)
+	}
+	cfg := LocalConfig()
+	cfg.Endpoints = endpoints
+	cfg.RootUser, cfg.RootPassword = testUser, testPassword
+	n := startNode(t, cfg)
+	select {
+	case <-n.Failed():
+	case <-n.Ready():
+		t.Fatal("node came up with a foreign drive")
+	case <-time.After(30 * time.Second):
+		t.Fatal("node neither failed nor came up")
+	}
+	if !errors.Is(n.Err(), storage.ErrDeploymentMismatch) {
+		t.Fatalf("err = %v, want the foreign drive refused", n.Err())
+	}
+	if code, _ := get(t, n.URL+PathReady); code != http.StatusServiceUnavailable {
+		t.Fatalf("ready answered %d on a node that failed", code)
+	}
+}
+
+// TestConfigErrors: what cannot start a node is refused before anything
+// is touched, as ErrConfig.
+func TestConfigErrors(t *testing.T) {
+	base := LocalConfig()
+	base.Endpoints = []string{filepath.Join(t.TempDir(), "d{1...4}")}
+	base.RootUser, base.RootPassword = testUser, testPassword
+	for name, tweak := range map[string]func(*Config){
+		"no endpoints":   func(c *Config) { c.Endpoints = nil },
+		"short user":     func(c *Config) { c.RootUser = "ab" },
+		"short password": func(c *Config) { c.RootPassword = "1234567" },
+		"bad endpoints":  func(c *Config) { c.Endpoints = []string{"http://a:1/x", "./y"} },
+		"three drives":   func(c *Config) { c.Endpoints = []string{filepath.Join(t.TempDir(), "d{1...3}")} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := base
+			tweak(&c)
+			n, err := Start(context.Background(), c)
+			if err == nil {
+				_ = n.Shutdown(context.Background())
+				t.Fatal("started")
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("err = %v, want ErrConfig", err)
+			}
+		})
+	}
+}
