@@ -169,6 +169,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &responseWriter{ResponseWriter: w}
 	in := &countingReader{r: r.Body}
 	if r.Body != nil {
+		// On a shallow copy: net/http looks at the original request's body
+		// type after the handler to decide whether to drain it or to send
+		// 100 Continue, and must not find our wrapper there (it would read
+		// up to 256 KiB of an upload it should refuse before answering).
+		r = r.WithContext(r.Context())
 		r.Body = in
 	}
 	rq := &request{id: s.nextID(), api: "Unknown"}
