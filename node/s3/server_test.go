@@ -306,4 +306,3 @@ func mustRequest(t testing.TB, method, url string, body []byte) *http.Request {
 	}
 	return r
 }
-
