@@ -80,9 +80,6 @@ func setObjectHeaders(h http.Header, info object.ObjectInfo) {
 	for k, v := range info.User {
 		h[http.CanonicalHeaderKey(k)] = []string{v}
 	}
-	if info.PartsCount > 0 {
-		h.Set("X-Amz-Mp-Parts-Count", itoa(info.PartsCount))
-	}
 }
 
 // putOptions builds the options of a PUT or CreateMultipartUpload from its

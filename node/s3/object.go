@@ -313,6 +313,10 @@ func setValidators(h http.Header, info object.ObjectInfo) {
 // multipart object, else 200.
 func writeObjectHeaders(h http.Header, rq *request, sel selection, info object.ObjectInfo, offset, length int64) int {
 	setObjectHeaders(h, info)
+	if sel.opts.PartNumber > 0 && info.PartsCount > 0 {
+		// As S3: the part count answers a request for a part.
+		h.Set("X-Amz-Mp-Parts-Count", itoa(info.PartsCount))
+	}
 	applyResponseOverrides(h, rq)
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	if !sel.partial(info) {

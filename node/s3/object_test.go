@@ -578,6 +578,9 @@ func TestGetPartNumber(t *testing.T) {
 	if etag := resp.Header.Get("ETag"); !strings.HasSuffix(etag, `-2"`) {
 		t.Fatalf("multipart ETag %s", etag)
 	}
+	if got := resp.Header.Get("X-Amz-Mp-Parts-Count"); got != "" {
+		t.Fatalf("parts count %q on a read of the whole object (S3 sends it for a part only)", got)
+	}
 
 	resp, body := ts.do(t, http.MethodGet, "/"+testBucket+"/single?partNumber=1", nil, nil)
 	wantStatus(t, resp, body, http.StatusOK)
