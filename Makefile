@@ -35,7 +35,7 @@ run: build ## build, then run one node on ./data/data{1...4} (EC 2+2) at 127.0.0
 	@echo ">>   Access key:  $(RUN_USER)"
 	@echo ">>   Secret key:  $(RUN_PASSWORD)"
 	@echo ">>   Region:      us-east-1"
-	@echo ">>   Try: AWS_ACCESS_KEY_ID=$(RUN_USER) AWS_SECRET_ACCESS_KEY=$(RUN_PASSWORD) aws --endpoint-url http://$(RUN_ADDRESS) s3 ls"
+	@echo ">>   Try: AWS_ACCESS_KEY_ID=$(RUN_USER) AWS_SECRET_ACCESS_KEY=$(RUN_PASSWORD) AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url http://$(RUN_ADDRESS) s3 ls"
 	@echo ">> Ctrl-C stops it (in-flight requests are drained)."
 	GRIDSTORE_ROOT_USER='$(RUN_USER)' GRIDSTORE_ROOT_PASSWORD='$(RUN_PASSWORD)' \
 		./$(BIN) server --address $(RUN_ADDRESS) '$(RUN_DIR)/data{1...4}'
