@@ -251,7 +251,9 @@ func (n *Node) bringUp() {
 		zap.Int("sets", len(lo.Sets)), zap.Int("set_size", lo.SetSize), zap.Int("parity", lo.Parity),
 		zap.Int("local_drives", len(res.LocalDrives)), zap.Ints("offline_drives", res.Offline))
 	if len(res.Healing) > 0 {
-		n.log.Warn("drives are marked healing: they are filled as objects are read and rewritten",
+		// No heal workers yet: such a drive takes new writes, and reads of
+		// older objects decode from the other drives of the set.
+		n.log.Warn("drives are marked healing: they receive new writes; objects written before are read from the other drives and not yet rebuilt on them",
 			zap.Ints("drives", res.Healing))
 	}
 	n.wg.Go(n.cleanupLoop)
