@@ -67,7 +67,7 @@ type running struct {
 	layer   *object.Layer
 	s3      *s3.Server
 	admin   http.Handler
-	drives  []admin.Drive  // every drive of the deployment, for admin info
+	drives  []admin.Drive   // every drive of the deployment, for admin info
 	local   []storage.Drive // this node's open drives
 	remote  *remote.Server  // nil for a single node
 	clients []*remote.Client
