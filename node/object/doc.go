@@ -30,7 +30,7 @@
 // least their own data shard count of drives report; never chosen by ETag,
 // which is the same for every empty object (DESIGN §7). Two drives agree
 // only if their records are the same version in every field that defines
-// it (see versionKey). "Not found" needs a read quorum of drives saying the
+// it (package versions). "Not found" needs a read quorum of drives saying the
 // object is absent; anything between is ErrReadQuorum, never a false 404.
 // The answers of drives still pending are not waited for once they could no
 // longer change the outcome (beyond Config.StragglerWait): a version agreed

@@ -30,7 +30,7 @@ func (s *Set) GetObjectInfo(ctx context.Context, bucket, object string) (ObjectI
 	if err != nil {
 		return fail(err)
 	}
-	s.metadataHeal(d).queue(s.heal, bucket, object, d.key.versionID)
+	s.metadataHeal(d).queue(s.heal, bucket, object, d.key.VersionID())
 	return objectInfo(bucket, object, &d.answers[d.chosen].fi), nil
 }
 
@@ -40,7 +40,7 @@ func (s *Set) resolve(ctx context.Context, bucket, object string) (decision, err
 	if err != nil {
 		return d, err
 	}
-	if d.key.deleted {
+	if d.key.Deleted() {
 		// A delete marker is the current version: the object is gone.
 		return d, fmt.Errorf("%w (delete marker)", ErrObjectNotFound)
 	}

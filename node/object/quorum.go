@@ -1,125 +1,14 @@
 package object
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
-	"github.com/gridstore/gridstore/erasure"
-	"github.com/gridstore/gridstore/node/object/layout"
+	"github.com/gridstore/gridstore/node/object/versions"
 	"github.com/gridstore/gridstore/storage"
 )
-
-// versionKey is what makes two drives' records the same version: everything
-// the version is and how it was coded, but nothing that differs per drive
-// (the shard index, inline bytes). Order between versions is decided by
-// (ModTime, VersionID) alone; the other fields only keep apart two versions
-// that should never share those, so that they can never be counted as one.
-type versionKey struct {
-	modTime   int64
-	versionID string
-	dataDir   string
-	etag      string
-	size      int64
-	deleted   bool
-	data      int
-	parity    int
-	blockSize int64
-	dist      string
-}
-
-func keyOf(fi *storage.FileInfo) versionKey {
-	var dist strings.Builder
-	for i, d := range fi.Erasure.Distribution {
-		if i > 0 {
-			dist.WriteByte(',')
-		}
-		dist.WriteString(strconv.Itoa(d))
-	}
-	return versionKey{
-		modTime:   fi.ModTime.UnixNano(),
-		versionID: fi.VersionID,
-		dataDir:   fi.DataDir,
-		etag:      fi.ETag,
-		size:      fi.Size,
-		deleted:   fi.Deleted,
-		data:      fi.Erasure.DataBlocks,
-		parity:    fi.Erasure.ParityBlocks,
-		blockSize: fi.Erasure.BlockSize,
-		dist:      dist.String(),
-	}
-}
-
-// compareKeys orders versions newest first: a later ModTime, then a greater
-// VersionID (storage.Newer, the drives' own order), then, for records that
-// should not exist (the same time and ID but different contents), the other
-// fields, so that the choice never depends on the order drives answered.
-// It never looks at the ETag before everything else failed to decide: the
-// ETag of every empty object is the same.
-func compareKeys(a, b versionKey) int {
-	if c := cmp.Compare(b.modTime, a.modTime); c != 0 {
-		return c
-	}
-	if c := strings.Compare(b.versionID, a.versionID); c != 0 {
-		return c
-	}
-	return cmp.Or(
-		strings.Compare(b.dataDir, a.dataDir),
-		cmp.Compare(b.size, a.size),
-		strings.Compare(b.etag, a.etag),
-		cmp.Compare(b.data, a.data),
-		cmp.Compare(b.blockSize, a.blockSize),
-		strings.Compare(b.dist, a.dist),
-		boolCompare(b.deleted, a.deleted),
-	)
-}
-
-func boolCompare(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	default:
-		return -1
-	}
-}
-
-// checkErasure refuses a record whose erasure layout cannot be this set's:
-// a damaged or foreign record must not steer a decode.
-func checkErasure(fi *storage.FileInfo, n int) error {
-	e := &fi.Erasure
-	switch {
-	case fi.Deleted:
-		return nil
-	case e.DataBlocks+e.ParityBlocks != n || layout.ValidateParity(n, e.ParityBlocks) != nil:
-		return fmt.Errorf("%w: %d+%d shards on a set of %d drives", storage.ErrFileCorrupt, e.DataBlocks, e.ParityBlocks, n)
-	case e.BlockSize < 1 || e.BlockSize > erasure.MaxBlockSize:
-		return fmt.Errorf("%w: block size %d", storage.ErrFileCorrupt, e.BlockSize)
-	case e.ChecksumAlgo != "" && e.ChecksumAlgo != storage.BitrotHighwayHash256S:
-		return fmt.Errorf("%w: bitrot algorithm %q", storage.ErrFileCorrupt, e.ChecksumAlgo)
-	}
-	if err := layout.ValidateDistribution(e.Distribution, n); err != nil {
-		return fmt.Errorf("%w: %w", storage.ErrFileCorrupt, err)
-	}
-	return nil
-}
-
-// quorumOf is the number of drives that must agree on a version for it to
-// be current: its own data shard count, which is also what decoding it
-// needs. Any two such quorums of different versions overlap a write quorum
-// (data >= n/2 and write quorum > n/2), so a version that a read quorum
-// agrees on cannot hide a newer acknowledged one.
-func quorumOf(k versionKey, readQuorum int) int {
-	if k.deleted {
-		return readQuorum
-	}
-	return k.data
-}
 
 // verdict is what a set's drives say about an object.
 type verdict int
@@ -135,7 +24,7 @@ const (
 type decision struct {
 	verdict verdict
 	chosen  int          // a drive whose answer is the chosen version
-	key     versionKey   // the chosen version
+	key     versions.Key // the chosen version
 	agree   []bool       // per drive: its latest version is the chosen one
 	votes   int          // drives that agree
 	answers []metaAnswer // what each drive said, for heal records
@@ -152,9 +41,11 @@ type metaAnswer struct {
 // reported; pending drives have not yet). readQuorum is the set's (default
 // parity) read quorum, which a "not found" needs.
 //
-// The current version is the newest, by (ModTime, VersionID), of the
-// versions that at least their own data shard count of drives report as
-// their latest. With no such version, the object is absent if readQuorum
+// The current version is the newest (versions.Compare: by ModTime, then
+// VersionID) of the versions (versions.KeyOf) that at least their own
+// quorum of drives (versions.Needed: the data shard count) report as their
+// latest; records versions.CheckErasure refuses do not vote. With no such
+// version, the object is absent if readQuorum
 // drives say so, else undecided. settled reports that the drives still
 // pending cannot change that outcome, whatever they answer: for a version
 // to be chosen, no newer version seen can still reach its quorum, and too
@@ -169,12 +60,12 @@ func decide(answers []metaAnswer, answered []bool, readQuorum int) (d decision, 
 		}
 	}
 	type group struct {
-		key   versionKey
+		key   versions.Key
 		count int
 		first int
 	}
 	var groups []group
-	keys := make([]versionKey, n)
+	keys := make([]versions.Key, n)
 	valid := make([]bool, n)
 	absent, noBucket := 0, 0
 	for i, a := range answers {
@@ -191,10 +82,10 @@ func decide(answers []metaAnswer, answered []bool, readQuorum int) (d decision, 
 		case a.err != nil:
 			continue
 		}
-		if checkErasure(&answers[i].fi, n) != nil {
+		if versions.CheckErasure(&answers[i].fi.FileVersion, n) != nil {
 			continue
 		}
-		keys[i], valid[i] = keyOf(&answers[i].fi), true
+		keys[i], valid[i] = versions.KeyOf(&answers[i].fi.FileVersion), true
 		if g := slices.IndexFunc(groups, func(g group) bool { return g.key == keys[i] }); g >= 0 {
 			groups[g].count++
 		} else {
@@ -202,19 +93,19 @@ func decide(answers []metaAnswer, answered []bool, readQuorum int) (d decision, 
 		}
 	}
 	// Newest first, so that the first group with its quorum is the answer.
-	slices.SortFunc(groups, func(a, b group) int { return compareKeys(a.key, b.key) })
+	slices.SortFunc(groups, func(a, b group) int { return versions.Compare(a.key, b.key) })
 
 	// A version nobody reported yet needs at least ceil(n/2) drives.
 	minQuorum := n - n/2
 	unseenPossible := pending >= minQuorum
 	d = decision{answers: answers, chosen: -1}
 	for gi, g := range groups {
-		if g.count < quorumOf(g.key, readQuorum) {
+		if g.count < versions.Needed(g.key, readQuorum) {
 			continue
 		}
 		settled = !unseenPossible
 		for _, newer := range groups[:gi] {
-			if newer.count+pending >= quorumOf(newer.key, readQuorum) {
+			if newer.count+pending >= versions.Needed(newer.key, readQuorum) {
 				settled = false
 			}
 		}
@@ -228,7 +119,7 @@ func decide(answers []metaAnswer, answered []bool, readQuorum int) (d decision, 
 	if absent+noBucket >= readQuorum {
 		settled = !unseenPossible
 		for _, g := range groups {
-			if g.count+pending >= quorumOf(g.key, readQuorum) {
+			if g.count+pending >= versions.Needed(g.key, readQuorum) {
 				settled = false
 			}
 		}

@@ -138,21 +138,3 @@ func TestStragglerDoesNotStall(t *testing.T) {
 	}
 	ts.drives[4].clear()
 }
-
-func TestCompareKeysTotal(t *testing.T) {
-	keys := []versionKey{
-		{modTime: 1, versionID: "a"}, {modTime: 1, versionID: "b"}, {modTime: 2, versionID: "a"},
-		{modTime: 1, versionID: "a", dataDir: "x"}, {modTime: 1, versionID: "a", etag: "e"},
-	}
-	for i, a := range keys {
-		for j, b := range keys {
-			c := compareKeys(a, b)
-			if (c == 0) != (i == j) || c != -compareKeys(b, a) {
-				t.Errorf("compare %v %v = %d", a, b, c)
-			}
-		}
-	}
-	if compareKeys(keys[2], keys[0]) >= 0 || compareKeys(keys[1], keys[0]) >= 0 {
-		t.Error("newer must sort first")
-	}
-}

@@ -1,6 +1,10 @@
 package layout
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/gridstore/gridstore/storage"
+)
 
 // Sentinel errors. Every error this package returns wraps exactly one of
 // them (test with errors.Is) and adds the specifics in its message.
@@ -24,11 +28,20 @@ var (
 	ErrBadArgument = errors.New("layout: invalid argument")
 	// ErrLayoutMismatch: a stored set layout whose shape (number of sets,
 	// drives per set) differs from the one the endpoints give.
-	ErrLayoutMismatch = errors.New("layout: stored layout does not match the endpoints")
+	//
+	// It is storage.ErrLayoutMismatch, which a drive returns when its own
+	// format record disagrees the same way: one sentinel for one condition,
+	// so that errors.Is matches whichever package found it (and the error
+	// keeps its identity over the grid, where storage's sentinels are
+	// registered).
+	ErrLayoutMismatch = storage.ErrLayoutMismatch
 	// ErrDrivePosition: a drive that is not where the stored layout puts it
 	// (drives swapped between mount points, endpoints reordered, a foreign
 	// drive).
-	ErrDrivePosition = errors.New("layout: drive is not at its position in the stored layout")
+	//
+	// It is storage.ErrDrivePosition, for the same reason as
+	// ErrLayoutMismatch.
+	ErrDrivePosition = storage.ErrDrivePosition
 	// ErrBadFormat: a stored layout that is inconsistent in itself (an
 	// empty or repeated drive ID).
 	ErrBadFormat = errors.New("layout: stored layout is inconsistent")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gridstore/gridstore/node/object/versions"
 	"github.com/gridstore/gridstore/storage"
 )
 
@@ -178,7 +179,7 @@ func (w *setWalk) next() (e Entry, ok bool, err error) {
 			}
 			continue
 		}
-		if v := w.resolve(name); v != nil && !v.deleted {
+		if v := w.resolve(name); v != nil && !v.key.Deleted() {
 			return Entry{Name: name, Object: v.objectInfo(w.opts.Volume, name)}, true, nil
 		}
 	}
@@ -329,8 +330,8 @@ func (w *setWalk) recv(s *driveStream) (driveItem, error) {
 }
 
 // resolve picks the current version of name from w.votes: the newest
-// version (compareVersions) that at least its quorum (quorumOf) of drives
-// hold as their latest, or nil if none has one. Drives that miss the name,
+// version (versions.Compare) that at least its quorum (versions.Needed)
+// of drives hold as their latest, or nil if none has one. Drives that miss the name,
 // hold another version or a bad record do not count for a version.
 func (w *setWalk) resolve(name string) *version {
 	w.groups = w.groups[:0]
@@ -343,7 +344,7 @@ func (w *setWalk) resolve(name string) *version {
 		}
 		found := false
 		for gi := range w.groups {
-			if sameVersion(&w.votes[w.groups[gi].first].ver, &v.ver) {
+			if w.votes[w.groups[gi].first].ver.key == v.ver.key {
 				w.groups[gi].count++
 				found = true
 				break
@@ -355,13 +356,13 @@ func (w *setWalk) resolve(name string) *version {
 	}
 	// Newest first; insertion sort: a handful of groups at most, usually one.
 	for i := 1; i < len(w.groups); i++ {
-		for j := i; j > 0 && compareVersions(&w.votes[w.groups[j].first].ver, &w.votes[w.groups[j-1].first].ver) < 0; j-- {
+		for j := i; j > 0 && versions.Compare(w.votes[w.groups[j].first].ver.key, w.votes[w.groups[j-1].first].ver.key) < 0; j-- {
 			w.groups[j], w.groups[j-1] = w.groups[j-1], w.groups[j]
 		}
 	}
 	for _, g := range w.groups {
 		v := &w.votes[g.first].ver
-		if g.count >= quorumOf(v, w.set.ReadQuorum) {
+		if g.count >= versions.Needed(v.key, w.set.ReadQuorum) {
 			if w.l.onStale != nil && g.count < w.live {
 				w.reportStale(name, v)
 			}
@@ -374,14 +375,14 @@ func (w *setWalk) resolve(name string) *version {
 // reportStale tells Config.OnStale which available drives do not hold the
 // chosen version of name as their latest.
 func (w *setWalk) reportStale(name string, chosen *version) {
-	s := StaleObject{Set: w.idx, Bucket: w.opts.Volume, Object: name, VersionID: chosen.id}
+	s := StaleObject{Set: w.idx, Bucket: w.opts.Volume, Object: name, VersionID: chosen.key.VersionID()}
 	agree := make([]bool, len(w.streams))
 	for vi := range w.votes {
 		v := &w.votes[vi]
 		switch {
 		case v.bad != nil:
 			s.Corrupt = append(s.Corrupt, v.pos)
-		case sameVersion(&v.ver, chosen):
+		case v.ver.key == chosen.key:
 			agree[v.pos] = true
 		}
 	}
