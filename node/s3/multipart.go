@@ -3,6 +3,7 @@ package s3
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -157,9 +158,18 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if err := refuseConditionalWrite(r.Header); err != nil {
 		return err
 	}
-	body, err := checkedBody(r, rq)
-	if err != nil {
-		return err
+	// Only Content-MD5 covers this request's body: its x-amz-checksum-*
+	// headers are the checksum of the whole object (minio-go sends the
+	// object's CRC32C with x-amz-checksum-type FULL_OBJECT), not of the
+	// XML. The parts' bytes were checked as they were uploaded.
+	if rq.body == nil {
+		return s3err.New(s3err.MissingRequestBodyError)
+	}
+	var body io.Reader = rq.body
+	if v := r.Header.Get("Content-MD5"); v != "" {
+		if body, err = sigv4.NewContentMD5Reader(body, v); err != nil {
+			return err
+		}
 	}
 	doc, err := s3xml.DecodeCompleteMultipartUpload(body)
 	if err != nil {

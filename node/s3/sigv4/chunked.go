@@ -107,6 +107,7 @@ type chunkedReader struct {
 	algo         checksum
 	trailerValue string
 	trailerMode  bool // the payload mode has a trailer section
+	bareLF       bool // the last line readLine returned ended with LF alone
 
 	buf   []byte // signed: the verified chunk, buf[off:] not yet returned
 	off   int
@@ -349,14 +350,28 @@ func (c *chunkedReader) finish() error {
 	var canonical []byte // "name:value\n" of each trailer, for the trailer signature
 	var trailerSig [64]byte
 	haveSig := false
+	afterLF := false // the previous trailer line ended with LF alone
 	for n := 0; ; n++ {
 		line, err := c.readLine(c.trailerMode)
 		if err != nil {
 			return err
 		}
 		if len(line) == 0 {
+			// minio-go ends its trailer lines with LF and their block with
+			// a CRLF, then the section with another CRLF (before which a
+			// signed body has its trailer signature): "name:value\n\r\n
+			// [x-amz-trailer-signature:sig\r\n]\r\n". So a CRLF right
+			// after an LF-ended line ends the section only if nothing
+			// follows it.
+			if afterLF && !c.bareLF {
+				if _, err := c.br.Peek(1); err == nil {
+					afterLF = false
+					continue
+				}
+			}
 			break
 		}
+		afterLF = c.bareLF
 		if !c.trailerMode {
 			return malformed("data after the final chunk")
 		}
@@ -431,8 +446,10 @@ func (c *chunkedReader) readLine(lenient bool) ([]byte, error) {
 	case err != nil:
 		return nil, c.eofIsTruncation(err)
 	case len(line) >= 2 && line[len(line)-2] == '\r':
+		c.bareLF = false
 		return line[:len(line)-2], nil
 	case lenient:
+		c.bareLF = true
 		return line[:len(line)-1], nil
 	}
 	return nil, malformed("a line not ended by CRLF")

@@ -299,6 +299,11 @@ func TestChunkedTrailers(t *testing.T) {
 			{"given twice", strings.Replace(text, trailerLine, trailerLine+trailerLine, 1), s3err.MalformedTrailerError, s3err.MalformedTrailerError},
 			{"upper-case name", strings.Replace(text, name, strings.ToUpper(name), 1), "", ""},
 			{"LF line ends", strings.Replace(text, trailerLine, strings.TrimSuffix(trailerLine, "\r\n")+"\n", 1), "", ""},
+			// minio-go's framing: "name:value\n\r\n", then the signature
+			// line (signed) and the final CRLF.
+			{"minio-go LF CRLF", strings.Replace(text, trailerLine, strings.TrimSuffix(trailerLine, "\r\n")+"\n\r\n", 1), "", ""},
+			{"minio-go LF CRLF then garbage", strings.Replace(text, trailerLine, strings.TrimSuffix(trailerLine, "\r\n")+"\n\r\nxyz\r\n", 1), s3err.MalformedTrailerError, s3err.MalformedTrailerError},
+			{"CRLF CRLF", strings.Replace(text, trailerLine, trailerLine+"\r\n", 1), s3err.InvalidRequest, s3err.MalformedTrailerError},
 			{"no final CRLF", strings.TrimSuffix(text, "\r\n"), s3err.IncompleteBody, s3err.IncompleteBody},
 		} {
 			t.Run(fmt.Sprintf("unsigned=%v/%s", unsigned, tc.name), func(t *testing.T) {
