@@ -250,13 +250,44 @@ func (n *Node) bringUp() {
 		zap.String("deployment", res.DeploymentID),
 		zap.Int("sets", len(lo.Sets)), zap.Int("set_size", lo.SetSize), zap.Int("parity", lo.Parity),
 		zap.Int("local_drives", len(res.LocalDrives)), zap.Ints("offline_drives", res.Offline))
-	if len(res.Healing) > 0 {
+	if healing := n.clearNeedlessHealing(r); len(healing) > 0 {
 		// No heal workers yet: such a drive takes new writes, and reads of
 		// older objects decode from the other drives of the set.
 		n.log.Warn("drives are marked healing: they receive new writes; objects written before are read from the other drives and not yet rebuilt on them",
-			zap.Ints("drives", res.Healing))
+			zap.Ints("drives", healing))
 	}
 	n.wg.Go(n.cleanupLoop)
+}
+
+// clearNeedlessHealing takes the healing mark off this node's drives when
+// the deployment holds no bucket, hence no object that could be missing
+// from them: nodes started together may format their own drives into a
+// brand-new deployment before the first node's format request reaches them,
+// and bootstrap marks such drives healing. It returns the drives still
+// marked.
+func (n *Node) clearNeedlessHealing(r *running) []int {
+	res := r.res
+	if len(res.Healing) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+	defer cancel()
+	buckets, err := r.layer.ListBuckets(ctx)
+	if err != nil || len(buckets) > 0 {
+		return res.Healing
+	}
+	var still []int
+	for _, d := range res.Healing {
+		if err := res.LocalDrives[d].SetHealing(false); err != nil {
+			n.log.Warn("clear the healing mark", zap.Int("drive", d), zap.Error(err))
+			still = append(still, d)
+		}
+	}
+	if cleared := len(res.Healing) - len(still); cleared > 0 {
+		n.log.Info("healing marks cleared: the deployment holds no bucket, so nothing is missing from these drives",
+			zap.Int("drives", cleared))
+	}
+	return still
 }
 
 // assemble builds the object layer over this node's drives and remote

@@ -198,3 +198,48 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHealingMarkOnlyWhereDataMayBeMissing: a wiped drive that comes back
+// is formatted into the deployment and marked healing, unless the
+// deployment holds no bucket, so nothing can be missing from it.
+func TestHealingMarkOnlyWhereDataMayBeMissing(t *testing.T) {
+	dir := t.TempDir()
+	endpoints := []string{filepath.Join(dir, "data{1...4}")}
+	restartWiped := func() *testNode {
+		t.Helper()
+		if err := os.RemoveAll(filepath.Join(dir, "data3")); err != nil {
+			t.Fatal(err)
+		}
+		return startLocal(t, func(c *Config) { c.Endpoints = endpoints })
+	}
+	healing := func(n *testNode) int {
+		t.Helper()
+		c := admin.Client{Endpoint: n.URL, AccessKey: testUser, SecretKey: testPassword}
+		info, err := c.Info(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := 0
+		for _, d := range info.Drives {
+			if d.Healing {
+				count++
+			}
+		}
+		return count
+	}
+
+	n := startLocal(t, func(c *Config) { c.Endpoints = endpoints })
+	_ = n.Shutdown(context.Background())
+	n = restartWiped()
+	if got := healing(n); got != 0 {
+		t.Fatalf("%d drives marked healing in a deployment without buckets", got)
+	}
+	if code, body := s3Do(t, n, "PUT", "/bucket", nil); code != http.StatusOK {
+		t.Fatalf("create bucket: %d %s", code, body)
+	}
+	_ = n.Shutdown(context.Background())
+	n = restartWiped()
+	if got := healing(n); got != 1 {
+		t.Fatalf("%d drives marked healing after a wipe in a deployment with a bucket, want 1", got)
+	}
+}

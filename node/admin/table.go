@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gridstore/gridstore/grid"
 )
 
 // WriteInfoTable writes info as text tables for a terminal: the nodes (up
@@ -64,8 +66,15 @@ func WriteInfoTable(w io.Writer, info *Info) error {
 		table(&out, func(t io.Writer) {
 			fmt.Fprintln(t, "PEER\tSTATE\tRTT\tRECONNECTS\tIN FLIGHT\tLAST ACTIVE\tLAST ERROR")
 			for _, g := range info.Grid {
+				// The last error of a connection that is up again is
+				// history (often a refused dial while the peer started);
+				// shown beside "connected" it reads as a fault.
+				lastErr := g.LastError
+				if g.State == grid.StateConnected.String() {
+					lastErr = ""
+				}
 				fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
-					g.Peer, g.State, duration(g.RTT), g.Reconnects, g.InFlight, duration(g.LastActive), g.LastError)
+					g.Peer, g.State, duration(g.RTT), g.Reconnects, g.InFlight, duration(g.LastActive), lastErr)
 			}
 		})
 	}
