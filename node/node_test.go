@@ -243,3 +243,36 @@ func TestHealingMarkOnlyWhereDataMayBeMissing(t *testing.T) {
 		t.Fatalf("%d drives marked healing after a wipe in a deployment with a bucket, want 1", got)
 	}
 }
+
+// TestStaleUploadsRemoved: the node sweeps multipart uploads older than
+// MultipartExpiry on its own (the age rule itself is tested in node/object:
+// TestMultipartStaleCleanup).
+func TestStaleUploadsRemoved(t *testing.T) {
+	n := startLocal(t, func(c *Config) {
+		c.MultipartExpiry = 500 * time.Millisecond
+		c.CleanupInterval = 100 * time.Millisecond
+	})
+	if code, body := s3Do(t, n, "PUT", "/bucket", nil); code != http.StatusOK {
+		t.Fatalf("create bucket: %d %s", code, body)
+	}
+	if code, body := s3Do(t, n, "POST", "/bucket/big?uploads", nil); code != http.StatusOK {
+		t.Fatalf("create upload: %d %s", code, body)
+	}
+	listed := func() bool {
+		code, body := s3Do(t, n, "GET", "/bucket?uploads", nil)
+		if code != http.StatusOK {
+			t.Fatalf("list uploads: %d %s", code, body)
+		}
+		return strings.Contains(string(body), "<Key>big</Key>")
+	}
+	if !listed() {
+		t.Fatal("the new upload is not listed")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for listed() {
+		if time.Now().After(deadline) {
+			t.Fatal("a stale upload was not removed within 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
