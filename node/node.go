@@ -243,6 +243,7 @@ func (n *Node) bringUp() {
 		r.close()
 		return
 	}
+	healing := n.clearNeedlessHealing(r)
 	n.up.Store(r)
 	close(n.ready)
 	lo := res.Layout
@@ -250,7 +251,7 @@ func (n *Node) bringUp() {
 		zap.String("deployment", res.DeploymentID),
 		zap.Int("sets", len(lo.Sets)), zap.Int("set_size", lo.SetSize), zap.Int("parity", lo.Parity),
 		zap.Int("local_drives", len(res.LocalDrives)), zap.Ints("offline_drives", res.Offline))
-	if healing := n.clearNeedlessHealing(r); len(healing) > 0 {
+	if len(healing) > 0 {
 		// No heal workers yet: such a drive takes new writes, and reads of
 		// older objects decode from the other drives of the set.
 		n.log.Warn("drives are marked healing: they receive new writes; objects written before are read from the other drives and not yet rebuilt on them",

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ type testServer struct {
 	Layer  *object.Layer
 	Signer *sigv4.Signer
 
+	started  atomic.Int64 // requests that reached the server
 	mu       sync.Mutex
 	observed []RequestInfo
 }
@@ -62,20 +64,34 @@ func newTestServer(t testing.TB, tweak func(*Config)) *testServer {
 		t.Fatal(err)
 	}
 	ts.Server = srv
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts.started.Add(1)
+		srv.ServeHTTP(w, r)
+	}))
 	t.Cleanup(hs.Close)
 	ts.URL = hs.URL
 	return ts
 }
 
-// lastObserved returns the RequestInfo of the latest answered request.
+// lastObserved returns the RequestInfo of the latest answered request. The
+// server calls Observe after the response is out, so a client may hold the
+// answer before it is observed: wait (up to 10 s) until every request the
+// server started has been observed.
 func (ts *testServer) lastObserved() RequestInfo {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if len(ts.observed) == 0 {
-		return RequestInfo{}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ts.mu.Lock()
+		n, started := len(ts.observed), ts.started.Load()
+		var last RequestInfo
+		if n > 0 {
+			last = ts.observed[n-1]
+		}
+		ts.mu.Unlock()
+		if int64(n) >= started || time.Now().After(deadline) {
+			return last
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return ts.observed[len(ts.observed)-1]
 }
 
 // request builds a request for path ("/bucket/key?query") with body and
