@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -143,6 +144,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: the root password must have at least %d characters", ErrConfig, MinRootPasswordLength)
 	case c.Address == "" && c.Listener == nil:
 		return fmt.Errorf("%w: no listen address", ErrConfig)
+	case !strings.HasPrefix(c.Timing.Grid.Path, "/"+reservedBucket+"/"):
+		// The node routes only paths under the reserved bucket to its
+		// internal endpoints; anything else would be taken for S3.
+		return fmt.Errorf("%w: the grid path %q must start with /%s/", ErrConfig, c.Timing.Grid.Path, reservedBucket)
 	case c.MultipartExpiry <= 0 || c.CleanupInterval <= 0:
 		return fmt.Errorf("%w: multipart expiry and cleanup interval must be positive", ErrConfig)
 	}

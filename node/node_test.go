@@ -183,6 +183,7 @@ func TestConfigErrors(t *testing.T) {
 		"short password": func(c *Config) { c.RootPassword = "1234567" },
 		"bad endpoints":  func(c *Config) { c.Endpoints = []string{"http://a:1/x", "./y"} },
 		"three drives":   func(c *Config) { c.Endpoints = []string{filepath.Join(t.TempDir(), "d{1...3}")} },
+		"grid path":      func(c *Config) { c.Timing.Grid.Path = "/grid" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := base
