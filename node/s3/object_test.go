@@ -507,6 +507,9 @@ func TestGetRange(t *testing.T) {
 			if doc.ActualObjectSize != wantSize || doc.RangeRequested == "" {
 				t.Fatalf("details %+v, want size %s; body %s", doc, wantSize, body)
 			}
+			if got := resp.Header.Get("Content-Range"); got != "bytes */"+wantSize {
+				t.Fatalf("416 Content-Range %q, want bytes */%s (RFC 9110)", got, wantSize)
+			}
 			resp, body = ts.do(t, http.MethodHead, tc.path, nil, hdr("Range", tc.rng))
 			wantError(t, resp, body, http.StatusRequestedRangeNotSatisfiable, "InvalidRange")
 			if len(body) != 0 || resp.Header.Get("ETag") != "" {

@@ -259,6 +259,13 @@ func (s *Server) fail(w *responseWriter, r *http.Request, rq *request, err error
 	if w.wroteHeader {
 		return !clientGone
 	}
+	if e.Code == s3err.InvalidRange {
+		for _, d := range e.Details {
+			if d.Name == "ActualObjectSize" {
+				w.Header().Set("Content-Range", "bytes */"+d.Value)
+			}
+		}
+	}
 	s3err.Write(w, r, e, rq.id)
 	return false
 }

@@ -161,3 +161,25 @@ func TestWriteDetailsKeyBucket(t *testing.T) {
 	}
 	Write(w, nil, nil, "") // no-op
 }
+
+// TestWriteKeepsUnsatisfiedRange: a 416 keeps a "bytes */length"
+// Content-Range (RFC 9110 §15.5.17); any other error drops Content-Range,
+// which described a body that is not being sent.
+func TestWriteKeepsUnsatisfiedRange(t *testing.T) {
+	for _, tc := range []struct {
+		code Code
+		set  string
+		want string
+	}{
+		{InvalidRange, "bytes */42", "bytes */42"},
+		{InvalidRange, "bytes 0-9/42", ""},
+		{NoSuchKey, "bytes */42", ""},
+	} {
+		w := httptest.NewRecorder()
+		w.Header().Set("Content-Range", tc.set)
+		Write(w, httptest.NewRequest("GET", "/b/k", nil), New(tc.code), "id")
+		if got := w.Header().Get("Content-Range"); got != tc.want {
+			t.Errorf("%s with Content-Range %q: sent %q, want %q", tc.code, tc.set, got, tc.want)
+		}
+	}
+}

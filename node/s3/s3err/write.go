@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Write sends err as S3's error response: the status of its code and,
@@ -35,8 +36,19 @@ func Write(w http.ResponseWriter, r *http.Request, err error, requestID string) 
 	}
 	// Headers a success path may have set describe an object that is not
 	// what this response carries.
+	unsatisfied := ""
+	if status == http.StatusRequestedRangeNotSatisfiable {
+		// RFC 9110 §15.5.17: a 416 says the representation's length as
+		// "bytes */length"; keep that form if the handler set it.
+		if v := h.Get("Content-Range"); strings.HasPrefix(v, "bytes */") {
+			unsatisfied = v
+		}
+	}
 	for _, name := range []string{"Content-Encoding", "Content-Range", "Content-Disposition", "Accept-Ranges", "ETag", "Last-Modified"} {
 		h.Del(name)
+	}
+	if unsatisfied != "" {
+		h.Set("Content-Range", unsatisfied)
 	}
 	if r != nil && r.Method == http.MethodHead {
 		h.Del("Content-Type")
