@@ -53,6 +53,9 @@ var (
 	ErrMetadataTooLarge = errors.New("object: user metadata too large")
 	// ErrCopyToSelf: a copy of an object onto itself that changes nothing.
 	ErrCopyToSelf = errors.New("object: copy onto itself without replacing metadata")
+	// ErrHealIncomplete: HealObject healed what it could, but some drives
+	// that are online could not be healed (HealResult.Failed says why).
+	ErrHealIncomplete = errors.New("object: heal incomplete")
 	// ErrLockLost: the namespace lock of a write was lost before it
 	// committed (another writer may hold it now), so nothing was committed.
 	ErrLockLost = errors.New("object: namespace lock lost")

@@ -759,3 +759,8 @@ func (l *Layer) WriteQuorumAvailable(ctx context.Context) bool {
 	}
 	return true
 }
+
+// HealObject heals an object in its set (Set.HealObject).
+func (l *Layer) HealObject(ctx context.Context, bucket, object string, opts HealOptions) (HealResult, error) {
+	return l.SetFor(bucket, object).HealObject(ctx, bucket, object, opts)
+}

@@ -386,14 +386,7 @@ func (j *putJob) commit(ctx context.Context) (ObjectInfo, error) {
 		}
 	}
 	_, errs := fanOut(wctx, targets, s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-		fi := j.fileInfo(pos)
-		var err error
-		if j.tmpID == "" {
-			_, err = d.RenameData(ctx, "", "", fi, j.bucket, j.object)
-		} else {
-			_, err = d.RenameData(ctx, storage.TmpVolume, j.tmpID+"/"+j.version.DataDir, fi, j.bucket, j.object)
-		}
-		return struct{}{}, err
+		return struct{}{}, j.publish(ctx, pos, d)
 	}, nil, 0)
 	committed := countNil(errs)
 
@@ -414,6 +407,20 @@ func (j *putJob) commit(ctx context.Context) (ObjectInfo, error) {
 	fi := j.fileInfo(0)
 	fi.InlineData = nil
 	return objectInfo(j.bucket, j.object, &fi), nil
+}
+
+// publish commits the version on drive d, at set position pos, with
+// RenameData: its shard files from the staging directory, or its inline
+// shard in the record. HealObject commits the same way.
+func (j *putJob) publish(ctx context.Context, pos int, d storage.Drive) error {
+	fi := j.fileInfo(pos)
+	var err error
+	if j.tmpID == "" {
+		_, err = d.RenameData(ctx, "", "", fi, j.bucket, j.object)
+	} else {
+		_, err = d.RenameData(ctx, storage.TmpVolume, j.tmpID+"/"+j.version.DataDir, fi, j.bucket, j.object)
+	}
+	return err
 }
 
 // fileInfo returns the version as position pos stores it.
