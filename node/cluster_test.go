@@ -107,7 +107,11 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 		t.Fatalf("create bucket: %d %s", code, body)
 	}
 
-	data := bytes.Repeat([]byte("drain "), 200_000)
+	// 40 MiB, of which 30 are sent before Shutdown: more than loopback's
+	// socket buffers hold, so the server is surely reading the request
+	// (not holding it unaccepted in the listen backlog, where closing the
+	// listener would reset it) when Shutdown begins.
+	data := bytes.Repeat([]byte("drain..."), 5<<20)
 	pr, pw := io.Pipe()
 	req, err := http.NewRequest("PUT", n.URL+"/bucket/slow", pr)
 	if err != nil {
@@ -122,8 +126,13 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 		err  error
 	}
 	done := make(chan result, 1)
+	// A fresh connection: one taken from the keep-alive pool is idle on
+	// the server until it has read the new request's headers, and
+	// Shutdown closes idle connections at once (net/http's rule: clients
+	// retry what they can). A new one is left to finish its request.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := fresh.Do(req)
 		if err != nil {
 			done <- result{err: err}
 			return
@@ -132,7 +141,7 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 		resp.Body.Close()
 		done <- result{code: resp.StatusCode}
 	}()
-	half := len(data) / 2
+	half := len(data) * 3 / 4
 	if _, err := pw.Write(data[:half]); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +157,8 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 		return false
 	})
 	if _, err := pw.Write(data[half:]); err != nil {
-		t.Fatal(err)
+		r := <-done
+		t.Fatalf("the PUT stopped taking its body during shutdown (%v): answered %d %v", err, r.code, r.err)
 	}
 	_ = pw.Close()
 	if r := <-done; r.err != nil || r.code != http.StatusOK {

@@ -21,6 +21,7 @@ import (
 	"github.com/gridstore/gridstore/node/endpoint"
 	"github.com/gridstore/gridstore/node/metrics"
 	"github.com/gridstore/gridstore/node/object"
+	"github.com/gridstore/gridstore/node/object/healqueue"
 	"github.com/gridstore/gridstore/node/object/layout"
 	"github.com/gridstore/gridstore/node/object/nslock"
 	"github.com/gridstore/gridstore/node/s3"
@@ -71,6 +72,7 @@ type running struct {
 	local   []storage.Drive // this node's open drives
 	remote  *remote.Server  // nil for a single node
 	clients []*remote.Client
+	heal    *healqueue.Queue
 }
 
 // Start checks cfg, listens on cfg.Address and starts serving: liveness and
@@ -344,6 +346,20 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 
 	sc := n.cfg.Timing.Set
 	sc.BitrotKey = res.BitrotKey[:]
+	// What reads and writes find stale is healed in the background, by
+	// the layer being built here (the queue only calls it once requests
+	// flow, after NewLayer).
+	var layer *object.Layer
+	if r.heal, err = healqueue.New(healqueue.Config{
+		Logger: n.log.Named("heal"),
+		Heal: func(ctx context.Context, req object.HealRequest) error {
+			_, err := layer.HealObject(ctx, req.Bucket, req.Object, object.HealOptions{Corrupt: req.Corrupt})
+			return err
+		},
+	}); err != nil {
+		return nil, err
+	}
+	sc.Heal = r.heal
 	if n.grid != nil {
 		locker, err := nslock.NewLocker(n.grid, n.lockSrv, n.nodeHosts(), n.cfg.Timing.Lock)
 		if err != nil {
@@ -351,12 +367,13 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 		}
 		sc.Locker = object.AdaptLocker(locker.Lock, locker.RLock)
 	}
-	if r.layer, err = object.NewLayer(object.LayerConfig{
+	if layer, err = object.NewLayer(object.LayerConfig{
 		Layout: lo, DeploymentID: res.ID, Sets: sets, Set: sc,
 		ListStallTimeout: n.cfg.Timing.ListStallTimeout,
 	}); err != nil {
 		return nil, err
 	}
+	r.layer = layer
 
 	classes, err := layout.NewStorageClasses(lo.SetSize, lo.Parity, n.cfg.ReducedParity)
 	if err != nil {
@@ -482,13 +499,18 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return n.shutdownErr
 }
 
-// close releases what a running node holds, clients before drives.
+// close releases what a running node holds: heals first (they use the
+// drives), clients before drives.
 func (r *running) close() {
 	r.closeClients()
 	_ = r.res.Close()
 }
 
 func (r *running) closeClients() {
+	if r.heal != nil {
+		r.heal.Close()
+		r.heal = nil
+	}
 	for _, c := range r.clients {
 		_ = c.Close()
 	}

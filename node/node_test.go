@@ -277,3 +277,41 @@ func TestStaleUploadsRemoved(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestReadsHealWhatTheyFind: a drive that lost an object's files gets them
+// back once a read has noticed, without anyone asking.
+func TestReadsHealWhatTheyFind(t *testing.T) {
+	dir := t.TempDir()
+	n := startLocal(t, func(c *Config) { c.Endpoints = []string{filepath.Join(dir, "data{1...4}")} })
+	if code, body := s3Do(t, n, "PUT", "/bucket", nil); code != http.StatusOK {
+		t.Fatalf("create bucket: %d %s", code, body)
+	}
+	data := bytes.Repeat([]byte("heal me "), 40_000) // 320 KB: shard files, not inline
+	if code, body := s3Do(t, n, "PUT", "/bucket/obj", data); code != http.StatusOK {
+		t.Fatalf("put: %d %s", code, body)
+	}
+	lost := filepath.Join(dir, "data2", "bucket", "obj")
+	if _, err := os.Stat(filepath.Join(lost, storage.MetaFileName)); err != nil {
+		t.Fatalf("the object is not where the test expects it: %v", err)
+	}
+	if err := os.RemoveAll(lost); err != nil {
+		t.Fatal(err)
+	}
+	if code, got := s3Do(t, n, "GET", "/bucket/obj", nil); code != http.StatusOK || !bytes.Equal(got, data) {
+		t.Fatalf("GET with one drive's copy gone: %d, %d bytes", code, len(got))
+	}
+	eventually(t, 20*time.Second, "the lost copy was not healed", func() bool {
+		_, err := os.Stat(filepath.Join(lost, storage.MetaFileName))
+		return err == nil
+	})
+	// The healed copy is whole: with two other drives' copies gone, the
+	// object still reads (2+2: the healed drive and one other suffice).
+	for _, d := range []string{"data1", "data3"} {
+		if err := os.RemoveAll(filepath.Join(dir, d, "bucket", "obj")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, got := s3Do(t, n, "GET", "/bucket/obj", nil); code != http.StatusOK || !bytes.Equal(got, data) {
+		t.Fatalf("GET from the healed drive and one other: %d, %d bytes", code, len(got))
+	}
+}
