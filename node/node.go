@@ -174,6 +174,7 @@ func (n *Node) setup(ctx context.Context, topo endpoint.Topology) error {
 		Grid:        n.gridStats,
 		LocalDrives: n.localDiskInfo,
 		Sets:        n.setHealth,
+		Heal:        n.healStats,
 	})
 	return nil
 }
@@ -508,8 +509,7 @@ func (r *running) close() {
 
 func (r *running) closeClients() {
 	if r.heal != nil {
-		r.heal.Close()
-		r.heal = nil
+		r.heal.Close() // idempotent; the field stays set for healStats' readers
 	}
 	for _, c := range r.clients {
 		_ = c.Close()
@@ -570,6 +570,15 @@ func (n *Node) localDiskInfo(ctx context.Context) []storage.DiskInfo {
 	}
 	wg.Wait()
 	return out
+}
+
+// healStats is the heal queue's counters, zero before the node is up.
+func (n *Node) healStats() healqueue.Stats {
+	r := n.up.Load()
+	if r == nil || r.heal == nil {
+		return healqueue.Stats{}
+	}
+	return r.heal.Stats()
 }
 
 // setHealth is the layer's set health, nil before the node is up.

@@ -304,6 +304,12 @@ func TestReadsHealWhatTheyFind(t *testing.T) {
 		_, err := os.Stat(filepath.Join(lost, storage.MetaFileName))
 		return err == nil
 	})
+	// Counted once the worker returns, just after the commit.
+	eventually(t, 20*time.Second, "the heal is not counted in the metrics", func() bool {
+		_, metrics := get(t, n.URL+PathMetrics)
+		return strings.Contains(metrics, `gridstore_heals_total{result="healed"}`) &&
+			!strings.Contains(metrics, `gridstore_heals_total{result="healed"} 0`)
+	})
 	// The healed copy is whole: with two other drives' copies gone, the
 	// object still reads (2+2: the healed drive and one other suffice).
 	for _, d := range []string{"data1", "data3"} {

@@ -33,6 +33,8 @@ type pullCollector struct {
 	driveOnline, driveHealing, driveTotal, driveFree, driveUsed, driveTotalInodes, driveFreeInodes *prometheus.Desc
 
 	setDrives, setOnline, setReadQuorum, setWriteQuorum *prometheus.Desc
+
+	healRequests, healResults, healWaiting *prometheus.Desc
 }
 
 func newPullCollector(src Sources) *pullCollector {
@@ -67,6 +69,10 @@ func newPullCollector(src Sources) *pullCollector {
 		setOnline:      d("set_drives_online", "Drives of the erasure set that answered the last probe online.", "set"),
 		setReadQuorum:  d("set_read_quorum_available", "1 if objects of the set written at the default parity can be read.", "set"),
 		setWriteQuorum: d("set_write_quorum_available", "1 if the set would accept a PUT now.", "set"),
+
+		healRequests: d("heal_requests_total", "Heal requests from reads and writes: queued, merged into one already waiting, or dropped because the queue was full.", "result"),
+		healResults:  d("heals_total", "Objects the heal workers finished, by result (healed, failed).", "result"),
+		healWaiting:  d("heal_waiting", "Objects waiting in the heal queue."),
 	}
 }
 
@@ -77,6 +83,7 @@ func (c *pullCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.peerConnected, c.peerState, c.peerRTT, c.peerLastActive, c.peerReconnects, c.peerInFlight,
 		c.driveOnline, c.driveHealing, c.driveTotal, c.driveFree, c.driveUsed, c.driveTotalInodes, c.driveFreeInodes,
 		c.setDrives, c.setOnline, c.setReadQuorum, c.setWriteQuorum,
+		c.healRequests, c.healResults, c.healWaiting,
 	} {
 		ch <- d
 	}
@@ -116,6 +123,15 @@ func (c *pullCollector) Collect(ch chan<- prometheus.Metric) {
 		sets, ok := waitSets()
 		e.gauge(c.sourceOK, bool01(ok), "sets")
 		c.collectSets(&e, sets)
+	}
+	if fn := c.src.Heal; fn != nil {
+		h := fn()
+		e.counter(c.healRequests, float64(h.Queued-h.Merged), "queued")
+		e.counter(c.healRequests, float64(h.Merged), "merged")
+		e.counter(c.healRequests, float64(h.Dropped), "dropped")
+		e.counter(c.healResults, float64(h.Healed), "healed")
+		e.counter(c.healResults, float64(h.Failed), "failed")
+		e.gauge(c.healWaiting, float64(h.Waiting))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gridstore/gridstore/grid"
 	"github.com/gridstore/gridstore/node/object"
+	"github.com/gridstore/gridstore/node/object/healqueue"
 	"github.com/gridstore/gridstore/storage"
 )
 
@@ -37,6 +38,9 @@ type Sources struct {
 	LocalDrives func(ctx context.Context) []storage.DiskInfo
 	// Sets returns the state of every erasure set (object.Layer.Health).
 	Sets func(ctx context.Context) []object.SetHealth
+	// Heal returns the heal queue's counters (healqueue.Queue.Stats). It
+	// must not block: it is called on the scrape's goroutine.
+	Heal func() healqueue.Stats
 	// Timeout bounds each source's call during a scrape; 0 means
 	// SourceTimeout.
 	Timeout time.Duration

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gridstore/gridstore/grid"
 	"github.com/gridstore/gridstore/node/object"
+	"github.com/gridstore/gridstore/node/object/healqueue"
 	"github.com/gridstore/gridstore/storage"
 )
 
@@ -419,4 +420,26 @@ func BenchmarkObserveRequest(b *testing.B) {
 			}
 		})
 	})
+}
+
+// TestHealFamilies: the heal queue's counters, queued not counting the
+// merged ones twice.
+func TestHealFamilies(t *testing.T) {
+	m := New(Sources{Heal: func() healqueue.Stats {
+		return healqueue.Stats{Queued: 10, Merged: 3, Dropped: 2, Healed: 6, Failed: 1, Waiting: 1}
+	}})
+	scrapeCompare(t, m, `
+# HELP gridstore_heal_requests_total Heal requests from reads and writes: queued, merged into one already waiting, or dropped because the queue was full.
+# TYPE gridstore_heal_requests_total counter
+gridstore_heal_requests_total{result="dropped"} 2
+gridstore_heal_requests_total{result="merged"} 3
+gridstore_heal_requests_total{result="queued"} 7
+# HELP gridstore_heals_total Objects the heal workers finished, by result (healed, failed).
+# TYPE gridstore_heals_total counter
+gridstore_heals_total{result="failed"} 1
+gridstore_heals_total{result="healed"} 6
+# HELP gridstore_heal_waiting Objects waiting in the heal queue.
+# TYPE gridstore_heal_waiting gauge
+gridstore_heal_waiting 1
+`, "gridstore_heal_requests_total", "gridstore_heals_total", "gridstore_heal_waiting")
 }
