@@ -130,11 +130,17 @@ type served struct {
 	ent  *handlerEntry
 }
 
-func (s *session) newServed(h *packetHeader, sub []byte, e *handlerEntry) (*served, bool) {
+// newServed registers a call being served. prepare, if set, completes sv
+// before it is registered: once in s.served, close may read it from another
+// goroutine at any moment.
+func (s *session) newServed(h *packetHeader, sub []byte, e *handlerEntry, prepare func(*served)) (*served, bool) {
 	sv := &served{mux: h.mux, ent: e}
 	sv.ctx.deadline = deadlineFromArg(time.Now(), h.arg)
 	sv.ctx.caller = s.peer.addr
 	sv.ctx.subroute = e.subroute
+	if prepare != nil {
+		prepare(sv)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -158,7 +164,7 @@ func (s *session) endServed(sv *served) (stillWanted bool) {
 }
 
 func (s *session) handleRequest(h *packetHeader, msg []byte) error {
-	sv, payload, err := s.admit(h, msg, msg, false)
+	sv, payload, err := s.admit(h, msg, msg, false, nil)
 	if sv == nil {
 		return err
 	}
@@ -172,7 +178,7 @@ func (s *session) handleRequest(h *packetHeader, msg []byte) error {
 // call. It returns a nil served when the call goes no further: the packet
 // was malformed (a protocol error), the handler is unknown (answered with
 // ErrUnknownHandler), or the session is closing. msg is recycled then.
-func (s *session) admit(h *packetHeader, msg, body []byte, stream bool) (*served, []byte, error) {
+func (s *session) admit(h *packetHeader, msg, body []byte, stream bool, prepare func(*served)) (*served, []byte, error) {
 	kind, answer := "single", opResponse
 	if stream {
 		kind, answer = "stream", opEnd
@@ -189,7 +195,7 @@ func (s *session) admit(h *packetHeader, msg, body []byte, stream bool) (*served
 			Msg: fmt.Sprintf("no %s handler %v (subroute %q) on %s", kind, h.handler, sub, s.m.cfg.Self)})
 		return nil, nil, nil
 	}
-	sv, ok := s.newServed(h, sub, e)
+	sv, ok := s.newServed(h, sub, e, prepare)
 	if !ok {
 		PutBuffer(msg)
 		if s.isClosed() {

@@ -354,21 +354,22 @@ func (s *session) handleOpen(h *packetHeader, msg []byte) error {
 		PutBuffer(msg)
 		return protocolErrorf("stream opening on mux %d with window %d msgs/%d bytes", h.mux, w.Msgs, w.Bytes)
 	}
-	sv, payload, err := s.admit(h, msg, msg[8:], true)
+	var inMsgs, inBytes int
+	sv, payload, err := s.admit(h, msg, msg[8:], true, func(sv *served) {
+		e := sv.ent
+		sv.send = newSendCredit()
+		sv.send.grant(int64(w.Msgs), int64(w.Bytes))
+		sv.q = &sendQueue{}
+		if e.stream.InCapacity > 0 {
+			inMsgs, inBytes = e.stream.InCapacity, e.stream.InBytes
+			if inBytes == 0 {
+				inBytes = DefaultWindowBytes
+			}
+			sv.recv = newRecvQueue(int64(inMsgs), int64(inBytes))
+		}
+	})
 	if sv == nil {
 		return err
-	}
-	e := sv.ent
-	sv.send = newSendCredit()
-	sv.send.grant(int64(w.Msgs), int64(w.Bytes))
-	sv.q = &sendQueue{}
-	var inMsgs, inBytes int
-	if e.stream.InCapacity > 0 {
-		inMsgs, inBytes = e.stream.InCapacity, e.stream.InBytes
-		if inBytes == 0 {
-			inBytes = DefaultWindowBytes
-		}
-		sv.recv = newRecvQueue(int64(inMsgs), int64(inBytes))
 	}
 	ack := GetBuffer(8)
 	ack = binary.LittleEndian.AppendUint32(ack, uint32(inMsgs))
