@@ -255,9 +255,10 @@ func (n *Node) bringUp() {
 		zap.Int("sets", len(lo.Sets)), zap.Int("set_size", lo.SetSize), zap.Int("parity", lo.Parity),
 		zap.Int("local_drives", len(res.LocalDrives)), zap.Ints("offline_drives", res.Offline))
 	if len(healing) > 0 {
-		// No heal workers yet: such a drive takes new writes, and reads of
-		// older objects decode from the other drives of the set.
-		n.log.Warn("drives are marked healing: they receive new writes; objects written before are read from the other drives and not yet rebuilt on them",
+		// No drive-wide sweep yet: such a drive takes new writes, and an
+		// older object is rebuilt on it when a read or write finds it
+		// missing there (until then reads decode from the other drives).
+		n.log.Warn("drives are marked healing: older objects are rebuilt on them as they are read or written",
 			zap.Ints("drives", healing))
 	}
 	n.wg.Go(n.cleanupLoop)
