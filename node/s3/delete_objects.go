@@ -95,9 +95,8 @@ func checkDeleteKey(o s3xml.ObjectIdentifier) error {
 	if err := limits.CheckObjectName(o.Key); err != nil {
 		return err
 	}
-	if o.VersionID != "" && o.VersionID != "null" {
-		return &s3err.Error{Code: s3err.NoSuchVersion, Key: o.Key,
-			Message: "The specified version does not exist (buckets are unversioned)."}
+	if o.VersionID == "" {
+		return nil
 	}
-	return nil
+	return versionError("", o.Key, o.VersionID)
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -201,6 +200,3 @@ func hdr(kv ...string) http.Header {
 	}
 	return h
 }
-
-// contains is strings.Contains, for messages.
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

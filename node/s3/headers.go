@@ -131,8 +131,8 @@ func copySource(h http.Header) (bucket, key string, err error) {
 		if perr != nil || len(q) != 1 || !q.Has("versionId") {
 			return "", "", s3err.Newf(s3err.InvalidArgument, "Invalid copy source: only ?versionId may follow the key.")
 		}
-		if v := q.Get("versionId"); v != "null" {
-			return "", "", s3err.Newf(s3err.NoSuchVersion, "The copy source version does not exist (buckets are unversioned).")
+		if err := versionError("", "", q.Get("versionId")); err != nil {
+			return "", "", err
 		}
 	}
 	decoded, perr := url.PathUnescape(path)

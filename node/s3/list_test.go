@@ -336,7 +336,7 @@ func TestListEmptyBucket(t *testing.T) {
 	// S3 writes Prefix and Marker even when empty.
 	resp, body := ts.do(t, http.MethodGet, "/empty", nil, nil)
 	wantStatus(t, resp, body, http.StatusOK)
-	if !contains(string(body), "<Prefix></Prefix>") || !contains(string(body), "<Marker></Marker>") {
+	if !strings.Contains(string(body), "<Prefix></Prefix>") || !strings.Contains(string(body), "<Marker></Marker>") {
 		t.Fatalf("empty elements missing: %s", body)
 	}
 }

@@ -151,16 +151,22 @@ func badListType(_ *Server, _ http.ResponseWriter, _ *http.Request, rq *request)
 	return s3err.Newf(s3err.InvalidArgument, "Invalid list-type %q: only 2 is defined.", clip(rq.query.Get("list-type")))
 }
 
-// checkVersionID refuses a versionId parameter: buckets are unversioned, so
-// the only version there is is the "null" one, and any other ID names a
-// version that does not exist.
+// checkVersionID refuses a versionId parameter naming anything but the
+// "null" version (see versionError).
 func checkVersionID(rq *request) error {
 	if !rq.query.Has("versionId") {
 		return nil
 	}
-	if v := rq.query.Get("versionId"); v != "null" {
-		return &s3err.Error{Code: s3err.NoSuchVersion, BucketName: rq.bucket, Key: rq.key,
-			Message: "The specified version does not exist (buckets are unversioned)."}
+	return versionError(rq.bucket, rq.key, rq.query.Get("versionId"))
+}
+
+// versionError is the answer to a request for version id of bucket/key:
+// buckets are unversioned, so the only version there is is the "null" one,
+// and any other ID names a version that does not exist.
+func versionError(bucket, key, id string) error {
+	if id == "null" {
+		return nil
 	}
-	return nil
+	return &s3err.Error{Code: s3err.NoSuchVersion, BucketName: bucket, Key: key,
+		Message: "The specified version does not exist (buckets are unversioned)."}
 }

@@ -356,11 +356,7 @@ func (c *countingReader) Close() error { return c.r.Close() }
 
 // writeXML sends an XML document with status 200.
 func writeXML(w http.ResponseWriter, v any) error {
-	return writeXMLStatus(w, http.StatusOK, v)
-}
-
-func writeXMLStatus(w http.ResponseWriter, status int, v any) error {
-	if err := s3xml.Write(w, status, v); err != nil {
+	if err := s3xml.Write(w, http.StatusOK, v); err != nil {
 		return fmt.Errorf("write response: %w", err)
 	}
 	return nil
