@@ -290,8 +290,8 @@ func TestReadsHealWhatTheyFind(t *testing.T) {
 	if code, body := s3Do(t, n, "PUT", "/bucket/obj", data); code != http.StatusOK {
 		t.Fatalf("put: %d %s", code, body)
 	}
-	lost := filepath.Join(dir, "data2", "bucket", "obj")
-	if _, err := os.Stat(filepath.Join(lost, storage.MetaFileName)); err != nil {
+	lost := local.ObjectDir(filepath.Join(dir, "data2"), "bucket", "obj")
+	if _, err := os.Stat(local.RecordFile(filepath.Join(dir, "data2"), "bucket", "obj")); err != nil {
 		t.Fatalf("the object is not where the test expects it: %v", err)
 	}
 	if err := os.RemoveAll(lost); err != nil {
@@ -301,7 +301,7 @@ func TestReadsHealWhatTheyFind(t *testing.T) {
 		t.Fatalf("GET with one drive's copy gone: %d, %d bytes", code, len(got))
 	}
 	eventually(t, 20*time.Second, "the lost copy was not healed", func() bool {
-		_, err := os.Stat(filepath.Join(lost, storage.MetaFileName))
+		_, err := os.Stat(local.RecordFile(filepath.Join(dir, "data2"), "bucket", "obj"))
 		return err == nil
 	})
 	// Counted once the worker returns, just after the commit.

@@ -40,15 +40,12 @@ var (
 	// and must be healed; see CorruptError for where.
 	ErrFileCorrupt = &Error{"storage.FileCorrupt", "storage: file corrupt"}
 	// ErrUnknownFormat: a record written by a newer format version than this
-	// binary understands. Unlike ErrFileCorrupt it must not be overwritten.
+	// binary understands, or a drive's format record of an older one it no
+	// longer reads. Unlike ErrFileCorrupt it must not be overwritten.
 	ErrUnknownFormat = &Error{"storage.UnknownFormat", "storage: unknown format version"}
 	// ErrSizeMismatch: CreateFile got fewer or more bytes than announced.
 	ErrSizeMismatch = &Error{"storage.SizeMismatch", "storage: input size does not match the announced size"}
-	// ErrParentIsObject: the path lies inside an existing object, whose
-	// directory may only hold its metadata and data directories.
-	ErrParentIsObject = &Error{"storage.ParentIsObject", "storage: a parent of the path is an object"}
-	// ErrDirectoryNotEmpty: a non-recursive Delete of a non-empty directory,
-	// or an object written where a directory holds other objects.
+	// ErrDirectoryNotEmpty: a non-recursive Delete of a non-empty directory.
 	ErrDirectoryNotEmpty = &Error{"storage.DirectoryNotEmpty", "storage: directory not empty"}
 	// ErrTooManyVersions: the object already has MaxVersions versions.
 	ErrTooManyVersions = &Error{"storage.TooManyVersions", "storage: too many versions"}
@@ -102,7 +99,7 @@ var (
 var sentinels = []*Error{
 	ErrVolumeNotFound, ErrVolumeExists, ErrVolumeNotEmpty,
 	ErrFileNotFound, ErrFileVersionNotFound, ErrFileCorrupt, ErrUnknownFormat,
-	ErrSizeMismatch, ErrParentIsObject, ErrDirectoryNotEmpty, ErrTooManyVersions,
+	ErrSizeMismatch, ErrDirectoryNotEmpty, ErrTooManyVersions,
 	ErrInvalidVolume, ErrInvalidPath, ErrInvalidArgument,
 	ErrDiskFull, ErrFaultyDisk, ErrDiskAccessDenied, ErrDriveOffline,
 	ErrUnformatted, ErrDriveNotEmpty, ErrAlreadyFormatted, ErrDeploymentMismatch,

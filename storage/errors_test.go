@@ -30,7 +30,7 @@ func TestSentinelCodes(t *testing.T) {
 	// Every exported sentinel is listed, so that the remote drive
 	// registers them all.
 	for _, e := range []*Error{ErrVolumeNotFound, ErrVolumeExists, ErrVolumeNotEmpty, ErrFileNotFound,
-		ErrFileVersionNotFound, ErrFileCorrupt, ErrUnknownFormat, ErrSizeMismatch, ErrParentIsObject,
+		ErrFileVersionNotFound, ErrFileCorrupt, ErrUnknownFormat, ErrSizeMismatch,
 		ErrDirectoryNotEmpty, ErrTooManyVersions, ErrInvalidVolume, ErrInvalidPath, ErrInvalidArgument,
 		ErrDiskFull, ErrFaultyDisk, ErrDiskAccessDenied, ErrDriveOffline, ErrUnformatted, ErrDriveNotEmpty,
 		ErrAlreadyFormatted, ErrDeploymentMismatch, ErrLayoutMismatch, ErrDrivePosition, ErrDriveInUse} {

@@ -131,7 +131,7 @@ func (m *ObjectMeta) check() error {
 		}
 		if seen != nil {
 			if _, dup := seen[v.VersionID]; dup {
-				return fmt.Errorf("%w: version ID %q twice", ErrInvalidArgument, clip(v.VersionID))
+				return fmt.Errorf("%w: version ID %q twice", ErrInvalidArgument, ClipName(v.VersionID))
 			}
 			seen[v.VersionID] = struct{}{}
 		}
@@ -156,18 +156,18 @@ func (v *FileVersion) Validate() error {
 	}
 	switch {
 	case v.Deleted && (v.DataDir != "" || len(v.InlineData) > 0 || len(v.Parts) > 0):
-		return fmt.Errorf("%w: delete marker %q with data", ErrInvalidArgument, clip(v.VersionID))
+		return fmt.Errorf("%w: delete marker %q with data", ErrInvalidArgument, ClipName(v.VersionID))
 	case v.DataDir != "" && len(v.InlineData) > 0:
-		return fmt.Errorf("%w: version %q has both a data dir and inline data", ErrInvalidArgument, clip(v.VersionID))
+		return fmt.Errorf("%w: version %q has both a data dir and inline data", ErrInvalidArgument, ClipName(v.VersionID))
 	case v.Size < 0:
-		return fmt.Errorf("%w: version %q has size %d", ErrInvalidArgument, clip(v.VersionID), v.Size)
+		return fmt.Errorf("%w: version %q has size %d", ErrInvalidArgument, ClipName(v.VersionID), v.Size)
 	case len(v.Parts) > MaxParts:
-		return fmt.Errorf("%w: version %q has %d parts, more than %d", ErrInvalidArgument, clip(v.VersionID), len(v.Parts), MaxParts)
+		return fmt.Errorf("%w: version %q has %d parts, more than %d", ErrInvalidArgument, ClipName(v.VersionID), len(v.Parts), MaxParts)
 	}
 	for i, p := range v.Parts {
 		if p.Number < 1 || p.Number > MaxParts || (i > 0 && p.Number <= v.Parts[i-1].Number) || p.Size < 0 {
 			return fmt.Errorf("%w: version %q part %d (number %d, size %d): numbers must increase within 1..%d, sizes be >= 0",
-				ErrInvalidArgument, clip(v.VersionID), i, p.Number, p.Size, MaxParts)
+				ErrInvalidArgument, ClipName(v.VersionID), i, p.Number, p.Size, MaxParts)
 		}
 	}
 	return nil
@@ -230,6 +230,17 @@ func (m *ObjectMeta) Remove(versionID string) (FileVersion, bool) {
 // UsesDataDir reports whether any version keeps its parts in dataDir.
 func (m *ObjectMeta) UsesDataDir(dataDir string) bool {
 	return dataDir != "" && slices.ContainsFunc(m.Versions, func(v FileVersion) bool { return v.DataDir == dataDir })
+}
+
+// DataDirs returns the data dirs the versions use, each once, never nil.
+func (m *ObjectMeta) DataDirs() []string {
+	dirs := []string{}
+	for _, v := range m.Versions {
+		if v.DataDir != "" && !slices.Contains(dirs, v.DataDir) {
+			dirs = append(dirs, v.DataDir)
+		}
+	}
+	return dirs
 }
 
 // FileInfo returns version i as the FileInfo of object name in volume.

@@ -2,18 +2,22 @@ package storage
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
 
-// Name limits. The object layer checks S3's own rules first; these are the
-// drive's defence in depth, so that no name can reach outside the volume,
-// hit an internal file, or fail differently on different file systems.
+// Name limits. An object key may be anything S3 accepts (CheckObjectKey):
+// the drive maps it to directories itself, so that no key can reach outside
+// its volume or touch another key's or the drive's own files. The paths of
+// files in the system volumes are the drive's callers' own names and are
+// held to a narrow set (CheckPath).
 const (
-	MaxPathLength      = 1024 // bytes of a path within a volume (S3's key limit)
-	MaxComponentLength = 255  // bytes of one path component (NAME_MAX)
+	MaxKeyLength       = 1024 // bytes of an object key (S3's limit)
+	MaxPathLength      = 1024 // bytes of a file path in a system volume
+	MaxComponentLength = 255  // bytes of one component of such a path (NAME_MAX)
 	MaxVersionIDLength = 128
 )
 
@@ -34,10 +38,6 @@ const (
 // A FileVersion with an empty VersionID is stored under it.
 const NullVersionID = "null"
 
-// MetaFileName is the name of an object's metadata record inside its
-// directory. A file path may not end in it (see CheckFilePath).
-const MetaFileName = "meta"
-
 // IsSystemVolume reports whether volume is one of the system volumes.
 func IsSystemVolume(volume string) bool {
 	return volume == TmpVolume || volume == MultipartVolume
@@ -53,7 +53,7 @@ func CheckVolume(volume string) error {
 		return nil
 	}
 	if reason := checkBucketName(volume); reason != "" {
-		return fmt.Errorf("%w %q: %s", ErrInvalidVolume, clip(volume), reason)
+		return fmt.Errorf("%w %q: %s", ErrInvalidVolume, ClipName(volume), reason)
 	}
 	return nil
 }
@@ -78,31 +78,83 @@ func checkBucketName(name string) string {
 	return ""
 }
 
-// CheckPath refuses a path (an object name, or a file or directory inside a
-// volume) that is empty, longer than MaxPathLength, absolute, not valid
-// UTF-8, or holds a NUL, a backslash, an empty, "." or ".." component, or a
-// component longer than MaxComponentLength. Backslashes are refused although
-// S3 allows them, because another tool or platform reading the drive would
-// take them as separators; the object layer must encode such names.
-func CheckPath(path string) error {
-	if reason := checkPath(path); reason != "" {
-		return fmt.Errorf("%w %q: %s", ErrInvalidPath, clip(path), reason)
+// CheckObjectKey refuses what cannot be an object key: an empty one, one
+// longer than MaxKeyLength, or one that is not valid UTF-8. Every other key
+// is stored as it is, "dir/", "a//b", "..", control characters and all.
+func CheckObjectKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty object key", ErrInvalidPath)
+	case len(key) > MaxKeyLength:
+		return fmt.Errorf("%w %q: %d bytes, more than %d", ErrInvalidPath, ClipName(key), len(key), MaxKeyLength)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidPath, ClipName(key))
 	}
 	return nil
 }
 
-// CheckFilePath is CheckPath for a path that names a file or directory to
-// read, write or delete directly (CreateFile, ReadFileStream, Delete): its
-// last component must not be MetaFileName, which would reach an object's
-// metadata record past the checks that guard it.
-func CheckFilePath(path string) error {
-	if err := CheckPath(path); err != nil {
-		return err
-	}
-	if path == MetaFileName || strings.HasSuffix(path, "/"+MetaFileName) {
-		return fmt.Errorf("%w %q: %q is reserved for metadata records", ErrInvalidPath, clip(path), MetaFileName)
+// CheckPath refuses a path of a file or directory in a system volume that
+// is empty, longer than MaxPathLength, absolute, not valid UTF-8, or holds
+// a NUL, a backslash, an empty component, a component that starts with "."
+// (".", ".." and the drive's own entries) or one longer than
+// MaxComponentLength. These paths are the callers' own names (upload IDs,
+// data dirs, part numbers), never keys, so they are held to what every file
+// system and tool takes as it is.
+func CheckPath(path string) error {
+	if reason := checkPath(path); reason != "" {
+		return fmt.Errorf("%w %q: %s", ErrInvalidPath, ClipName(path), reason)
 	}
 	return nil
+}
+
+// DataDirPath is how a caller names the data dir of a version of key in a
+// bucket volume, for Drive.Delete.
+func DataDirPath(key, dataDir string) string { return key + "/" + dataDir }
+
+// PartPath is how a caller names a part file of a version of key in a
+// bucket volume, for Drive.ReadFileStream and Drive.CreateFile.
+func PartPath(key, dataDir string, part int) string {
+	return key + "/" + dataDir + "/" + PartFileName(part)
+}
+
+// PartFileName is the name of part n's shard file in a data dir.
+func PartFileName(part int) string { return "part." + strconv.Itoa(part) }
+
+// SplitDataDirPath parses DataDirPath. Keys may hold any characters, "/"
+// included, so the path is read from its end: the data dir is its last
+// component.
+func SplitDataDirPath(path string) (key, dataDir string, err error) {
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 {
+		return "", "", fmt.Errorf("%w %q: not key/data-dir", ErrInvalidPath, ClipName(path))
+	}
+	key, dataDir = path[:i], path[i+1:]
+	if err := CheckObjectKey(key); err != nil {
+		return "", "", err
+	}
+	if err := CheckDataDir(dataDir); err != nil {
+		return "", "", fmt.Errorf("%w %q: %w", ErrInvalidPath, ClipName(path), err)
+	}
+	return key, dataDir, nil
+}
+
+// SplitFilePath parses PartPath, or any key/data-dir/name path of a file in
+// a data dir: the name is the last component (one that CheckPath takes),
+// the data dir the one before.
+func SplitFilePath(path string) (key, dataDir, name string, err error) {
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 {
+		return "", "", "", fmt.Errorf("%w %q: not key/data-dir/file", ErrInvalidPath, ClipName(path))
+	}
+	name = path[i+1:]
+	if reason := checkPath(name); reason != "" {
+		return "", "", "", fmt.Errorf("%w %q: file name: %s", ErrInvalidPath, ClipName(path), reason)
+	}
+	key, dataDir, err = SplitDataDirPath(path[:i])
+	if err != nil {
+		return "", "", "", err
+	}
+	return key, dataDir, name, nil
 }
 
 // checkPath returns why path is refused, or "" if it is not.
@@ -124,8 +176,8 @@ func checkPath(path string) string {
 		switch {
 		case component == "":
 			return "empty component (leading, trailing or double slash)"
-		case component == "." || component == "..":
-			return fmt.Sprintf("%q component", component)
+		case component[0] == '.':
+			return fmt.Sprintf("component %q starts with a dot", ClipName(component))
 		case len(component) > MaxComponentLength:
 			return fmt.Sprintf("component of %d bytes, more than %d", len(component), MaxComponentLength)
 		}
@@ -145,7 +197,7 @@ func CheckVersionID(id string) error {
 	case len(id) > MaxVersionIDLength:
 		return fmt.Errorf("%w: version ID of %d bytes, more than %d", ErrInvalidArgument, len(id), MaxVersionIDLength)
 	case !utf8.ValidString(id) || strings.ContainsAny(id, "\x00/"):
-		return fmt.Errorf("%w: version ID %q", ErrInvalidArgument, clip(id))
+		return fmt.Errorf("%w: version ID %q", ErrInvalidArgument, ClipName(id))
 	}
 	return nil
 }
@@ -156,13 +208,13 @@ func CheckVersionID(id string) error {
 func CheckDataDir(dataDir string) error {
 	u, err := uuid.Parse(dataDir)
 	if err != nil || u.String() != dataDir {
-		return fmt.Errorf("%w: data dir %q is not a canonical UUID", ErrInvalidArgument, clip(dataDir))
+		return fmt.Errorf("%w: data dir %q is not a canonical UUID", ErrInvalidArgument, ClipName(dataDir))
 	}
 	return nil
 }
 
-// clip shortens a hostile name before it goes into an error message.
-func clip(s string) string {
+// ClipName shortens a hostile name before it goes into an error message.
+func ClipName(s string) string {
 	const max = 80
 	if len(s) <= max {
 		return s

@@ -140,19 +140,20 @@ type WalkDirOptions struct {
 
 // MetaEntry is one entry of a WalkDir.
 type MetaEntry struct {
-	// Name is relative to the volume: an object name, or a directory name
-	// ending in "/".
+	// Name is relative to the volume: an object key, or a common prefix
+	// (keys up to a "/", ending in it). An object key may end in "/" too
+	// ("dir/"): Dir tells them apart.
 	Name string `msg:"n"`
 	// Metadata is the object's raw metadata record (DecodeObjectMeta), as
 	// read, unverified; nil for a directory.
 	Metadata []byte `msg:"m,limit=16777216"`
+	// Dir marks a common prefix of a non-recursive walk.
+	Dir bool `msg:"d"`
 }
 
 // IsDir reports whether the entry is a directory (a common prefix) rather
 // than an object.
-func (e MetaEntry) IsDir() bool {
-	return len(e.Name) > 0 && e.Name[len(e.Name)-1] == '/'
-}
+func (e MetaEntry) IsDir() bool { return e.Dir }
 
 // RenameDataResult tells the caller what RenameData left for it to do.
 type RenameDataResult struct {

@@ -2332,6 +2332,12 @@ func (z *MetaEntry) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "Metadata")
 				return
 			}
+		case "d":
+			z.Dir, err = dc.ReadBool()
+			if err != nil {
+				err = msgp.WrapError(err, "Dir")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -2345,9 +2351,9 @@ func (z *MetaEntry) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *MetaEntry) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 2
+	// map header, size 3
 	// write "n"
-	err = en.Append(0x82, 0xa1, 0x6e)
+	err = en.Append(0x83, 0xa1, 0x6e)
 	if err != nil {
 		return
 	}
@@ -2366,19 +2372,32 @@ func (z *MetaEntry) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "Metadata")
 		return
 	}
+	// write "d"
+	err = en.Append(0xa1, 0x64)
+	if err != nil {
+		return
+	}
+	err = en.WriteBool(z.Dir)
+	if err != nil {
+		err = msgp.WrapError(err, "Dir")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z *MetaEntry) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 2
+	// map header, size 3
 	// string "n"
-	o = append(o, 0x82, 0xa1, 0x6e)
+	o = append(o, 0x83, 0xa1, 0x6e)
 	o = msgp.AppendString(o, z.Name)
 	// string "m"
 	o = append(o, 0xa1, 0x6d)
 	o = msgp.AppendBytes(o, z.Metadata)
+	// string "d"
+	o = append(o, 0xa1, 0x64)
+	o = msgp.AppendBool(o, z.Dir)
 	return
 }
 
@@ -2432,6 +2451,12 @@ func (z *MetaEntry) UnmarshalMsg(bts []byte) (o []byte, err error) {
 			}
 			copy(z.Metadata, bts[:zb0002])
 			bts = bts[zb0002:]
+		case "d":
+			z.Dir, bts, err = msgp.ReadBoolBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Dir")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -2446,7 +2471,7 @@ func (z *MetaEntry) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *MetaEntry) Msgsize() (s int) {
-	s = 1 + 2 + msgp.StringPrefixSize + len(z.Name) + 2 + msgp.BytesPrefixSize + len(z.Metadata)
+	s = 1 + 2 + msgp.StringPrefixSize + len(z.Name) + 2 + msgp.BytesPrefixSize + len(z.Metadata) + 2 + msgp.BoolSize
 	return
 }
 

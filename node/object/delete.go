@@ -68,8 +68,9 @@ func deleteAll(ctx context.Context, d storage.Drive, bucket, object string) erro
 		return nil
 	case errors.Is(err, storage.ErrFileCorrupt):
 		// Nothing can be read from the record, so it cannot be deleted
-		// version by version; the object directory goes whole.
-		if err := d.Delete(ctx, bucket, object, true); err != nil && !isNotFound(err) {
+		// version by version; deleting any version of it removes what the
+		// drive holds of the object (storage.Drive.DeleteVersion).
+		if err := d.DeleteVersion(ctx, bucket, object, storage.NullVersionID); err != nil && !isNotFound(err) {
 			return err
 		}
 		return nil

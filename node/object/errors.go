@@ -35,9 +35,6 @@ var (
 	ErrInvalidBucketName = errors.New("object: invalid bucket name")
 	// ErrInvalidObjectName: an object name the drives cannot store.
 	ErrInvalidObjectName = errors.New("object: invalid object name")
-	// ErrObjectConflict: the name collides with an existing object on the
-	// drives' file layout: "a" and "a/b" cannot both be objects.
-	ErrObjectConflict = errors.New("object: object name conflicts with an existing object")
 	// ErrInvalidRange: a byte range outside the object; see RangeError.
 	ErrInvalidRange = errors.New("object: requested range not satisfiable")
 	// ErrInvalidArgument: any other malformed request (bad metadata key,
@@ -109,8 +106,6 @@ func userError(err error) error {
 	switch {
 	case errors.Is(err, storage.ErrVolumeNotFound):
 		return ErrBucketNotFound
-	case errors.Is(err, storage.ErrParentIsObject), errors.Is(err, storage.ErrDirectoryNotEmpty):
-		return ErrObjectConflict
 	case errors.Is(err, storage.ErrInvalidPath):
 		return ErrInvalidObjectName
 	case errors.Is(err, storage.ErrInvalidVolume):

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync"
 
 	"github.com/gridstore/gridstore/erasure"
@@ -290,7 +289,7 @@ func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string
 		}
 	}()
 	inline := fi.DataDir == ""
-	partPath := object + "/" + fi.DataDir + "/part." + strconv.Itoa(part.Number)
+	partPath := storage.PartPath(object, fi.DataDir, part.Number)
 	for pos, drive := range s.drives {
 		shard := fi.Erasure.Distribution[pos]
 		posOf[shard-1] = pos

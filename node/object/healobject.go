@@ -580,7 +580,7 @@ func (s *Set) commitHeal(ctx context.Context, job *putJob) []error {
 				return struct{}{}, fmt.Errorf("remove the damaged copy: %w", err)
 			}
 			if v.DataDir != "" {
-				if err := d.Delete(ctx, job.bucket, job.object+"/"+v.DataDir, true); err != nil && !isNotFound(err) {
+				if err := d.Delete(ctx, job.bucket, storage.DataDirPath(job.object, v.DataDir), true); err != nil && !isNotFound(err) {
 					return struct{}{}, fmt.Errorf("remove a stale data dir: %w", err)
 				}
 			}

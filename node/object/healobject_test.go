@@ -16,6 +16,7 @@ import (
 
 	"github.com/gridstore/gridstore/node/object/versions"
 	"github.com/gridstore/gridstore/storage"
+	"github.com/gridstore/gridstore/storage/local"
 )
 
 // writeCountingDrive counts the calls that change a drive, in front of the
@@ -92,7 +93,7 @@ func (hs *healSet) resetWrites() {
 
 // objectDir is where drive pos keeps key.
 func (hs *healSet) objectDir(pos int, key string) string {
-	return filepath.Join(hs.local[pos].Endpoint(), testBucket, key)
+	return local.ObjectDir(hs.local[pos].Endpoint(), testBucket, key)
 }
 
 // wipe removes drive pos's record and shard files of key.
@@ -121,7 +122,7 @@ func (hs *healSet) corrupt(t testing.TB, pos int, key string) {
 		}
 		return
 	}
-	parts, err := filepath.Glob(filepath.Join(hs.objectDir(pos, key), fi.DataDir, "part.*"))
+	parts, err := filepath.Glob(filepath.Join(local.DataDirFile(hs.local[pos].Endpoint(), testBucket, key, fi.DataDir), "part.*"))
 	if err != nil || len(parts) == 0 {
 		t.Fatalf("no part files on drive %d: %v", pos, err)
 	}
@@ -472,7 +473,7 @@ func TestHealObjectHealthy(t *testing.T) {
 		hs.putKind(t, "k", k, 9)
 		mtimes := make([]time.Time, n)
 		for pos := range n {
-			st, err := os.Stat(filepath.Join(hs.objectDir(pos, "k"), storage.MetaFileName))
+			st, err := os.Stat(local.RecordFile(hs.local[pos].Endpoint(), testBucket, "k"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -487,7 +488,7 @@ func TestHealObjectHealthy(t *testing.T) {
 			t.Fatalf("%d writes", w)
 		}
 		for pos := range n {
-			st, err := os.Stat(filepath.Join(hs.objectDir(pos, "k"), storage.MetaFileName))
+			st, err := os.Stat(local.RecordFile(hs.local[pos].Endpoint(), testBucket, "k"))
 			if err != nil {
 				t.Fatal(err)
 			}

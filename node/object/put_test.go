@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gridstore/gridstore/storage"
+	"github.com/gridstore/gridstore/storage/local"
 )
 
 // testSizes cover the empty object, the inline limit, and block edges.
@@ -142,8 +145,8 @@ func TestPutRejectsBadInput(t *testing.T) {
 		want        error
 	}{
 		{testBucket, "", 0, PutOptions{}, ErrInvalidObjectName},
-		{testBucket, "a//b", 0, PutOptions{}, ErrInvalidObjectName},
-		{testBucket, "../x", 0, PutOptions{}, ErrInvalidObjectName},
+		{testBucket, "", 0, PutOptions{}, ErrInvalidObjectName},
+		{testBucket, strings.Repeat("k", 1025), 0, PutOptions{}, ErrInvalidObjectName},
 		{"Bad_Bucket", "x", 0, PutOptions{}, ErrInvalidBucketName},
 		{testBucket, "x", -2, PutOptions{}, ErrInvalidArgument},
 		{testBucket, "x", MaxObjectSize + 1, PutOptions{}, ErrEntityTooLarge},
@@ -161,10 +164,13 @@ func TestPutRejectsBadInput(t *testing.T) {
 			t.Errorf("put %q/%q size %d: %v, want %v", c.bucket, c.key, c.size, err, c.want)
 		}
 	}
-	// A name under an existing object cannot be stored by the drives.
+	// A name under an existing object is an object of its own.
 	ts.put(t, "a", []byte("x"))
-	if _, err := ts.PutObject(ctx, testBucket, "a/b", bytes.NewReader(nil), 0, PutOptions{}); !errors.Is(err, ErrObjectConflict) {
-		t.Errorf("put a/b over object a: %v", err)
+	ts.put(t, "a/b", []byte("y"))
+	for key, want := range map[string]string{"a": "x", "a/b": "y"} {
+		if got, _, err := ts.get(key, GetOptions{}); err != nil || string(got) != want {
+			t.Errorf("%s reads %q, %v; want %q", key, got, err, want)
+		}
 	}
 	ts.noTmpLeftovers(t)
 }
@@ -391,12 +397,12 @@ func TestOldVersionsCleanedUp(t *testing.T) {
 	}
 	// No data dir of an older version survives.
 	for i, d := range ts.local {
-		names, err := d.ListDir(context.Background(), testBucket, "over", 0)
+		entries, err := os.ReadDir(local.ObjectDir(d.Endpoint(), testBucket, "over"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(names) != 1 || names[0] != storage.MetaFileName {
-			t.Fatalf("drive %d: object directory holds %v", i, names)
+		if len(entries) != 1 || entries[0].Name() != filepath.Base(local.RecordFile(d.Endpoint(), testBucket, "over")) {
+			t.Fatalf("drive %d: object directory holds %v", i, entries)
 		}
 	}
 	ts.noTmpLeftovers(t)

@@ -218,7 +218,7 @@ func checkNames(bucket, object string) error {
 	if err := checkBucket(bucket); err != nil {
 		return err
 	}
-	if err := storage.CheckPath(object); err != nil {
+	if err := storage.CheckObjectKey(object); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidObjectName, err)
 	}
 	return nil

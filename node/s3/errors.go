@@ -24,7 +24,6 @@ var objectErrors = []struct {
 	{object.ErrBucketNotEmpty, s3err.BucketNotEmpty, ""},
 	{object.ErrInvalidBucketName, s3err.InvalidBucketName, ""},
 	{object.ErrInvalidObjectName, s3err.InvalidObjectName, ""},
-	{object.ErrObjectConflict, s3err.InvalidRequest, "The key conflicts with an existing object: a key cannot be both an object and a prefix of another (a and a/b)."},
 	{object.ErrInvalidRange, s3err.InvalidRange, ""},
 	{object.ErrInvalidPartNumber, s3err.InvalidPartNumber, ""},
 	{object.ErrIncompleteBody, s3err.IncompleteBody, ""},

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/google/uuid"
+
 	"github.com/gridstore/gridstore/storage"
 )
 
@@ -55,7 +57,7 @@ func testCreateAndReadFile(t *testing.T, d storage.Drive) {
 	}
 
 	wantErr(t, "CreateFile in a missing volume",
-		d.CreateFile(ctx, "missing", "f", 1, bytes.NewReader([]byte("x"))), storage.ErrVolumeNotFound)
+		d.CreateFile(ctx, "missing", filePath("missing", "f"), 1, bytes.NewReader([]byte("x"))), storage.ErrVolumeNotFound)
 	wantErr(t, "CreateFile with size -2",
 		d.CreateFile(ctx, storage.TmpVolume, "f", -2, bytes.NewReader(nil)), storage.ErrInvalidArgument)
 }
@@ -89,7 +91,7 @@ func testReadFileStreamRanges(t *testing.T, d storage.Drive) {
 	wantErr(t, "ReadFileStream of a missing file", err, storage.ErrFileNotFound)
 	_, err = d.ReadFileStream(ctx, storage.TmpVolume, "f/below-a-file", 0, -1)
 	wantErr(t, "ReadFileStream below a file", err, storage.ErrFileNotFound)
-	_, err = d.ReadFileStream(ctx, "missing", "f", 0, -1)
+	_, err = d.ReadFileStream(ctx, "missing", filePath("missing", "f"), 0, -1)
 	wantErr(t, "ReadFileStream in a missing volume", err, storage.ErrVolumeNotFound)
 	noErr(t, "CreateFile", d.CreateFile(ctx, storage.TmpVolume, "dir/f", 0, bytes.NewReader(nil)))
 	_, err = d.ReadFileStream(ctx, storage.TmpVolume, "dir", 0, -1)
@@ -115,6 +117,19 @@ func checkNothingAt(t *testing.T, d storage.Drive, volume, path string) {
 	wantErr(t, "ReadFileStream of "+path+" after a failed CreateFile", err, storage.ErrFileNotFound)
 }
 
+// fileDataDir is the data dir of the files filePath names in buckets.
+const fileDataDir = "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f"
+
+// filePath returns a path for a file called name in volume: name itself in
+// a system volume, and a part file of a data dir of the key name in a
+// bucket (storage.PartPath).
+func filePath(volume, name string) string {
+	if storage.IsSystemVolume(volume) {
+		return name
+	}
+	return storage.PartPath(name, fileDataDir, 1)
+}
+
 func testCreateFileSizeMismatch(t *testing.T, d storage.Drive) {
 	ctx := t.Context()
 	makeVol(t, d, "bucket")
@@ -131,9 +146,10 @@ func testCreateFileSizeMismatch(t *testing.T, d storage.Drive) {
 			{"long-small", 1, 2},
 			{"long-zero", 0, 1},
 		} {
-			err := d.CreateFile(ctx, volume, "f/"+c.name, c.size, bytes.NewReader(data[:c.give]))
+			path := filePath(volume, "f/"+c.name)
+			err := d.CreateFile(ctx, volume, path, c.size, bytes.NewReader(data[:c.give]))
 			wantErr(t, fmt.Sprintf("%s in %s", c.name, volume), err, storage.ErrSizeMismatch)
-			checkNothingAt(t, d, volume, "f/"+c.name)
+			checkNothingAt(t, d, volume, path)
 		}
 	}
 }
@@ -161,7 +177,7 @@ func testCreateFileReaderError(t *testing.T, d storage.Drive) {
 	for _, volume := range []string{storage.TmpVolume, "bucket"} {
 		for _, n := range []int{0, 100, 2<<20 + 1} {
 			for _, size := range []int64{-1, int64(n) + 10} {
-				name := fmt.Sprintf("f/%d-%d", n, size)
+				name := filePath(volume, fmt.Sprintf("f/%d-%d", n, size))
 				err := d.CreateFile(ctx, volume, name, size, &failingReader{n: n, err: boom})
 				if !errors.Is(err, boom) {
 					t.Fatalf("CreateFile %s/%s with a failing reader: %v, want the reader's error", volume, name, err)
@@ -200,11 +216,13 @@ func testCreateFileOutsideTmp(t *testing.T, d storage.Drive) {
 	ctx := t.Context()
 	makeVol(t, d, "bucket")
 	data := randomBytes(5, 2<<20)
-	noErr(t, "CreateFile in a volume", d.CreateFile(ctx, "bucket", "uploads/u1/part.1", int64(len(data)), bytes.NewReader(data)))
-	if got := readFile(t, d, "bucket", "uploads/u1/part.1"); !bytes.Equal(got, data) {
+	dataDir := uuid.NewString()
+	path := storage.PartPath("uploads/u1", dataDir, 1)
+	noErr(t, "CreateFile in a volume", d.CreateFile(ctx, "bucket", path, int64(len(data)), bytes.NewReader(data)))
+	if got := readFile(t, d, "bucket", path); !bytes.Equal(got, data) {
 		t.Fatal("file in a volume does not read back")
 	}
-	names, err := d.ListDir(ctx, "bucket", "uploads/u1", -1)
+	names, err := d.ListDir(ctx, "bucket", storage.DataDirPath("uploads/u1", dataDir), -1)
 	noErr(t, "ListDir", err)
 	if !slices.Equal(names, []string{"part.1"}) {
 		t.Fatalf("ListDir = %v: staging left traces", names)
@@ -214,8 +232,7 @@ func testCreateFileOutsideTmp(t *testing.T, d storage.Drive) {
 		t.Fatalf("multipart file reads %q", got)
 	}
 
-	// Inside an object, files can only appear through RenameData.
-	publish(t, d, "bucket", "obj", "", t0, 100)
+	// In a bucket, a file path names a file of a data dir of a key.
 	err = d.CreateFile(ctx, "bucket", "obj/extra/part.1", 1, bytes.NewReader([]byte("x")))
-	wantErr(t, "CreateFile inside an object", err, storage.ErrParentIsObject)
+	wantErr(t, "CreateFile outside a data dir", err, storage.ErrInvalidPath)
 }

@@ -108,14 +108,15 @@ func testRenameDataReplacesVersion(t *testing.T, d storage.Drive) {
 		t.Fatalf("%d versions after replacing the only one", got.NumVersions)
 	}
 	// The replaced data is kept for a rollback until the caller drops it.
-	if b := readFile(t, d, "bucket", "obj/"+s1.dataDir+"/part.1"); !bytes.Equal(b, s1.files[0]) {
+	if b := readFile(t, d, "bucket", storage.PartPath("obj", s1.dataDir, 1)); !bytes.Equal(b, s1.files[0]) {
 		t.Fatal("old data dir lost before the caller deleted it")
 	}
-	noErr(t, "Delete old data dir", d.Delete(ctx, "bucket", "obj/"+res.OldDataDir, true))
-	names, err := d.ListDir(ctx, "bucket", "obj", -1)
+	noErr(t, "Delete old data dir", d.Delete(ctx, "bucket", storage.DataDirPath("obj", res.OldDataDir), true))
+	checkNothingAt(t, d, "bucket", storage.PartPath("obj", s1.dataDir, 1))
+	names, err := d.ListDir(ctx, "bucket", storage.DataDirPath("obj", s2.dataDir), -1)
 	noErr(t, "ListDir", err)
-	if want := []string{s2.dataDir + "/", storage.MetaFileName}; !slices.Equal(names, want) {
-		t.Fatalf("object dir holds %v, want %v", names, want)
+	if want := []string{"part.1"}; !slices.Equal(names, want) {
+		t.Fatalf("the new data dir holds %v, want %v", names, want)
 	}
 
 	// Replacing with a version without data (here inline) also hands the
@@ -184,33 +185,37 @@ func testRenameDataErrors(t *testing.T, d storage.Drive) {
 	wantErr(t, "same data dir again", err, storage.ErrInvalidArgument)
 }
 
-func testNestedObjects(t *testing.T, d storage.Drive) {
+func testKeysBesideKeys(t *testing.T, d storage.Drive) {
 	ctx := t.Context()
 	makeVol(t, d, "bucket")
-	publish(t, d, "bucket", "a/b", "", t0, 10)
-	// An object's directory holds only its own record and data.
-	s := stage(t, d, 1, []int64{10}, nil)
-	_, err := d.RenameData(ctx, storage.TmpVolume, s.tmpPath, s.version("", t0), "bucket", "a/b/c")
-	wantErr(t, "object inside an object", err, storage.ErrParentIsObject)
-	err = d.WriteMetadata(ctx, "bucket", "a/b/c/d", inline("", t0, []byte("x")))
-	wantErr(t, "inline object inside an object", err, storage.ErrParentIsObject)
-	// And an object cannot take the place of a prefix that holds objects.
-	err = d.WriteMetadata(ctx, "bucket", "a", inline("", t0, []byte("x")))
-	wantErr(t, "object over a prefix", err, storage.ErrDirectoryNotEmpty)
-	_, err = d.RenameData(ctx, storage.TmpVolume, s.tmpPath, s.version("", t0), "bucket", "a")
-	wantErr(t, "object with data over a prefix", err, storage.ErrDirectoryNotEmpty)
-	// The refused data is still there to retry elsewhere.
-	_, err = d.RenameData(ctx, storage.TmpVolume, s.tmpPath, s.version("", t0), "bucket", "a2")
-	noErr(t, "RenameData after refusals", err)
-	// "meta" is an ordinary name for an object.
-	publish(t, d, "bucket", "x/meta", "", t0, 10)
-	publish(t, d, "bucket", "meta", "", t0, 10)
-	for _, name := range []string{"x/meta", "meta"} {
-		_, err := d.ReadVersion(ctx, "bucket", name, "")
-		noErr(t, "ReadVersion "+name, err)
+	// A key, the keys under it, and the keys that end in "/" are objects
+	// of their own, however they are written.
+	_, ab := publish(t, d, "bucket", "a/b", "", t0, 3000)
+	_, abc := publish(t, d, "bucket", "a/b/c", "", t0, 2000)
+	putObjects(t, d, "bucket", "a/b/c/d", "a", "a/", "a/b/", "a//", "a/b//c")
+	want := []string{"a", "a/", "a//", "a/b", "a/b/", "a/b//c", "a/b/c", "a/b/c/d"}
+	if got := walk(t, d, storage.WalkDirOptions{Volume: "bucket", Recursive: true}); !slices.Equal(got, want) {
+		t.Fatalf("recursive walk:\n got %q\nwant %q", got, want)
 	}
-	_, err = d.ReadVersion(ctx, "bucket", "x", "")
-	wantErr(t, "ReadVersion of the prefix above x/meta", err, storage.ErrFileNotFound)
+	// Removing one takes nothing of the others: not the keys under it, not
+	// the one above it.
+	noErr(t, "DeleteVersion a/b", d.DeleteVersion(ctx, "bucket", "a/b", storage.NullVersionID))
+	checkNothingAt(t, d, "bucket", storage.PartPath("a/b", ab.dataDir, 1))
+	noErr(t, "DeleteVersion a", d.DeleteVersion(ctx, "bucket", "a", storage.NullVersionID))
+	want = []string{"a/", "a//", "a/b/", "a/b//c", "a/b/c", "a/b/c/d"}
+	if got := walk(t, d, storage.WalkDirOptions{Volume: "bucket", Recursive: true}); !slices.Equal(got, want) {
+		t.Fatalf("recursive walk after deleting a and a/b:\n got %q\nwant %q", got, want)
+	}
+	if b := readFile(t, d, "bucket", storage.PartPath("a/b/c", abc.dataDir, 1)); !bytes.Equal(b, abc.files[0]) {
+		t.Fatal("a/b/c's data changed when a/b went")
+	}
+	// A key comes back where keys under it stayed.
+	putObjects(t, d, "bucket", "a/b")
+	fi, err := d.ReadVersion(ctx, "bucket", "a/b", "")
+	noErr(t, "ReadVersion a/b", err)
+	if string(fi.InlineData) != "a/b" {
+		t.Fatalf("a/b reads %q", fi.InlineData)
+	}
 }
 
 func testInlineAndDeleteMarkers(t *testing.T, d storage.Drive) {
@@ -327,41 +332,39 @@ func testDeleteVersion(t *testing.T, d storage.Drive) {
 	_, err = d.ReadVersion(ctx, "bucket", "a/b/obj", "")
 	wantErr(t, "ReadVersion after the last version went", err, storage.ErrFileNotFound)
 	// The object and the directories it alone needed are gone.
-	names, err := d.ListDir(ctx, "bucket", "", -1)
-	noErr(t, "ListDir", err)
-	if len(names) != 0 {
-		t.Fatalf("volume still holds %v", names)
+	if got := walk(t, d, storage.WalkDirOptions{Volume: "bucket"}); len(got) != 0 {
+		t.Fatalf("volume still holds %q", got)
 	}
 	noErr(t, "DeleteVol", d.DeleteVol(ctx, "bucket"))
 }
 
 func testDelete(t *testing.T, d storage.Drive) {
 	ctx := t.Context()
-	makeVol(t, d, "bucket")
+	const vol = storage.MultipartVolume
 	put := func(path string) {
 		t.Helper()
-		noErr(t, "CreateFile "+path, d.CreateFile(ctx, "bucket", path, 1, bytes.NewReader([]byte("x"))))
+		noErr(t, "CreateFile "+path, d.CreateFile(ctx, vol, path, 1, bytes.NewReader([]byte("x"))))
 	}
 	put("up/1/part.1")
 	put("up/1/part.2")
 	put("up/2/part.1")
 
-	noErr(t, "Delete a file", d.Delete(ctx, "bucket", "up/1/part.2", false))
-	wantErr(t, "Delete it again", d.Delete(ctx, "bucket", "up/1/part.2", false), storage.ErrFileNotFound)
-	wantErr(t, "Delete of a non-empty directory", d.Delete(ctx, "bucket", "up/1", false), storage.ErrDirectoryNotEmpty)
-	noErr(t, "Delete recursive", d.Delete(ctx, "bucket", "up/1", true))
-	names, err := d.ListDir(ctx, "bucket", "up", -1)
+	noErr(t, "Delete a file", d.Delete(ctx, vol, "up/1/part.2", false))
+	wantErr(t, "Delete it again", d.Delete(ctx, vol, "up/1/part.2", false), storage.ErrFileNotFound)
+	wantErr(t, "Delete of a non-empty directory", d.Delete(ctx, vol, "up/1", false), storage.ErrDirectoryNotEmpty)
+	noErr(t, "Delete recursive", d.Delete(ctx, vol, "up/1", true))
+	names, err := d.ListDir(ctx, vol, "up", -1)
 	noErr(t, "ListDir", err)
 	if !slices.Equal(names, []string{"2/"}) {
 		t.Fatalf("after deletes: %v", names)
 	}
-	noErr(t, "Delete the last file", d.Delete(ctx, "bucket", "up/2/part.1", false))
-	names, err = d.ListDir(ctx, "bucket", "", -1)
+	noErr(t, "Delete the last file", d.Delete(ctx, vol, "up/2/part.1", false))
+	names, err = d.ListDir(ctx, vol, "", -1)
 	noErr(t, "ListDir", err)
 	if len(names) != 0 {
 		t.Fatalf("empty parents left: %v", names)
 	}
-	wantErr(t, "Delete in a missing volume", d.Delete(ctx, "missing", "x", true), storage.ErrVolumeNotFound)
+	wantErr(t, "Delete in a missing volume", d.Delete(ctx, "missing", storage.DataDirPath("x", fileDataDir), true), storage.ErrVolumeNotFound)
 
 	// Staging clean-up in TmpVolume.
 	s := stage(t, d, 1, []int64{10, 10}, nil)
@@ -369,38 +372,49 @@ func testDelete(t *testing.T, d storage.Drive) {
 	_, err = d.ListDir(ctx, storage.TmpVolume, s.tmpPath, -1)
 	wantErr(t, "ListDir of the deleted upload", err, storage.ErrFileNotFound)
 
-	// A published object's record cannot be reached by path.
-	publish(t, d, "bucket", "obj", "", t0, 10)
-	wantErr(t, "Delete of a record", d.Delete(ctx, "bucket", "obj/meta", false), storage.ErrInvalidPath)
-	_, err = d.ReadFileStream(ctx, "bucket", "obj/meta", 0, -1)
+	// In a bucket, Delete takes a data dir of a key, and only that: never
+	// the key's record, another key, or a part file alone.
+	makeVol(t, d, "bucket")
+	_, st := publish(t, d, "bucket", "obj", "", t0, 10)
+	publish(t, d, "bucket", "obj/"+st.dataDir, "", t0, 10)
+	for _, path := range []string{"obj", "obj/meta", "obj/.meta", storage.PartPath("obj", st.dataDir, 1)} {
+		wantErr(t, "Delete "+path, d.Delete(ctx, "bucket", path, true), storage.ErrInvalidPath)
+	}
+	_, err = d.ReadFileStream(ctx, "bucket", "obj/.meta", 0, -1)
 	wantErr(t, "ReadFileStream of a record", err, storage.ErrInvalidPath)
+	// The data dir of obj, not the object obj/<that data dir>.
+	noErr(t, "Delete a data dir", d.Delete(ctx, "bucket", storage.DataDirPath("obj", st.dataDir), true))
+	checkNothingAt(t, d, "bucket", storage.PartPath("obj", st.dataDir, 1))
+	if _, err := d.ReadVersion(ctx, "bucket", "obj/"+st.dataDir, ""); err != nil {
+		t.Fatalf("the object named like the deleted data dir: %v", err)
+	}
 }
 
 func testListDir(t *testing.T, d storage.Drive) {
 	ctx := t.Context()
-	makeVol(t, d, "bucket")
+	const vol = storage.MultipartVolume
 	for _, p := range []string{"d/a-b", "d/a/x", "d/a0", "d/b"} {
-		noErr(t, "CreateFile", d.CreateFile(ctx, "bucket", p, 0, bytes.NewReader(nil)))
+		noErr(t, "CreateFile", d.CreateFile(ctx, vol, p, 0, bytes.NewReader(nil)))
 	}
-	names, err := d.ListDir(ctx, "bucket", "d", -1)
+	names, err := d.ListDir(ctx, vol, "d", -1)
 	noErr(t, "ListDir", err)
 	if want := []string{"a-b", "a/", "a0", "b"}; !slices.Equal(names, want) {
 		t.Fatalf("ListDir = %v, want %v", names, want)
 	}
-	names, err = d.ListDir(ctx, "bucket", "d/", 2)
+	names, err = d.ListDir(ctx, vol, "d/", 2)
 	noErr(t, "ListDir with count", err)
 	if want := []string{"a-b", "a/"}; !slices.Equal(names, want) {
 		t.Fatalf("ListDir count 2 = %v, want %v", names, want)
 	}
-	names, err = d.ListDir(ctx, "bucket", "", 0)
+	names, err = d.ListDir(ctx, vol, "", 0)
 	noErr(t, "ListDir of the volume", err)
 	if !slices.Equal(names, []string{"d/"}) {
 		t.Fatalf("ListDir of the volume = %v", names)
 	}
-	_, err = d.ListDir(ctx, "bucket", "nope", -1)
+	_, err = d.ListDir(ctx, vol, "nope", -1)
 	wantErr(t, "ListDir of a missing directory", err, storage.ErrFileNotFound)
-	_, err = d.ListDir(ctx, "bucket", "d/b", -1)
+	_, err = d.ListDir(ctx, vol, "d/b", -1)
 	wantErr(t, "ListDir of a file", err, storage.ErrFileNotFound)
-	_, err = d.ListDir(ctx, "missing", "", -1)
+	_, err = d.ListDir(ctx, "missing", storage.DataDirPath("obj", fileDataDir), -1)
 	wantErr(t, "ListDir of a missing volume", err, storage.ErrVolumeNotFound)
 }

@@ -317,7 +317,7 @@ func checkCrashState(t *testing.T, d *Drive, want []crashVersion) {
 		}
 		data := v.InlineData
 		if w.dataDir != "" {
-			rc, err := d.ReadFileStream(ctx, "bucket", "obj/"+w.dataDir+"/part.1", 0, -1)
+			rc, err := d.ReadFileStream(ctx, "bucket", storage.PartPath("obj", w.dataDir, 1), 0, -1)
 			if err != nil {
 				t.Fatalf("data of version %s: %v", w.id, err)
 			}

@@ -67,20 +67,21 @@ func TestDiskFull(t *testing.T) {
 	// unknown size (found out while writing), in the tmp area and
 	// elsewhere. Nothing is left of it.
 	big := make([]byte, 8<<20)
+	bucketPath := storage.PartPath("upload", "11111111-1111-4111-8111-111111111111", 1)
 	for _, c := range []struct {
-		volume string
-		size   int64
+		volume, path string
+		size         int64
 	}{
-		{storage.TmpVolume, int64(len(big))},
-		{storage.TmpVolume, -1},
-		{"bucket", int64(len(big))},
-		{"bucket", -1},
+		{storage.TmpVolume, "upload/part.1", int64(len(big))},
+		{storage.TmpVolume, "upload/part.1", -1},
+		{"bucket", bucketPath, int64(len(big))},
+		{"bucket", bucketPath, -1},
 	} {
-		err := d.CreateFile(ctx, c.volume, "upload/part.1", c.size, bytes.NewReader(big))
+		err := d.CreateFile(ctx, c.volume, c.path, c.size, bytes.NewReader(big))
 		if !errors.Is(err, storage.ErrDiskFull) || !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("CreateFile of %d bytes (size %d) into %s: %v, want ErrDiskFull", len(big), c.size, c.volume, err)
 		}
-		if _, err := d.ReadFileStream(ctx, c.volume, "upload/part.1", 0, -1); !errors.Is(err, storage.ErrFileNotFound) {
+		if _, err := d.ReadFileStream(ctx, c.volume, c.path, 0, -1); !errors.Is(err, storage.ErrFileNotFound) {
 			t.Fatalf("after a failed CreateFile into %s: %v", c.volume, err)
 		}
 	}

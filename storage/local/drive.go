@@ -216,10 +216,10 @@ func volumeDir(root, volume string) string {
 	return filepath.Join(root, filepath.FromSlash(volume))
 }
 
-// pathIn returns the file system path of path (which CheckPath passed, or
-// "") inside a volume.
-func (d *Drive) pathIn(volume, path string) string {
-	return filepath.Join(d.root, filepath.FromSlash(volume), filepath.FromSlash(path))
+// pathIn returns the file system path of rel inside a volume: a path that
+// CheckPath passed, one that keypath.go made, or "".
+func (d *Drive) pathIn(volume, rel string) string {
+	return filepath.Join(d.root, filepath.FromSlash(volume), filepath.FromSlash(rel))
 }
 
 // stagingPath returns a fresh name in the staging area, where records and

@@ -130,7 +130,7 @@ func TestCorruptRecordOnDisk(t *testing.T) {
 	if err := d.MakeVol(ctx, "bucket"); err != nil {
 		t.Fatal(err)
 	}
-	record := filepath.Join(dir, "bucket", "obj", storage.MetaFileName)
+	record := RecordFile(dir, "bucket", "obj")
 	valid := func() []byte {
 		t.Helper()
 		if err := d.WriteMetadata(ctx, "bucket", "obj", inlineVersion("v1", t0, "hello")); err != nil {
@@ -160,9 +160,6 @@ func TestCorruptRecordOnDisk(t *testing.T) {
 		if _, err := d.ReadMetadata(ctx, "bucket", "obj"); !errors.Is(err, storage.ErrFileCorrupt) {
 			t.Errorf("%s: ReadMetadata = %v", name, err)
 		}
-		if err := d.DeleteVersion(ctx, "bucket", "obj", "v1"); !errors.Is(err, storage.ErrFileCorrupt) {
-			t.Errorf("%s: DeleteVersion = %v", name, err)
-		}
 		// A walk still reports the object, with the record as it is, so
 		// that the object layer sees this drive's copy is broken.
 		var entries []storage.MetaEntry
@@ -186,6 +183,17 @@ func TestCorruptRecordOnDisk(t *testing.T) {
 		fi, err := d.ReadVersion(ctx, "bucket", "obj", "")
 		if err != nil || fi.VersionID != "v2" || fi.NumVersions != 1 {
 			t.Fatalf("%s: after rewrite: %+v, %v", name, fi, err)
+		}
+		// Deleting a version of a corrupt record removes what the drive
+		// holds of the object: nothing of it can be read anyway.
+		if err := os.WriteFile(record, damage, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.DeleteVersion(ctx, "bucket", "obj", "v9"); err != nil {
+			t.Errorf("%s: DeleteVersion of a corrupt record = %v", name, err)
+		}
+		if _, err := d.ReadVersion(ctx, "bucket", "obj", ""); !errors.Is(err, storage.ErrFileNotFound) {
+			t.Errorf("%s: ReadVersion after the corrupt record was deleted = %v", name, err)
 		}
 		good = valid()
 	}
@@ -287,13 +295,13 @@ func TestDataDirRemovalKeepsSharedData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.replaceRecord(d.pathIn("bucket", "obj"), record, "test"); err != nil {
+	if err := d.commit("bucket", "obj", "", "", record); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.DeleteVersion(ctx, "bucket", "obj", "v1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(d.pathIn("bucket", "obj"), dataDir, "part.1")); err != nil {
+	if _, err := os.Stat(filepath.Join(DataDirFile(d.root, "bucket", "obj", dataDir), "part.1")); err != nil {
 		t.Fatalf("shared data dir removed with one of its versions: %v", err)
 	}
 }
@@ -317,7 +325,7 @@ func TestTooManyVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.replaceRecord(d.pathIn("bucket", "obj"), record, "test"); err != nil {
+	if err := d.commit("bucket", "obj", "", "", record); err != nil {
 		t.Fatal(err)
 	}
 	err = d.WriteMetadata(ctx, "bucket", "obj", inlineVersion("one-more", t0, "x"))

@@ -27,15 +27,16 @@ func (d *Drive) CreateFile(ctx context.Context, volume, path string, size int64,
 	if err := d.ready(ctx); err != nil {
 		return fmt.Errorf("create %s/%s: %w", volume, path, err)
 	}
-	if err := checkFile(volume, path); err != nil {
+	rel, err := fileRel(volume, path)
+	if err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
 	if size < -1 {
 		return fmt.Errorf("create %s/%s: %w: size %d", volume, path, storage.ErrInvalidArgument, size)
 	}
 	volDir := volumeDir(d.root, volume)
-	final := d.pathIn(volume, path)
-	parent := pathpkg.Dir(path)
+	final := filepath.Join(volDir, filepath.FromSlash(rel))
+	parent := pathpkg.Dir(rel)
 
 	target := final
 	inPlace := volume == storage.TmpVolume
@@ -43,9 +44,6 @@ func (d *Drive) CreateFile(ctx context.Context, volume, path string, size int64,
 		// Checked before streaming, not found out at the final rename.
 		if _, err := os.Stat(volDir); err != nil {
 			return osError("create", volume+"/"+path, err, storage.ErrVolumeNotFound)
-		}
-		if err := d.checkNoObjectAbove(volume, path); err != nil {
-			return fmt.Errorf("create %s/%s: %w", volume, path, err)
 		}
 		target = d.stagingPath()
 	}
@@ -86,12 +84,39 @@ func (d *Drive) CreateFile(ctx context.Context, volume, path string, size int64,
 	return nil
 }
 
-// checkFile checks the volume and path of a file operation.
-func checkFile(volume, path string) error {
+// fileRel checks the volume and path of a file operation and returns the
+// file's path relative to the volume's directory. In a system volume the
+// path is the file's own (storage.CheckPath); in a bucket it names a file
+// of a data dir of a key (storage.PartPath), which lives in the key's
+// directory (keypath.go).
+func fileRel(volume, path string) (string, error) {
 	if err := storage.CheckVolume(volume); err != nil {
-		return err
+		return "", err
 	}
-	return storage.CheckFilePath(path)
+	if storage.IsSystemVolume(volume) {
+		return path, storage.CheckPath(path)
+	}
+	key, dataDir, name, err := storage.SplitFilePath(path)
+	if err != nil {
+		return "", err
+	}
+	return keyRel(key) + "/" + dataDirName(dataDir) + "/" + name, nil
+}
+
+// dirRel is fileRel for an operation on a directory: in a bucket, the path
+// names a data dir of a key (storage.DataDirPath).
+func dirRel(volume, path string) (string, error) {
+	if err := storage.CheckVolume(volume); err != nil {
+		return "", err
+	}
+	if storage.IsSystemVolume(volume) {
+		return path, storage.CheckPath(path)
+	}
+	key, dataDir, err := storage.SplitDataDirPath(path)
+	if err != nil {
+		return "", err
+	}
+	return keyRel(key) + "/" + dataDirName(dataDir), nil
 }
 
 // createShard opens a shard file for writing. A shard larger than one
@@ -163,13 +188,14 @@ func (d *Drive) ReadFileStream(ctx context.Context, volume, path string, offset,
 	if err := d.ready(ctx); err != nil {
 		return nil, fmt.Errorf("read %s/%s: %w", volume, path, err)
 	}
-	if err := checkFile(volume, path); err != nil {
+	rel, err := fileRel(volume, path)
+	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	if offset < 0 || length < -1 {
 		return nil, fmt.Errorf("read %s/%s: %w: offset %d length %d", volume, path, storage.ErrInvalidArgument, offset, length)
 	}
-	f, err := os.Open(d.pathIn(volume, path))
+	f, err := os.Open(d.pathIn(volume, rel))
 	if err != nil {
 		return nil, d.fileError("read", volume, path, err)
 	}
@@ -227,18 +253,20 @@ func (s *fileSection) Close() error { return s.f.Close() }
 // (storage/remote's read endpoint) instead of copying through user space.
 func (s *fileSection) FileRange() (*os.File, int64) { return s.f, s.r.N }
 
-// Delete removes a file or directory. A directory removed recursively is
-// first renamed into the staging area, so it vanishes at once and whole
-// from every reader's view, and then deleted there.
+// Delete removes a file or directory of a system volume, or a data dir of
+// a key in a bucket. A directory removed recursively is first renamed into
+// the staging area, so it vanishes at once and whole from every reader's
+// view, and then deleted there.
 func (d *Drive) Delete(ctx context.Context, volume, path string, recursive bool) (err error) {
 	defer d.track(opDelete, time.Now(), &err)
 	if err := d.ready(ctx); err != nil {
 		return fmt.Errorf("delete %s/%s: %w", volume, path, err)
 	}
-	if err := checkFile(volume, path); err != nil {
+	rel, err := dirRel(volume, path)
+	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
-	full := d.pathIn(volume, path)
+	full := d.pathIn(volume, rel)
 	st, err := os.Lstat(full)
 	switch {
 	case err != nil:
@@ -271,7 +299,8 @@ func (d *Drive) discard(path string) error {
 	return nil
 }
 
-// ListDir lists a directory.
+// ListDir lists a directory of a system volume, or a data dir of a key in
+// a bucket.
 func (d *Drive) ListDir(ctx context.Context, volume, dirPath string, count int) (names []string, err error) {
 	defer d.track(opListDir, time.Now(), &err)
 	if err := d.ready(ctx); err != nil {
@@ -281,12 +310,14 @@ func (d *Drive) ListDir(ctx context.Context, volume, dirPath string, count int) 
 		return nil, fmt.Errorf("list: %w", err)
 	}
 	dirPath = strings.TrimSuffix(dirPath, "/")
-	if dirPath != "" {
-		if err := storage.CheckPath(dirPath); err != nil {
+	rel := ""
+	if dirPath != "" || !storage.IsSystemVolume(volume) {
+		var err error
+		if rel, err = dirRel(volume, dirPath); err != nil {
 			return nil, fmt.Errorf("list: %w", err)
 		}
 	}
-	entries, err := os.ReadDir(d.pathIn(volume, dirPath))
+	entries, err := os.ReadDir(d.pathIn(volume, rel))
 	if err != nil {
 		return nil, d.fileError("list", volume, dirPath, err)
 	}
@@ -303,18 +334,6 @@ func (d *Drive) ListDir(ctx context.Context, volume, dirPath string, count int) 
 		names = names[:count]
 	}
 	return names, nil
-}
-
-// checkNoObjectAbove returns ErrParentIsObject if a directory above path
-// is an object: an object's directory holds its record and data dirs only,
-// and a walk does not look inside it.
-func (d *Drive) checkNoObjectAbove(volume, path string) error {
-	for i := range len(path) {
-		if path[i] == '/' && isRegularFile(d.pathIn(volume, path[:i]+"/"+storage.MetaFileName)) {
-			return fmt.Errorf("%w: %s is an object", storage.ErrParentIsObject, path[:i])
-		}
-	}
-	return nil
 }
 
 // isRegularFile reports whether name is a regular file (not following a

@@ -17,8 +17,10 @@ import (
 )
 
 // FormatVersion is the version of the format record this package writes
-// and the only one it reads.
-const FormatVersion = 1
+// and the only one it reads. Version 2 stores keys as keypath.go says;
+// version 1 drives (keys as plain paths) are refused, not migrated: no
+// deployment of them exists.
+const FormatVersion = 2
 
 // Names inside the drive's system directory.
 const (
@@ -202,7 +204,8 @@ func foreignEntry(path string) (string, error) {
 // LoadFormat reads the format record of the drive at path. A drive without
 // one is ErrUnformatted, and also ErrDriveNotEmpty if it holds foreign
 // data; a record that does not parse or does not hold together is
-// ErrFileCorrupt; one of a newer version is ErrUnknownFormat.
+// ErrFileCorrupt; one of a newer version, or of version 1, is
+// ErrUnknownFormat.
 func LoadFormat(path string) (FormatSpec, error) {
 	if err := checkDriveDir(path); err != nil {
 		return FormatSpec{}, fmt.Errorf("load format: %w", err)
@@ -224,6 +227,9 @@ func LoadFormat(path string) (FormatSpec, error) {
 	}
 	if rec.Version > FormatVersion {
 		return FormatSpec{}, fmt.Errorf("load format %s: %w: version %d, this binary reads up to %d", path, storage.ErrUnknownFormat, rec.Version, FormatVersion)
+	}
+	if rec.Version == 1 {
+		return FormatSpec{}, fmt.Errorf("load format %s: %w: version 1, written by an earlier gridstore that stored keys another way; this binary reads version %d only and does not migrate: empty the drive to reuse it", path, storage.ErrUnknownFormat, FormatVersion)
 	}
 	if rec.Version != FormatVersion {
 		return FormatSpec{}, fmt.Errorf("load format %s: %w: version %d", path, storage.ErrFileCorrupt, rec.Version)

@@ -148,11 +148,13 @@ func TestLoadFormatDamaged(t *testing.T) {
 		want    error
 	}{
 		"garbage":       {"\x00\x01not json", storage.ErrFileCorrupt},
-		"torn":          {`{"version":1,"deploymentID":"`, storage.ErrFileCorrupt},
+		"torn":          {`{"version":2,"deploymentID":"`, storage.ErrFileCorrupt},
 		"empty":         {"", storage.ErrFileCorrupt},
 		"version 0":     {`{"version":0}`, storage.ErrFileCorrupt},
-		"newer version": {`{"version":2,"whatever":"new"}`, storage.ErrUnknownFormat},
-		"inconsistent":  {`{"version":1,"deploymentID":"x","driveID":"y","sets":[["z"]],"bitrotKey":""}`, storage.ErrFileCorrupt},
+		"newer version": {`{"version":3,"whatever":"new"}`, storage.ErrUnknownFormat},
+		// Version 1 stored keys as plain paths: refused, not migrated.
+		"version 1":    {`{"version":1,"deploymentID":"x","driveID":"y","sets":[["z"]],"bitrotKey":""}`, storage.ErrUnknownFormat},
+		"inconsistent": {`{"version":2,"deploymentID":"x","driveID":"y","sets":[["z"]],"bitrotKey":""}`, storage.ErrFileCorrupt},
 	} {
 		dir := t.TempDir()
 		if err := Format(dir, testSpec()); err != nil {

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	pathpkg "path"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -27,11 +27,9 @@ func reached(point string) {
 
 // RenameData publishes a version: see storage.Drive.
 //
-// For an object that exists, the data dir is moved in beside the record
-// (invisible: nothing refers to it yet), the directory is synced, and the
-// new record replaces the old one by rename: the commit. For a new object,
-// its whole directory (data dir and record) is put together in the staging
-// area and renamed into place: one rename makes it exist, complete.
+// The new record is written aside and synced, the data dir is moved into
+// the object's directory (invisible: nothing refers to it yet), and the
+// new record is renamed over the old one: the commit (commit).
 func (d *Drive) RenameData(ctx context.Context, srcVolume, srcPath string, fi storage.FileInfo, dstVolume, dstPath string) (res storage.RenameDataResult, err error) {
 	defer d.track(opRenameData, time.Now(), &err)
 	fail := func(err error) (storage.RenameDataResult, error) {
@@ -46,13 +44,13 @@ func (d *Drive) RenameData(ctx context.Context, srcVolume, srcPath string, fi st
 	}
 	var srcDir string
 	if v.DataDir != "" {
-		if err := checkFile(srcVolume, srcPath); err != nil {
-			return fail(err)
-		}
 		// Data is published from the staging volumes only: moving a
 		// directory out of a bucket could take another object with it.
 		if !storage.IsSystemVolume(srcVolume) {
 			return fail(fmt.Errorf("%w: %s: data is published from %s or %s only", storage.ErrInvalidVolume, srcVolume, storage.TmpVolume, storage.MultipartVolume))
+		}
+		if err := storage.CheckPath(srcPath); err != nil {
+			return fail(err)
 		}
 		srcDir = d.pathIn(srcVolume, srcPath)
 		if st, err := os.Stat(srcDir); err != nil {
@@ -66,7 +64,7 @@ func (d *Drive) RenameData(ctx context.Context, srcVolume, srcPath string, fi st
 
 	unlock := d.lockObject(dstVolume, dstPath)
 	defer unlock()
-	meta, exists, err := d.loadForUpdate(dstVolume, dstPath)
+	meta, err := d.loadForUpdate(dstVolume, dstPath)
 	if err != nil {
 		return fail(err)
 	}
@@ -78,12 +76,7 @@ func (d *Drive) RenameData(ctx context.Context, srcVolume, srcPath string, fi st
 	if err != nil {
 		return fail(err)
 	}
-	if exists {
-		err = d.commitExisting(dstVolume, dstPath, srcDir, v.DataDir, record)
-	} else {
-		err = d.commitNew(dstVolume, dstPath, srcDir, v.DataDir, record)
-	}
-	if err != nil {
+	if err := d.commit(dstVolume, dstPath, srcDir, v.DataDir, record); err != nil {
 		return fail(err)
 	}
 	if replaced && old.DataDir != "" && !meta.UsesDataDir(old.DataDir) {
@@ -98,7 +91,7 @@ func checkObject(volume, path string, v *storage.FileVersion) error {
 	if err := storage.CheckVolume(volume); err != nil {
 		return err
 	}
-	if err := storage.CheckPath(path); err != nil {
+	if err := storage.CheckObjectKey(path); err != nil {
 		return err
 	}
 	if v.VersionID == "" {
@@ -115,33 +108,29 @@ func encodeRecord(meta *storage.ObjectMeta) ([]byte, error) {
 	return meta.Encode()
 }
 
-// loadForUpdate reads the record of an object about to change. exists
-// tells whether the object's directory has a record to replace. A corrupt
-// record is replaced by a new one (the versions it held are lost on this
-// drive, as they already were, and come back by healing); one of an
-// unknown format is left alone.
-func (d *Drive) loadForUpdate(volume, path string) (meta *storage.ObjectMeta, exists bool, err error) {
-	raw, err := d.readRecord(volume, path)
+// loadForUpdate reads the record of an object about to change; an object
+// without one starts empty. A corrupt record is replaced by a new one (the
+// versions it held are lost on this drive, as they already were, and come
+// back by healing); one of an unknown format is left alone.
+func (d *Drive) loadForUpdate(volume, key string) (*storage.ObjectMeta, error) {
+	raw, err := d.readRecord(volume, key)
 	if errors.Is(err, storage.ErrFileNotFound) {
-		return &storage.ObjectMeta{}, false, nil
+		return &storage.ObjectMeta{}, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	meta, err = storage.DecodeObjectMeta(raw)
+	meta, err := storage.DecodeObjectMeta(raw)
 	if errors.Is(err, storage.ErrFileCorrupt) {
-		return &storage.ObjectMeta{}, true, nil
+		return &storage.ObjectMeta{}, nil
 	}
-	if err != nil {
-		return nil, false, err
-	}
-	return meta, true, nil
+	return meta, err
 }
 
 // readRecord reads an object's metadata record, ErrFileNotFound if it has
 // none (ErrVolumeNotFound if the volume is missing).
 func (d *Drive) readRecord(volume, path string) ([]byte, error) {
-	raw, err := readMetaFile(filepath.Join(d.pathIn(volume, path), storage.MetaFileName))
+	raw, err := readMetaFile(filepath.Join(d.objectDir(volume, path), recordName))
 	if err != nil {
 		return nil, d.fileError("read metadata of", volume, path, err)
 	}
@@ -149,9 +138,8 @@ func (d *Drive) readRecord(volume, path string) ([]byte, error) {
 }
 
 // readMetaFile reads a record file, refusing one too large to be a record
-// before allocating for it. A record is a regular file: a directory of
-// that name (the object "x/meta" inside the prefix "x/") or a symbolic link
-// is not one.
+// before allocating for it. A record is a regular file: a symbolic link or
+// anything else of that name is not one.
 func readMetaFile(name string) ([]byte, error) {
 	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
@@ -178,107 +166,68 @@ func readMetaFile(name string) ([]byte, error) {
 	return buf, nil
 }
 
-// commitExisting publishes a new record (and data dir) of an object that
-// has a record.
-func (d *Drive) commitExisting(volume, path, srcDir, dataDir string, record []byte) error {
-	objDir := d.pathIn(volume, path)
+// commit publishes an object's new record and, if dataDir is not "", the
+// data dir srcDir as its data dir dataDir. The record is written aside
+// and synced; the object's directory is made (durably) if it is new; the
+// data dir is moved in and the directory synced, so that its entry is
+// durable before anything refers to it; then the record is renamed over
+// the old one, the commit, and the directory synced again so that the
+// commit survives a power loss too. A crash before the commit leaves the
+// old record and at most an unreferenced data dir (Sweep removes it).
+//
+// Other keys' operations may remove the directory, or one above it, while
+// it is empty (removeEmptyParents); the steps that need it run again after
+// making it anew when it vanished.
+func (d *Drive) commit(volume, key, srcDir, dataDir string, record []byte) error {
+	volDir := volumeDir(d.root, volume)
+	rel := keyRel(key)
+	objDir := filepath.Join(volDir, filepath.FromSlash(rel))
 	if dataDir != "" {
 		// The part files' entries in the data dir must be durable before
 		// the record can point at them.
 		if err := syncDir(srcDir); err != nil {
 			return osError("sync", srcDir, err, nil)
 		}
-		reached("existing:data-synced")
-		dst := filepath.Join(objDir, dataDir)
-		if err := os.Rename(srcDir, dst); err != nil {
-			return d.fileError("move data dir to", volume, path, err)
+		reached("commit:data-synced")
+	}
+	staged := d.stagingPath()
+	if err := writeFileSynced(staged, record); err != nil {
+		return osError("stage record of", volume+"/"+key, err, nil)
+	}
+	reached("commit:record-staged")
+	dataDst := filepath.Join(objDir, dataDirName(dataDir))
+	moved := false
+	err := retryParentsGone(volDir, rel, true, func() error {
+		if dataDir != "" && !moved {
+			if err := os.Rename(srcDir, dataDst); err != nil {
+				return err
+			}
+			moved = true
+			reached("commit:data-moved")
+			if err := syncDir(objDir); err != nil {
+				return err
+			}
+			reached("commit:data-dir-synced")
 		}
-		reached("existing:data-moved")
-		err := syncDir(objDir)
-		if err == nil {
-			reached("existing:data-dir-synced")
-			err = d.replaceRecord(objDir, record, "existing")
-		}
+		return os.Rename(staged, filepath.Join(objDir, recordName))
+	})
+	if err == nil {
+		reached("commit:committed")
+		err = syncDir(objDir)
 		if err != nil {
-			// Hand the data dir back, so that the caller's clean-up of its
-			// source removes it instead of leaving it here unreferenced.
-			_ = os.Rename(dst, srcDir)
-			return d.fileError("commit", volume, path, err)
+			// Committed, but not known to be durable: report it, as a
+			// failed write, and leave the data where the record says.
+			return d.fileError("sync commit of", volume, key, err)
 		}
 		return nil
 	}
-	if err := d.replaceRecord(objDir, record, "existing"); err != nil {
-		return d.fileError("commit", volume, path, err)
+	_ = os.Remove(staged)
+	if moved {
+		// Hand the data dir back, so that the caller's clean-up of its
+		// source removes it instead of leaving it here unreferenced.
+		_ = os.Rename(dataDst, srcDir)
 	}
-	return nil
-}
-
-// replaceRecord writes record aside, syncs it and renames it over the
-// object's record: the commit. Then it syncs the object's directory, so
-// that the commit survives a power loss too.
-func (d *Drive) replaceRecord(objDir string, record []byte, step string) error {
-	staged := d.stagingPath()
-	if err := writeFileSynced(staged, record); err != nil {
-		return err
-	}
-	reached(step + ":record-staged")
-	if err := os.Rename(staged, filepath.Join(objDir, storage.MetaFileName)); err != nil {
-		_ = os.Remove(staged)
-		return err
-	}
-	reached(step + ":committed")
-	return syncDir(objDir)
-}
-
-// commitNew creates an object: its directory is assembled in the staging
-// area and renamed into place.
-func (d *Drive) commitNew(volume, path, srcDir, dataDir string, record []byte) (err error) {
-	if err := d.checkNoObjectAbove(volume, path); err != nil {
-		return err
-	}
-	stage := d.stagingPath()
-	if err := os.Mkdir(stage, 0o755); err != nil {
-		return osError("stage", path, err, nil)
-	}
-	movedData := false
-	defer func() {
-		if err != nil {
-			if movedData {
-				_ = os.Rename(filepath.Join(stage, dataDir), srcDir)
-			}
-			_ = os.RemoveAll(stage)
-		}
-	}()
-	if dataDir != "" {
-		if err := syncDir(srcDir); err != nil {
-			return osError("sync", srcDir, err, nil)
-		}
-		if err := os.Rename(srcDir, filepath.Join(stage, dataDir)); err != nil {
-			return d.fileError("stage data dir of", volume, path, err)
-		}
-		movedData = true
-		reached("new:data-staged")
-	}
-	if err := writeFileSynced(filepath.Join(stage, storage.MetaFileName), record); err != nil {
-		return osError("stage record of", path, err, nil)
-	}
-	if err := syncDir(stage); err != nil {
-		return osError("stage", path, err, nil)
-	}
-	reached("new:staged")
-	objDir := d.pathIn(volume, path)
-	err = retryParentsGone(volumeDir(d.root, volume), pathpkg.Dir(path), true, func() error { return os.Rename(stage, objDir) })
-	if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
-		return fmt.Errorf("%w: %s holds other objects", storage.ErrDirectoryNotEmpty, path)
-	}
-	if err != nil {
-		return d.fileError("commit", volume, path, err)
-	}
-	reached("new:committed")
-	if err := syncDir(filepath.Dir(objDir)); err != nil {
-		return d.fileError("commit", volume, path, err)
-	}
-	return nil
+	return d.fileError("commit", volume, key, err)
 }
 
 // ReadVersion returns one version of an object.
@@ -304,11 +253,11 @@ func (d *Drive) ReadVersion(ctx context.Context, volume, path, versionID string)
 	return meta.FileInfo(volume, path, i), nil
 }
 
-func checkObjectName(volume, path string) error {
+func checkObjectName(volume, key string) error {
 	if err := storage.CheckVolume(volume); err != nil {
 		return err
 	}
-	return storage.CheckPath(path)
+	return storage.CheckObjectKey(key)
 }
 
 // loadRecord reads and decodes an object's record.
@@ -354,7 +303,7 @@ func (d *Drive) WriteMetadata(ctx context.Context, volume, path string, fi stora
 	}
 	unlock := d.lockObject(volume, path)
 	defer unlock()
-	meta, exists, err := d.loadForUpdate(volume, path)
+	meta, err := d.loadForUpdate(volume, path)
 	if err != nil {
 		return fail(err)
 	}
@@ -369,20 +318,18 @@ func (d *Drive) WriteMetadata(ctx context.Context, volume, path string, fi stora
 	if err != nil {
 		return fail(err)
 	}
-	if exists {
-		err = d.commitExisting(volume, path, "", "", record)
-	} else {
-		err = d.commitNew(volume, path, "", "", record)
-	}
-	if err != nil {
+	if err := d.commit(volume, path, "", "", record); err != nil {
 		return fail(err)
 	}
 	return nil
 }
 
 // DeleteVersion removes one version: the record is rewritten without it
-// (the commit), then its data dir goes. The last version takes the whole
-// object directory with it, in one rename out of sight.
+// (the commit), then its data dir goes. The last version takes the record
+// with it, in one rename out of sight, and then every data dir of the
+// object, and the directory if no key below it remains. A corrupt record
+// is removed the same way, whatever the version: nothing on this drive
+// can be read from it (as RenameData replaces one).
 func (d *Drive) DeleteVersion(ctx context.Context, volume, path, versionID string) (err error) {
 	defer d.track(opDeleteVersion, time.Now(), &err)
 	fail := func(err error) error {
@@ -400,39 +347,84 @@ func (d *Drive) DeleteVersion(ctx context.Context, volume, path, versionID strin
 	unlock := d.lockObject(volume, path)
 	defer unlock()
 	meta, err := d.loadRecord(volume, path)
-	if err != nil {
+	var gone []string // data dirs to remove; nil: all of them (unknown)
+	switch {
+	case errors.Is(err, storage.ErrFileCorrupt):
+		meta = &storage.ObjectMeta{}
+	case err != nil:
 		return fail(err)
+	default:
+		gone = meta.DataDirs()
+		if _, ok := meta.Remove(versionID); !ok {
+			return fail(storage.ErrFileVersionNotFound)
+		}
+		gone = slices.DeleteFunc(gone, meta.UsesDataDir)
 	}
-	gone, ok := meta.Remove(versionID)
-	if !ok {
-		return fail(storage.ErrFileVersionNotFound)
-	}
-	objDir := d.pathIn(volume, path)
+	objDir := d.objectDir(volume, path)
 	if len(meta.Versions) == 0 {
-		trash := d.stagingPath()
-		if err := os.Rename(objDir, trash); err != nil {
+		if err := d.removeObject(volume, objDir, gone); err != nil {
 			return fail(d.fileError("remove", volume, path, err))
 		}
-		reached("delete:committed")
-		parent := filepath.Dir(objDir)
-		if err := syncDir(parent); err != nil {
-			return fail(d.fileError("remove", volume, path, err))
-		}
-		_ = os.RemoveAll(trash) // out of sight already; the staging area is wiped at Open
-		removeEmptyParents(volumeDir(d.root, volume), parent)
 		return nil
 	}
 	record, err := encodeRecord(meta)
 	if err != nil {
 		return fail(err)
 	}
-	if err := d.replaceRecord(objDir, record, "delete"); err != nil {
-		return fail(d.fileError("commit", volume, path, err))
+	if err := d.commit(volume, path, "", "", record); err != nil {
+		return fail(err)
 	}
-	if gone.DataDir != "" && !meta.UsesDataDir(gone.DataDir) {
-		// After the commit, nothing refers to it; if this fails it is
-		// garbage, not a failed delete.
-		_ = d.discard(filepath.Join(objDir, gone.DataDir))
-	}
+	// After the commit, nothing refers to a data dir the record no longer
+	// names; if removing it fails it is garbage, not a failed delete.
+	d.discardDataDirs(objDir, gone)
 	return nil
+}
+
+// removeObject removes the object whose directory is objDir: its record,
+// by a rename out of sight (the commit), then its data dirs (dataDirs, or
+// every entry of its own if nil: its record could not be read), then the
+// directories left empty up to the volume. The keys below it stay. The
+// caller holds the object's lock.
+func (d *Drive) removeObject(volume, objDir string, dataDirs []string) error {
+	trash := d.stagingPath()
+	if err := os.Rename(filepath.Join(objDir, recordName), trash); err != nil {
+		return err
+	}
+	reached("delete:committed")
+	if err := syncDir(objDir); err != nil {
+		return err
+	}
+	_ = os.Remove(trash) // out of sight already; the staging area is wiped at Open
+	if dataDirs == nil {
+		d.discardOwnEntries(objDir)
+	} else {
+		d.discardDataDirs(objDir, dataDirs)
+	}
+	removeEmptyParents(volumeDir(d.root, volume), objDir)
+	return nil
+}
+
+// discardDataDirs removes data dirs that no record refers to any more.
+// Failures leave garbage for Sweep, not a failed operation.
+func (d *Drive) discardDataDirs(objDir string, dataDirs []string) {
+	for _, id := range dataDirs {
+		_ = d.discard(filepath.Join(objDir, dataDirName(id)))
+	}
+}
+
+// discardOwnEntries removes every entry of the object directory objDir
+// that is the drive's own (its name starts with "."), for an object that
+// has no record left. The directories of the keys below it stay.
+func (d *Drive) discardOwnEntries(objDir string) {
+	f, err := os.Open(objDir)
+	if err != nil {
+		return
+	}
+	names, _ := f.Readdirnames(-1)
+	f.Close()
+	for _, name := range names {
+		if name != "" && name[0] == internalMark {
+			_ = d.discard(filepath.Join(objDir, name))
+		}
+	}
 }

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
+	"path/filepath"
 	"time"
 
 	"github.com/gridstore/gridstore/erasure"
@@ -59,8 +59,8 @@ func (d *Drive) VerifyFile(ctx context.Context, volume, path string, fi storage.
 		return vf.verify(bytes.NewReader(inline), int64(len(inline)), v.Size, 0)
 	}
 	for _, part := range v.Parts {
-		name := path + "/" + v.DataDir + "/part." + strconv.Itoa(part.Number)
-		f, err := os.Open(d.pathIn(volume, name))
+		name := storage.PartPath(path, v.DataDir, part.Number)
+		f, err := os.Open(filepath.Join(d.objectDir(volume, path), dataDirName(v.DataDir), storage.PartFileName(part.Number)))
 		if err != nil {
 			return fail(d.fileError("open", volume, name, err))
 		}

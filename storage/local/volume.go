@@ -95,8 +95,9 @@ func (d *Drive) ListVols(ctx context.Context) (vols []storage.VolInfo, err error
 	return vols, nil
 }
 
-// DeleteVol deletes a volume that holds no files. Empty directories left
-// behind by a crash in the middle of removing them do not count.
+// DeleteVol deletes a volume that holds no object: no record. Empty
+// directories, and data dirs that no record names (what a crash between
+// the steps of a delete leaves), do not count: they go with it.
 func (d *Drive) DeleteVol(ctx context.Context, volume string) (err error) {
 	defer d.track(opDeleteVol, time.Now(), &err)
 	if err := d.ready(ctx); err != nil {
@@ -108,7 +109,7 @@ func (d *Drive) DeleteVol(ctx context.Context, volume string) (err error) {
 	dir := volumeDir(d.root, volume)
 	err = syscall.Rmdir(dir)
 	if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
-		switch empty, werr := holdsNoFiles(dir); {
+		switch empty, werr := holdsNoRecords(dir); {
 		case werr != nil:
 			return osError("delete volume", volume, werr, nil)
 		case !empty:
@@ -125,16 +126,19 @@ func (d *Drive) DeleteVol(ctx context.Context, volume string) (err error) {
 	return nil
 }
 
-// errFound stops holdsNoFiles' walk at the first file.
-var errFound = errors.New("found a file")
+// errFound stops holdsNoRecords' walk at the first record.
+var errFound = errors.New("found a record")
 
-// holdsNoFiles reports whether the tree at dir has directories only.
-func holdsNoFiles(dir string) (bool, error) {
+// holdsNoRecords reports whether the tree at dir holds no object record.
+// Data dirs are not entered: records are never inside them.
+func holdsNoRecords(dir string) (bool, error) {
 	err := filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
-		if err != nil {
+		switch {
+		case err != nil:
 			return err
-		}
-		if !e.IsDir() {
+		case e.IsDir() && isDataDirName(e.Name()):
+			return filepath.SkipDir
+		case e.Name() == recordName && !e.IsDir():
 			return errFound
 		}
 		return nil

@@ -11,31 +11,36 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gridstore/gridstore/storage"
 )
 
-// WalkDir walks a volume in lexical order of object names, one directory
-// at a time: a directory's names are read, filtered and sorted, then
-// visited in order, descending into subdirectories as they come. Memory is
-// one directory's entry names per level of depth, never the volume.
+// WalkDir walks a volume in lexical order of object keys, one directory
+// at a time: a directory's names are read, decoded into key segments
+// (keypath.go), sorted, then visited in order, descending into the keys
+// below each as they come. Memory is one directory's entry names per level
+// of depth, never the volume.
 //
-// An entry is an object if it is a directory holding a record; the walk
-// never looks inside an object. Other directories are common prefixes.
-// For the order to be that of the full names, a prefix sorts as its name
-// plus "/": "a-b" < "a/" < "a0", as "a-b" < "a/x" < "a0".
+// An entry is an object if its directory holds a record, and a common
+// prefix (its key and "/") if it holds the directories of other keys; it
+// may be both ("p" and "p/q"). For the order to be that of the full keys,
+// a prefix sorts as its name plus "/": "a-b" < "a/" < "a0", as
+// "a-b" < "a/x" < "a0".
 //
 // The cost is what the caller consumes. Reading a directory is one pass
 // of getdents over its names (the file type comes with each name where the
-// file system gives it; os.ReadDir falls back to lstat where it does not);
-// no entry is opened or stat'ed then. An entry is classified (object or
-// prefix) and its record read only when it is the next one to come out, so
-// a walk stopped after k entries of a directory of n costs the names of n
-// and the records of about k.
+// file system gives it); no entry is opened or stat'ed then. An entry is
+// classified and its record read only when it is the next one to come out,
+// so a walk stopped after k entries of a directory of n costs the names of
+// n and the records of about k. Whether an object has keys below it costs
+// one lstat where the file system counts subdirectories in the link count
+// and the object has no data dirs (no subdirectory: none below), and a
+// read of its directory otherwise.
 func (d *Drive) WalkDir(ctx context.Context, opts storage.WalkDirOptions, fn func(storage.MetaEntry) error) (err error) {
 	defer d.track(opWalkDir, time.Now(), &err)
 	fail := func(err error) error {
-		return fmt.Errorf("walk %s/%s: %w", opts.Volume, opts.Prefix, err)
+		return fmt.Errorf("walk %s/%s: %w", opts.Volume, storage.ClipName(opts.Prefix), err)
 	}
 	if err := d.ready(ctx); err != nil {
 		return fail(err)
@@ -43,15 +48,8 @@ func (d *Drive) WalkDir(ctx context.Context, opts storage.WalkDirOptions, fn fun
 	if err := storage.CheckVolume(opts.Volume); err != nil {
 		return fail(err)
 	}
-	base, filter := "", opts.Prefix
-	if i := strings.LastIndexByte(opts.Prefix, '/'); i >= 0 {
-		base, filter = opts.Prefix[:i+1], opts.Prefix[i+1:]
-		if err := storage.CheckPath(base[:i]); err != nil {
-			return fail(err)
-		}
-	}
-	if len(filter) > storage.MaxComponentLength || strings.ContainsAny(filter, "\x00\\") {
-		return fail(fmt.Errorf("%w: prefix %q", storage.ErrInvalidPath, filter))
+	if len(opts.Prefix) > storage.MaxKeyLength || !utf8.ValidString(opts.Prefix) {
+		return fail(fmt.Errorf("%w: prefix of %d bytes or not valid UTF-8", storage.ErrInvalidPath, len(opts.Prefix)))
 	}
 	volDir := volumeDir(d.root, opts.Volume)
 	if st, err := os.Stat(volDir); err != nil || !st.IsDir() {
@@ -60,11 +58,13 @@ func (d *Drive) WalkDir(ctx context.Context, opts storage.WalkDirOptions, fn fun
 		}
 		return fail(osError("stat volume", opts.Volume, err, storage.ErrVolumeNotFound))
 	}
-	if base != "" && isRegularFile(filepath.Join(volDir, filepath.FromSlash(base), storage.MetaFileName)) {
-		return nil // the inside of an object (its data dirs) is not listed
+	base, diskBase, filter := "", "", opts.Prefix
+	if i := strings.LastIndexByte(opts.Prefix, '/'); i >= 0 {
+		base, filter = opts.Prefix[:i+1], opts.Prefix[i+1:]
+		diskBase = keyRel(opts.Prefix[:i]) + "/"
 	}
 	w := walker{ctx: ctx, volDir: volDir, opts: opts, fn: fn}
-	return w.dir(base, filter)
+	return w.dir(base, diskBase, filter)
 }
 
 type walker struct {
@@ -76,35 +76,45 @@ type walker struct {
 	classified int // entries whose record was looked for (tests)
 }
 
+// walkEntry is a key segment found in a directory.
+type walkEntry struct {
+	seg  string // the segment
+	disk string // its directory, relative to the volume's, ending in "/"
+}
+
 // readDirBatch is how many entries a directory read asks for at a time:
 // the names are kept, the os.DirEntry values are dropped batch by batch.
 const readDirBatch = 1024
 
-// dir visits the entries of the directory rel ("" or ending in "/") whose
-// names start with filter.
+// maxPieces bounds how deep the pieces of one segment may nest: a segment
+// of MaxKeyLength bytes, all escaped, needs 13.
+const maxPieces = 16
+
+// dir visits the keys key+seg for the segments found in the directory
+// disk (both "" or ending in "/") that start with filter.
 //
-// The names are sorted as plain strings, which is the walk's order except
-// around prefixes: prefix "a" sorts as "a/", after "a-b" and "a.c" (bytes
-// below '/') that plain order puts after it. Whether "a" is a prefix is
-// only known once it is classified, which is left until it comes up in
-// plain order. A prefix is then held back on a stack until the next name
-// sorts after it; an object comes out at once. The stack is in order
+// The segments are sorted as plain strings, which is the walk's order
+// except around prefixes: prefix "a/" comes after "a-b" and "a.c" (bytes
+// below '/') that plain order puts after "a". Whether "a" has keys below
+// it is only known once it is classified, which is left until it comes up
+// in plain order. A prefix is then held back on a stack until the next
+// name sorts after it; an object comes out at once. The stack is in order
 // (each prefix pushed sorts before the ones under it, being their
 // extension by a byte below '/'), and whether the held prefix P comes
 // before the next name N does not depend on what N turns out to be: if N
 // extends P by a byte c, both N and N+"/" sort before P+"/" exactly when
 // c < '/'; otherwise they differ from P+"/" before its end.
-func (w *walker) dir(rel, filter string) error {
-	names, err := w.readNames(rel, filter)
-	if err != nil || len(names) == 0 {
+func (w *walker) dir(key, disk, filter string) error {
+	var entries []walkEntry
+	if err := w.collect(key, disk, "", "", filter, 0, &entries); err != nil || len(entries) == 0 {
 		return err
 	}
-	slices.Sort(names)
+	slices.SortFunc(entries, func(a, b walkEntry) int { return strings.Compare(a.seg, b.seg) })
 
 	start := w.opts.StartAfter
-	var held []string // prefixes (full names, with "/"), the next one last
+	var held []walkEntry // prefixes (full keys, with "/"), the next one last
 	flush := func(before string) error {
-		for len(held) > 0 && (before == "" || held[len(held)-1] < before) {
+		for len(held) > 0 && (before == "" || held[len(held)-1].seg < before) {
 			p := held[len(held)-1]
 			held = held[:len(held)-1]
 			if err := w.prefix(p); err != nil {
@@ -113,8 +123,8 @@ func (w *walker) dir(rel, filter string) error {
 		}
 		return nil
 	}
-	for _, name := range names {
-		full := rel + name
+	for _, e := range entries {
+		full := key + e.seg
 		if err := flush(full); err != nil {
 			return err
 		}
@@ -122,74 +132,142 @@ func (w *walker) dir(rel, filter string) error {
 			return err
 		}
 		w.classified++
-		raw, object, err := readRecord(filepath.Join(w.volDir, filepath.FromSlash(full), storage.MetaFileName))
+		objDir := filepath.Join(w.volDir, filepath.FromSlash(e.disk))
+		raw, object, err := readRecord(filepath.Join(objDir, recordName))
 		if err != nil {
-			return osError("walk: read metadata of", w.opts.Volume+"/"+full, err, nil)
+			return osError("walk: read metadata of", w.opts.Volume+"/"+storage.ClipName(full), err, nil)
 		}
-		if !object {
-			if prefix := full + "/"; prefix > start || w.opts.Recursive {
-				held = append(held, prefix)
+		below := true
+		if object {
+			if full > start {
+				if err := w.fn(storage.MetaEntry{Name: full, Metadata: raw}); err != nil {
+					return err
+				}
 			}
-			continue
+			if below, err = hasKeysBelow(objDir); err != nil {
+				return osError("walk", w.opts.Volume+"/"+storage.ClipName(full), err, nil)
+			}
 		}
-		if full <= start {
-			continue
-		}
-		if err := w.fn(storage.MetaEntry{Name: full, Metadata: raw}); err != nil {
-			return err
+		if prefix := full + "/"; below && (prefix > start || w.opts.Recursive) {
+			held = append(held, walkEntry{seg: prefix, disk: e.disk})
 		}
 	}
 	return flush("")
 }
 
 // prefix reports the prefix p (ending in "/"), or walks it if recursive.
-func (w *walker) prefix(p string) error {
+func (w *walker) prefix(p walkEntry) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
 	if w.opts.Recursive {
-		return w.dir(p, "")
+		return w.dir(p.seg, p.disk, "")
 	}
-	return w.fn(storage.MetaEntry{Name: p})
+	return w.fn(storage.MetaEntry{Name: p.seg, Dir: true})
 }
 
-// readNames returns the names of rel's subdirectories that start with
-// filter and may hold something past the marker, unsorted. Files and
-// symbolic links are not ours to list; the type comes from the directory
-// read itself (os.ReadDir lstats only where the file system leaves it
-// unknown).
-func (w *walker) readNames(rel, filter string) ([]string, error) {
-	f, err := os.Open(filepath.Join(w.volDir, filepath.FromSlash(rel)))
+// collect appends to out the segments of the directory level+sub (level
+// relative to the volume's, sub to level, both "" or ending in "/") that
+// start with filter and may hold something past the marker, unsorted. key
+// is the key of the level; sub is "" at the level's own directory, and in
+// the directory of depth pieces of a long segment their path, and lead
+// the part of the segment they spell. Files and symbolic links are not keys;
+// the type comes from the directory read itself (os.ReadDir lstats only
+// where the file system leaves it unknown). Names this drive does not
+// write for keys (its own entries, anything foreign) are passed over.
+func (w *walker) collect(key, level, sub, lead, filter string, depth int, out *[]walkEntry) error {
+	f, err := os.Open(filepath.Join(w.volDir, filepath.FromSlash(level+sub)))
 	if err != nil {
-		if isNotFound(err) {
-			return nil, nil // a prefix that names nothing lists nothing
+		if isNotFound(err) || errors.Is(err, syscall.ENOTDIR) {
+			return nil // a prefix that names nothing lists nothing
 		}
-		return nil, osError("walk", w.opts.Volume+"/"+rel, err, nil)
+		return osError("walk", w.opts.Volume+"/"+storage.ClipName(key+lead), err, nil)
 	}
 	defer f.Close()
 	start := w.opts.StartAfter
-	var names []string
 	for {
 		entries, err := f.ReadDir(readDirBatch)
 		for _, e := range entries {
 			name := e.Name()
-			if !e.IsDir() || !strings.HasPrefix(name, filter) {
+			if !e.IsDir() || name[0] == internalMark {
+				continue
+			}
+			piece, continued, ok := decodeName(name)
+			if !ok {
+				continue
+			}
+			seg := lead + piece
+			if continued {
+				// Every segment below starts with seg: look there only if
+				// one may match the filter and come after the marker.
+				if !strings.HasPrefix(seg, filter) && !strings.HasPrefix(filter, seg) {
+					continue
+				}
+				if full := key + seg; full < start && !strings.HasPrefix(start, full) {
+					continue
+				}
+				if depth+1 < maxPieces {
+					if err := w.collect(key, level, sub+name+"/", seg, filter, depth+1, out); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if !strings.HasPrefix(seg, filter) {
 				continue
 			}
 			// Before the marker whatever it is, and all it may hold.
-			if prefix := rel + name + "/"; prefix <= start && !strings.HasPrefix(start, prefix) {
+			if prefix := key + seg + "/"; prefix <= start && !strings.HasPrefix(start, prefix) {
 				continue
 			}
-			names = append(names, name)
+			if sub != "" && string(appendSegment(nil, seg)) != sub+name {
+				continue // pieces not split as this drive splits them
+			}
+			*out = append(*out, walkEntry{seg: seg, disk: level + sub + name + "/"})
 		}
 		if err == io.EOF {
-			return names, nil
+			return nil
 		}
 		if err != nil {
-			return nil, osError("walk", w.opts.Volume+"/"+rel, err, nil)
+			return osError("walk", w.opts.Volume+"/"+storage.ClipName(key+lead), err, nil)
 		}
 		if err := w.ctx.Err(); err != nil {
-			return nil, err
+			return err
+		}
+	}
+}
+
+// hasKeysBelow reports whether the object directory dir holds directories
+// of other keys. A directory whose link count is 2 has no subdirectory at
+// all, so no data dir and no key below: that is one lstat, and answers
+// for most objects (those stored inline). Otherwise (data dirs, or a file
+// system that does not count subdirectories) its names are read until the
+// first that is not the drive's own.
+func hasKeysBelow(dir string) (bool, error) {
+	var st syscall.Stat_t
+	if err := ignoringEINTR(func() error { return syscall.Lstat(dir, &st) }); err == nil && st.Nlink == 2 {
+		return false, nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	defer f.Close()
+	for {
+		entries, err := f.ReadDir(64)
+		for _, e := range entries {
+			if e.IsDir() && e.Name()[0] != internalMark {
+				return true, nil
+			}
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
 		}
 	}
 }

@@ -25,7 +25,7 @@ func flatVolume(b *testing.B, n int) *Drive {
 		b.Fatal(err)
 	}
 	dir := filepath.Join(volumeDir(d.root, "bucket"), "dir")
-	raw, err := os.ReadFile(filepath.Join(dir, "obj-00000", storage.MetaFileName))
+	raw, err := os.ReadFile(RecordFile(d.root, "bucket", "dir/obj-00000"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func flatVolume(b *testing.B, n int) *Drive {
 		if err := os.Mkdir(obj, 0o755); err != nil {
 			b.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(obj, storage.MetaFileName), raw, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(obj, recordName), raw, 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -22,7 +22,7 @@ func writeObjects(t testing.TB, d *Drive, volume string, names ...string) {
 		t.Fatal(err)
 	}
 	vol := volumeDir(d.root, volume)
-	raw, err := os.ReadFile(filepath.Join(vol, "tmp-record", storage.MetaFileName))
+	raw, err := os.ReadFile(RecordFile(d.root, volume, "tmp-record"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,14 +30,17 @@ func writeObjects(t testing.TB, d *Drive, volume string, names ...string) {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		dir := filepath.Join(vol, filepath.FromSlash(n))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasSuffix(n, "/") {
-			if err := os.WriteFile(filepath.Join(dir, storage.MetaFileName), raw, 0o644); err != nil {
+		if dir, ok := strings.CutSuffix(n, "/"); ok {
+			if err := os.MkdirAll(ObjectDir(d.root, volume, dir), 0o755); err != nil {
 				t.Fatal(err)
 			}
+			continue
+		}
+		if err := os.MkdirAll(ObjectDir(d.root, volume, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(RecordFile(d.root, volume, n), raw, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -192,7 +195,7 @@ func TestWalkDirIsLazy(t *testing.T) {
 				}
 				return nil
 			}}
-		if err := w.dir("", ""); err != stop {
+		if err := w.dir("", "", ""); err != stop {
 			t.Fatalf("walk after %q: %v", c.marker, err)
 		}
 		if !slices.Equal(got, c.want) || w.classified != c.wantClassified+1 { // +1: "dir"
@@ -211,13 +214,13 @@ func TestWalkDirOddRecords(t *testing.T) {
 	}
 	writeObjects(t, d, "bucket", "a", "dir-meta/", "fifo/", "link/", "z")
 	vol := volumeDir(d.root, "bucket")
-	if err := os.Mkdir(filepath.Join(vol, "dir-meta", storage.MetaFileName), 0o755); err != nil {
+	if err := os.Mkdir(RecordFile(d.root, "bucket", "dir-meta"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mkfifo(filepath.Join(vol, "fifo", storage.MetaFileName), 0o644); err != nil {
+	if err := syscall.Mkfifo(RecordFile(d.root, "bucket", "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Join(vol, "a", storage.MetaFileName), filepath.Join(vol, "link", storage.MetaFileName)); err != nil {
+	if err := os.Symlink(RecordFile(d.root, "bucket", "a"), RecordFile(d.root, "bucket", "link")); err != nil {
 		t.Fatal(err)
 	}
 	// Files and symbolic links beside objects are not listed.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gridstore/gridstore/storage"
+	"github.com/gridstore/gridstore/storage/local"
 )
 
 // driveErrors collects what OnDriveError reports.
@@ -174,7 +174,7 @@ func TestCorruptRecordIsNoVote(t *testing.T) {
 		pos  int
 		name string
 	}{{0, "a"}, {1, "b"}} {
-		if err := os.WriteFile(filepath.Join(c.dirs[0][rot.pos], testBucket, rot.name, storage.MetaFileName), []byte("GSMT\x00\x01garbage"), 0o644); err != nil {
+		if err := os.WriteFile(local.RecordFile(c.dirs[0][rot.pos], testBucket, rot.name), []byte("GSMT\x00\x01garbage"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -204,9 +203,8 @@ func (c *cluster) seed(t testing.TB, names []string) time.Duration {
 				m.Versions[0].VersionID = storage.NullVersionID
 				rec, err := m.Encode()
 				if err == nil {
-					dir := filepath.Join(j.dir, testBucket, filepath.FromSlash(j.name))
-					if err = os.MkdirAll(dir, 0o755); err == nil {
-						err = os.WriteFile(filepath.Join(dir, storage.MetaFileName), rec, 0o644)
+					if err = os.MkdirAll(local.ObjectDir(j.dir, testBucket, j.name), 0o755); err == nil {
+						err = os.WriteFile(local.RecordFile(j.dir, testBucket, j.name), rec, 0o644)
 					}
 				}
 				if err != nil {

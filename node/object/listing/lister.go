@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gridstore/gridstore/node/object/layout"
 	"github.com/gridstore/gridstore/storage"
@@ -99,11 +99,12 @@ type ObjectInfo struct {
 type Entry struct {
 	Name   string
 	Object ObjectInfo
+	// Dir marks a directory: an object's name may end in "/" too ("dir/").
+	Dir bool
 }
 
-// IsPrefix reports whether the entry is a directory rather than an object
-// (object names never end in "/": storage.CheckPath).
-func (e Entry) IsPrefix() bool { return strings.HasSuffix(e.Name, "/") }
+// IsPrefix reports whether the entry is a directory rather than an object.
+func (e Entry) IsPrefix() bool { return e.Dir }
 
 // WalkOptions select what Walk visits; they are storage.WalkDirOptions'
 // with the bucket as volume.
@@ -208,22 +209,11 @@ func (l *Lister) Walk(ctx context.Context, opts WalkOptions) iter.Seq2[Entry, er
 	}
 }
 
-// prefixCanMatch reports whether any valid object name can start with
-// prefix, as WalkDir would check it: its directory part (up to the last
-// "/") must be a valid path and the rest a possible component start. A
-// prefix that cannot match lists nothing, as in S3, rather than failing.
+// prefixCanMatch reports whether any valid object key can start with
+// prefix (storage.CheckObjectKey). A prefix that cannot match lists
+// nothing, as in S3, rather than failing.
 func prefixCanMatch(prefix string) bool {
-	if len(prefix) > storage.MaxPathLength {
-		return false
-	}
-	filter := prefix
-	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
-		if storage.CheckPath(prefix[:i]) != nil {
-			return false
-		}
-		filter = prefix[i+1:]
-	}
-	return len(filter) <= storage.MaxComponentLength && !strings.ContainsAny(filter, "\x00\\")
+	return len(prefix) <= storage.MaxKeyLength && utf8.ValidString(prefix)
 }
 
 // entryStream is a sorted stream of resolved entries.

@@ -175,7 +175,7 @@ func (w *setWalk) next() (e Entry, ok bool, err error) {
 				return Entry{}, false, err
 			}
 			if keep {
-				return Entry{Name: name}, true, nil
+				return Entry{Name: name, Dir: true}, true, nil
 			}
 			continue
 		}

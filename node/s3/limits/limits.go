@@ -58,13 +58,12 @@ const (
 // userMetadataPrefix starts the user metadata headers.
 const userMetadataPrefix = "x-amz-meta-"
 
-// CheckObjectName refuses a key S3 or gridstore cannot take: empty
-// (InvalidArgument), longer than MaxKeyLength (KeyTooLongError), not UTF-8,
-// holding a NUL, or with a "." or ".." path element (InvalidObjectName).
-// The last three are gridstore's: keys become paths on the drives (DESIGN
-// §4), and a key must never name something outside its object's
-// directory. The object layer and the drives check further (empty
-// elements, element length).
+// CheckObjectName refuses a key S3 cannot take: empty (InvalidArgument),
+// longer than MaxKeyLength (KeyTooLongError), or not UTF-8
+// (InvalidObjectName). Every other key is stored as it is: "dir/", "a//b",
+// "x/../y", control characters, a key beside keys under it. The drives map
+// keys to their own paths (docs/namespace.md), so no key can reach another
+// key's or the store's files.
 func CheckObjectName(key string) error {
 	switch {
 	case key == "":
@@ -74,13 +73,6 @@ func CheckObjectName(key string) error {
 			{Name: "MaxSizeAllowed", Value: "1024"}, {Name: "Size", Value: itoa(len(key))}}}
 	case !utf8.ValidString(key):
 		return s3err.Newf(s3err.InvalidObjectName, "The object key is not valid UTF-8.")
-	case strings.IndexByte(key, 0) >= 0:
-		return s3err.Newf(s3err.InvalidObjectName, "The object key contains a NUL character.")
-	}
-	for element := range strings.SplitSeq(key, "/") {
-		if element == "." || element == ".." {
-			return s3err.Newf(s3err.InvalidObjectName, "The object key contains a %q path element.", element)
-		}
 	}
 	return nil
 }
