@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +30,7 @@ import (
 	"github.com/gridstore/gridstore/node/s3/limits"
 	"github.com/gridstore/gridstore/node/s3/sigv4"
 	"github.com/gridstore/gridstore/storage"
+	"github.com/gridstore/gridstore/storage/local"
 	"github.com/gridstore/gridstore/storage/remote"
 )
 
@@ -262,6 +265,25 @@ func (n *Node) bringUp() {
 			zap.Ints("drives", healing))
 	}
 	n.wg.Go(n.cleanupLoop)
+	n.wg.Go(func() { n.sweepDrives(res.LocalDrives) })
+}
+
+// sweepDrives removes from this node's drives, once at start, what a crash
+// left that no object refers to (local.Drive.Sweep): it runs beside the
+// traffic, one drive after the other.
+func (n *Node) sweepDrives(drives map[int]*local.Drive) {
+	for _, i := range slices.Sorted(maps.Keys(drives)) {
+		start := time.Now()
+		stats, err := drives[i].Sweep(n.ctx)
+		switch {
+		case err != nil && n.ctx.Err() == nil:
+			n.log.Warn("drive sweep", zap.Int("drive", i), zap.Error(err))
+		case stats.DataDirs+stats.Other > 0:
+			n.log.Info("drive sweep removed leftovers", zap.Int("drive", i), zap.Int("objects", stats.Objects),
+				zap.Int("data_dirs", stats.DataDirs), zap.Int("other", stats.Other), zap.Int("empty_dirs", stats.Dirs),
+				zap.Duration("took", time.Since(start)))
+		}
+	}
 }
 
 // clearNeedlessHealing takes the healing mark off this node's drives when

@@ -276,8 +276,8 @@ func TestCrashAtEveryStep(t *testing.T) {
 }
 
 // checkCrashState checks that the freshly opened drive holds exactly the
-// versions want of bucket/obj, whole, and nothing left in its staging
-// areas.
+// versions want of bucket/obj, whole, nothing left in its staging areas,
+// and after a Sweep nothing else in the bucket.
 func checkCrashState(t *testing.T, d *Drive, want []crashVersion) {
 	t.Helper()
 	ctx := t.Context()
@@ -285,6 +285,25 @@ func checkCrashState(t *testing.T, d *Drive, want []crashVersion) {
 		if entries, err := os.ReadDir(area); err != nil || len(entries) != 0 {
 			t.Errorf("%s after Open: %d entries, %v", area, len(entries), err)
 		}
+	}
+	// A sweep removes whatever the crash left that no record names: then
+	// the bucket holds exactly the record and the data dirs of want.
+	if _, err := d.Sweep(ctx); err != nil {
+		t.Fatalf("Sweep after the crash: %v", err)
+	}
+	var wantEntries []string
+	if len(want) > 0 {
+		wantEntries = []string{"obj/", "obj/" + recordName}
+		for _, v := range want {
+			if v.dataDir != "" {
+				wantEntries = append(wantEntries, "obj/"+dataDirName(v.dataDir)+"/", "obj/"+dataDirName(v.dataDir)+"/part.1")
+			}
+		}
+		slices.Sort(wantEntries)
+		wantEntries = slices.Compact(wantEntries)
+	}
+	if got := driveEntries(t, d, "bucket"); !slices.Equal(got, wantEntries) {
+		t.Fatalf("after the crash and a sweep the bucket holds %q, want %q", got, wantEntries)
 	}
 	if len(want) == 0 {
 		if _, err := d.ReadVersion(ctx, "bucket", "obj", ""); !errors.Is(err, storage.ErrFileNotFound) {
