@@ -10,18 +10,23 @@
 //
 // # On-disk layout
 //
-// The local drive stores (DESIGN §4):
+// The local drive stores (DESIGN §4; docs/namespace.md has the reasons):
 //
 //	<drive>/.gridstore.sys/format.json     the drive's format record (storage/local)
 //	<drive>/.gridstore.sys/tmp/...         TmpVolume: shards being written; wiped at open
 //	<drive>/.gridstore.sys/multipart/...   MultipartVolume: uploads in progress
 //	<drive>/.gridstore.sys/staging/...     the drive's own scratch space; wiped at open
-//	<drive>/<volume>/<object>/meta         the object's metadata record: every version
-//	<drive>/<volume>/<object>/<data-dir>/part.N   shard files of the version with that data dir
+//	<drive>/<volume>/<key dir>/.meta       the object's metadata record: every version
+//	<drive>/<volume>/<key dir>/.<data-dir>/part.N   shard files of the version with that data dir
 //
-// An object is a directory holding a "meta" file; a directory without one is
-// a common prefix. An object's directory holds only its record and data
-// dirs, never other objects (ErrParentIsObject). Data dirs are UUIDs.
+// A key's directory is its segments (split at "/"), each escaped into a
+// directory name (storage/local/keypath.go): "dir/" is "dir/%", "a//b" is
+// "a/%/b", ".." is "%2E.". It holds the key's own entries, whose names
+// start with ".", and the directories of the keys below it, so "p", "p/"
+// and "p/q" are independent objects. Callers name keys as they are
+// (CheckObjectKey); the files of a data dir as PartPath and the data dir
+// itself as DataDirPath; in the system volumes, paths are the callers' own
+// plain names (CheckPath).
 //
 // # Metadata record
 //

@@ -79,6 +79,12 @@ type walker struct {
 // walkEntry is a key segment found in a directory.
 type walkEntry struct {
 	seg  string // the segment
+	name string // its directory, relative to the level's directory
+}
+
+// heldPrefix is a common prefix waiting for its turn.
+type heldPrefix struct {
+	name string // the keys' prefix, ending in "/"
 	disk string // its directory, relative to the volume's, ending in "/"
 }
 
@@ -112,9 +118,10 @@ func (w *walker) dir(key, disk, filter string) error {
 	slices.SortFunc(entries, func(a, b walkEntry) int { return strings.Compare(a.seg, b.seg) })
 
 	start := w.opts.StartAfter
-	var held []walkEntry // prefixes (full keys, with "/"), the next one last
+	levelDir := filepath.Join(w.volDir, filepath.FromSlash(disk))
+	var held []heldPrefix // the next one last
 	flush := func(before string) error {
-		for len(held) > 0 && (before == "" || held[len(held)-1].seg < before) {
+		for len(held) > 0 && (before == "" || held[len(held)-1].name < before) {
 			p := held[len(held)-1]
 			held = held[:len(held)-1]
 			if err := w.prefix(p); err != nil {
@@ -132,8 +139,9 @@ func (w *walker) dir(key, disk, filter string) error {
 			return err
 		}
 		w.classified++
-		objDir := filepath.Join(w.volDir, filepath.FromSlash(e.disk))
-		raw, object, err := readRecord(filepath.Join(objDir, recordName))
+		record := levelDir + string(filepath.Separator) + filepath.FromSlash(e.name) + string(filepath.Separator) + recordName
+		objDir := record[:len(record)-len(recordName)-1]
+		raw, object, err := readRecord(record)
 		if err != nil {
 			return osError("walk: read metadata of", w.opts.Volume+"/"+storage.ClipName(full), err, nil)
 		}
@@ -149,21 +157,21 @@ func (w *walker) dir(key, disk, filter string) error {
 			}
 		}
 		if prefix := full + "/"; below && (prefix > start || w.opts.Recursive) {
-			held = append(held, walkEntry{seg: prefix, disk: e.disk})
+			held = append(held, heldPrefix{name: prefix, disk: disk + e.name + "/"})
 		}
 	}
 	return flush("")
 }
 
 // prefix reports the prefix p (ending in "/"), or walks it if recursive.
-func (w *walker) prefix(p walkEntry) error {
+func (w *walker) prefix(p heldPrefix) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
 	if w.opts.Recursive {
-		return w.dir(p.seg, p.disk, "")
+		return w.dir(p.name, p.disk, "")
 	}
-	return w.fn(storage.MetaEntry{Name: p.seg, Dir: true})
+	return w.fn(storage.MetaEntry{Name: p.name, Dir: true})
 }
 
 // collect appends to out the segments of the directory level+sub (level
@@ -223,7 +231,10 @@ func (w *walker) collect(key, level, sub, lead, filter string, depth int, out *[
 			if sub != "" && string(appendSegment(nil, seg)) != sub+name {
 				continue // pieces not split as this drive splits them
 			}
-			*out = append(*out, walkEntry{seg: seg, disk: level + sub + name + "/"})
+			if sub != "" {
+				name = sub + name
+			}
+			*out = append(*out, walkEntry{seg: seg, name: name})
 		}
 		if err == io.EOF {
 			return nil
