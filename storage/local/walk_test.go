@@ -14,51 +14,42 @@ import (
 	"github.com/gridstore/gridstore/storage"
 )
 
-// writeObjects makes objects (and empty directories, names ending in "/")
-// in a volume by copying one record, without the drive's fsyncs.
-func writeObjects(t testing.TB, d *Drive, volume string, names ...string) {
+// writeObjects makes inline objects of keys in a volume by copying one
+// record, without the drive's fsyncs.
+func writeObjects(t testing.TB, d *Drive, volume string, keys ...string) {
 	t.Helper()
 	if err := d.WriteMetadata(t.Context(), volume, "tmp-record", inlineVersion("", t0, "x")); err != nil {
 		t.Fatal(err)
 	}
-	vol := volumeDir(d.root, volume)
 	raw, err := os.ReadFile(RecordFile(d.root, volume, "tmp-record"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(filepath.Join(vol, "tmp-record")); err != nil {
+	if err := os.RemoveAll(ObjectDir(d.root, volume, "tmp-record")); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range names {
-		if dir, ok := strings.CutSuffix(n, "/"); ok {
-			if err := os.MkdirAll(ObjectDir(d.root, volume, dir), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(ObjectDir(d.root, volume, n), 0o755); err != nil {
+	for _, k := range keys {
+		if err := os.MkdirAll(ObjectDir(d.root, volume, k), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(RecordFile(d.root, volume, n), raw, 0o644); err != nil {
+		if err := os.WriteFile(RecordFile(d.root, volume, k), raw, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-// expectWalk is WalkDir's contract computed from the names alone.
-func expectWalk(names []string, opts storage.WalkDirOptions) []string {
+// expectWalk is WalkDir's contract computed from the keys alone.
+func expectWalk(keys []string, opts storage.WalkDirOptions) []string {
 	base := opts.Prefix[:strings.LastIndexByte(opts.Prefix, '/')+1]
 	seen := map[string]bool{}
 	var out []string
-	for _, n := range names {
-		if !strings.HasPrefix(n, opts.Prefix) {
+	for _, k := range keys {
+		if !strings.HasPrefix(k, opts.Prefix) {
 			continue
 		}
-		e := n
-		if i := strings.IndexByte(n[len(base):], '/'); i >= 0 && !opts.Recursive {
-			e = n[:len(base)+i+1]
-		} else if strings.HasSuffix(n, "/") {
-			continue // an empty directory holds no object
+		e := k
+		if i := strings.IndexByte(k[len(base):], '/'); i >= 0 && !opts.Recursive {
+			e = k[:len(base)+i+1] // a common prefix
 		}
 		if e > opts.StartAfter && !seen[e] {
 			seen[e] = true
@@ -70,19 +61,21 @@ func expectWalk(names []string, opts storage.WalkDirOptions) []string {
 }
 
 // TestWalkDirOrderRandom checks the walk's order against the contract on
-// names made of bytes either side of '/' ("-", ".", "0", "a"), where the
-// order of an entry depends on whether it is an object or a prefix, with
-// every marker and prefix that matters.
+// keys made of bytes either side of '/' ("-", ".", "0", "a") and of the
+// escaped ones ("%", "\x01"), with empty segments, keys under keys, and
+// segments long enough to be split into pieces that share their start,
+// with every marker and prefix that matters.
 func TestWalkDirOrderRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	alphabet := "-.0a"
-	randName := func() string {
+	alphabet := "-.0a%\x01"
+	long := strings.Repeat("L", 250)
+	randSegment := func() string {
 		var b strings.Builder
-		for b.Len() == 0 || strings.Trim(b.String(), ".") == "" { // not "." or ".."
-			b.Reset()
-			for range 1 + rng.IntN(3) {
-				b.WriteByte(alphabet[rng.IntN(len(alphabet))])
-			}
+		if rng.IntN(6) == 0 {
+			b.WriteString(long) // split after 253 bytes: the rest decides
+		}
+		for range rng.IntN(4) {
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
 		}
 		return b.String()
 	}
@@ -92,46 +85,28 @@ func TestWalkDirOrderRandom(t *testing.T) {
 		if err := d.MakeVol(t.Context(), vol); err != nil {
 			t.Fatal(err)
 		}
-		// Paths of 1-3 components; none inside an object.
-		var names []string
-		taken := map[string]bool{} // objects and directories so far
-		for len(names) < 60 {
-			var parts []string
+		var keys []string
+		taken := map[string]bool{}
+		for len(keys) < 60 {
+			var segs []string
 			for range 1 + rng.IntN(3) {
-				parts = append(parts, randName())
+				segs = append(segs, randSegment())
 			}
-			n := strings.Join(parts, "/")
-			empty := rng.IntN(10) == 0
-			ok := !taken[n]
-			for i := range parts[:len(parts)-1] {
-				if dir := strings.Join(parts[:i+1], "/"); taken[dir] && !taken[dir+"/"] {
-					ok = false // an object there
-				}
+			if k := strings.Join(segs, "/"); k != "" && !taken[k] {
+				taken[k] = true
+				keys = append(keys, k)
 			}
-			if !ok {
-				continue
-			}
-			for i := range parts[:len(parts)-1] {
-				dir := strings.Join(parts[:i+1], "/")
-				taken[dir], taken[dir+"/"] = true, true
-			}
-			taken[n] = true
-			if empty {
-				taken[n+"/"] = true
-				n += "/"
-			}
-			names = append(names, n)
 		}
-		writeObjects(t, d, vol, names...)
+		writeObjects(t, d, vol, keys...)
 
 		markers := []string{""}
 		prefixes := []string{""}
-		for _, n := range names {
-			markers = append(markers, n, n+"/", strings.TrimSuffix(n, "/")+"-", n[:len(n)/2])
-			if i := strings.LastIndexByte(strings.TrimSuffix(n, "/"), '/'); i >= 0 {
-				prefixes = append(prefixes, n[:i+1], n[:i+2])
+		for _, k := range keys {
+			markers = append(markers, k, k+"/", k+"-", k[:len(k)/2])
+			if i := strings.LastIndexByte(k, '/'); i >= 0 {
+				prefixes = append(prefixes, k[:i+1], k[:min(i+2, len(k))])
 			}
-			prefixes = append(prefixes, n[:1])
+			prefixes = append(prefixes, k[:1], k[:min(len(k), 255)])
 		}
 		sample := func(s []string, n int) []string {
 			s = slices.Compact(slices.Sorted(slices.Values(s)))
@@ -154,8 +129,8 @@ func TestWalkDirOrderRandom(t *testing.T) {
 					if err != nil {
 						t.Fatalf("%+v: %v", opts, err)
 					}
-					if want := expectWalk(names, opts); !slices.Equal(got, want) {
-						t.Fatalf("%+v over %q:\n got %q\nwant %q", opts, names, got, want)
+					if want := expectWalk(keys, opts); !slices.Equal(got, want) {
+						t.Fatalf("%+v over %q:\n got %q\nwant %q", opts, keys, got, want)
 					}
 				}
 			}
@@ -212,7 +187,12 @@ func TestWalkDirOddRecords(t *testing.T) {
 	if err := d.MakeVol(t.Context(), "bucket"); err != nil {
 		t.Fatal(err)
 	}
-	writeObjects(t, d, "bucket", "a", "dir-meta/", "fifo/", "link/", "z")
+	writeObjects(t, d, "bucket", "a", "z")
+	for _, k := range []string{"dir-meta", "fifo", "link"} {
+		if err := os.MkdirAll(ObjectDir(d.root, "bucket", k), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	vol := volumeDir(d.root, "bucket")
 	if err := os.Mkdir(RecordFile(d.root, "bucket", "dir-meta"), 0o755); err != nil {
 		t.Fatal(err)
