@@ -156,7 +156,10 @@ func (w *walker) dir(key, disk, filter string) error {
 				return osError("walk", w.opts.Volume+"/"+storage.ClipName(full), err, nil)
 			}
 		}
-		if prefix := full + "/"; below && (prefix > start || w.opts.Recursive) {
+		if !below {
+			continue
+		}
+		if prefix := full + "/"; prefix > start || w.opts.Recursive {
 			held = append(held, heldPrefix{name: prefix, disk: disk + e.name + "/"})
 		}
 	}
