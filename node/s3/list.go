@@ -50,13 +50,10 @@ func parseListQuery(q url.Values, v2 bool) (listQuery, error) {
 	}
 	lq.marker = q.Get("start-after")
 	lq.fetchOwner = strings.EqualFold(q.Get("fetch-owner"), "true")
-	if q.Has("continuation-token") {
-		// An empty token can only be a client bug: it would silently
-		// restart the listing from the beginning.
-		if lq.token = q.Get("continuation-token"); lq.token == "" {
-			return lq, s3err.Newf(s3err.InvalidArgument, "The continuation token provided is incorrect.")
-		}
-	}
+	// An empty token is no token: SDKs that build the query from an unset
+	// field send "continuation-token=" on the first page, and S3 lists from
+	// the start (or from start-after) for them.
+	lq.token = q.Get("continuation-token")
 	return lq, nil
 }
 

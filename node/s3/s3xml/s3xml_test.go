@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -278,22 +279,36 @@ func TestTime(t *testing.T) {
 }
 
 func TestEncodeKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                   "",
-		"photos/2026/a.jpg":  "photos/2026/a.jpg",
-		"a b":                "a+b",
-		"a+b":                "a%2Bb",
-		"tilde~star*":        "tilde%7Estar*",
-		"100%":               "100%25",
-		"ሴ":                  "%E1%88%B4",
-		"ctl\x01\n":          "ctl%01%0A",
-		"q?a=1&b=2#f":        "q%3Fa%3D1%26b%3D2%23f",
-		"-_./*":              "-_./*",
-		`<'">`:               "%3C%27%22%3E",
-		"dir with spaces/ x": "dir+with+spaces/+x",
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"photos/2026/a.jpg", "photos/2026/a.jpg"},
+		{"a b", "a%20b"},
+		{" ", "%20"},
+		{"a+b", "a%2Bb"},
+		{"a +b", "a%20%2Bb"},
+		{"tilde~star*", "tilde~star%2A"},
+		{"100%", "100%25"},
+		{"%20", "%2520"},
+		{"ሴ", "%E1%88%B4"},
+		{"dé", "d%C3%A9"},
+		{"ctl\x00\x01\n\x7f", "ctl%00%01%0A%7F"},
+		{"q?a=1&b=2#f", "q%3Fa%3D1%26b%3D2%23f"},
+		{"-_.~/", "-_.~/"},
+		{`<'">`, "%3C%27%22%3E"},
+		{"dir with spaces/ x", "dir%20with%20spaces/%20x"},
+		{"\xff\xfe", "%FF%FE"},
+		{"a:b;c,d@e$f!g(h)i", "a%3Ab%3Bc%2Cd%40e%24f%21g%28h%29i"},
 	} {
-		if got := EncodeKey(in); got != want {
-			t.Errorf("EncodeKey(%q) = %q, want %q", in, got, want)
+		got := EncodeKey(tc.in)
+		if got != tc.want {
+			t.Errorf("EncodeKey(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		// Whichever way a client unescapes, it gets the key back.
+		if back, err := url.PathUnescape(got); err != nil || back != tc.in {
+			t.Errorf("PathUnescape(%q) = %q, %v", got, back, err)
+		}
+		if back, err := url.QueryUnescape(got); err != nil || back != tc.in {
+			t.Errorf("QueryUnescape(%q) = %q, %v", got, back, err)
 		}
 	}
 	for in, want := range map[string]string{"": "", "url": "url", "URL": "url"} {
@@ -309,13 +324,13 @@ func TestApplyEncodingType(t *testing.T) {
 	v1 := &ListBucketResult{Prefix: "a b", Marker: "m+", NextMarker: "n~", Delimiter: " ", EncodingType: "url",
 		Contents: []Object{{Key: "a b/c"}}, CommonPrefixes: []CommonPrefix{{"a b/"}}}
 	v1.ApplyEncodingType()
-	if v1.Prefix != "a+b" || v1.Marker != "m%2B" || v1.NextMarker != "n%7E" || v1.Delimiter != "+" ||
-		v1.Contents[0].Key != "a+b/c" || v1.CommonPrefixes[0].Prefix != "a+b/" {
+	if v1.Prefix != "a%20b" || v1.Marker != "m%2B" || v1.NextMarker != "n~" || v1.Delimiter != "%20" ||
+		v1.Contents[0].Key != "a%20b/c" || v1.CommonPrefixes[0].Prefix != "a%20b/" {
 		t.Errorf("v1 %+v", v1)
 	}
 	v2 := &ListBucketResultV2{Prefix: "a b", StartAfter: "s t", ContinuationToken: "c d", EncodingType: "url", Contents: []Object{{Key: "x y"}}}
 	v2.ApplyEncodingType()
-	if v2.Prefix != "a+b" || v2.StartAfter != "s+t" || v2.ContinuationToken != "c d" || v2.Contents[0].Key != "x+y" {
+	if v2.Prefix != "a%20b" || v2.StartAfter != "s%20t" || v2.ContinuationToken != "c d" || v2.Contents[0].Key != "x%20y" {
 		t.Errorf("v2 %+v", v2)
 	}
 	plain := &ListBucketResultV2{Prefix: "a b"}
@@ -325,7 +340,7 @@ func TestApplyEncodingType(t *testing.T) {
 	}
 	mu := &ListMultipartUploadsResult{KeyMarker: "k m", UploadIDMarker: "u m", EncodingType: "url", Uploads: []Upload{{Key: "a b", UploadID: "u u"}}}
 	mu.ApplyEncodingType()
-	if mu.KeyMarker != "k+m" || mu.UploadIDMarker != "u m" || mu.Uploads[0].Key != "a+b" || mu.Uploads[0].UploadID != "u u" {
+	if mu.KeyMarker != "k%20m" || mu.UploadIDMarker != "u m" || mu.Uploads[0].Key != "a%20b" || mu.Uploads[0].UploadID != "u u" {
 		t.Errorf("uploads %+v", mu)
 	}
 }
