@@ -221,7 +221,7 @@ func TestResponseRoundTrip(t *testing.T) {
 	when := Time(time.Date(2026, 3, 14, 15, 9, 26, 535000000, time.UTC))
 	owner := &Owner{ID: "o", DisplayName: "Owner"}
 	for _, v := range []any{
-		&ListAllMyBucketsResult{Owner: owner, Buckets: Buckets{Bucket: []Bucket{{"a", when}, {"b", when}}}},
+		&ListAllMyBucketsResult{Owner: owner, Buckets: Buckets{Bucket: []Bucket{{"a", when}, {"b", when}}}, ContinuationToken: "t", Prefix: "p"},
 		&ListBucketResult{Name: "b", Prefix: "p", Marker: "m", NextMarker: "n", MaxKeys: 5, Delimiter: "/", IsTruncated: true, EncodingType: "url",
 			Contents: []Object{{Key: "k", LastModified: when, ETag: `"e"`, Size: 5, Owner: owner, StorageClass: "STANDARD"}}, CommonPrefixes: []CommonPrefix{{"c/"}}},
 		&ListBucketResultV2{Name: "b", KeyCount: 1, MaxKeys: 1, ContinuationToken: "c", NextContinuationToken: "n", StartAfter: "s",

@@ -105,6 +105,11 @@ type ListAllMyBucketsResult struct {
 	// Buckets is always written, as <Buckets/> when empty (some clients
 	// require the element).
 	Buckets Buckets `xml:"Buckets"`
+	// ContinuationToken continues the listing; only on a truncated page
+	// (paginators stop at a page without one).
+	ContinuationToken string `xml:"ContinuationToken,omitempty"`
+	// Prefix echoes the request's prefix, if it gave one.
+	Prefix string `xml:"Prefix,omitempty"`
 }
 
 // Buckets wraps the bucket list of ListAllMyBucketsResult.
