@@ -6,11 +6,14 @@ package node
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 func TestAWSSDKCompat(t *testing.T) {
@@ -52,5 +55,93 @@ func TestAWSSDKCompat(t *testing.T) {
 		wantAWSCode(t, "ListBuckets MaxBuckets 10001", err, "InvalidArgument", 400)
 		_, err = c.ListBuckets(ctx, &s3.ListBucketsInput{ContinuationToken: aws.String("forged")})
 		wantAWSCode(t, "ListBuckets with a forged token", err, "InvalidArgument", 400)
+	})
+
+	// What terraform's force_destroy and conformance suites' teardown do to
+	// a bucket: ask about versioning, list every version, delete them by
+	// version ID (null on an unversioned bucket), delete the bucket.
+	t.Run("EmptyBucketByVersions", func(t *testing.T) {
+		ctx := testCtx(t)
+		const b = "aws-versions"
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+		vc, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vc.Status != "" || vc.MFADelete != "" {
+			t.Fatalf("GetBucketVersioning = %q %q, want neither (never enabled)", vc.Status, vc.MFADelete)
+		}
+		keys := []string{"a b", "a+b", "dir/x", "dir/y", "z%41", "ü", "t\tab"}
+		for _, k := range keys {
+			awsPut(t, c, b, k, []byte(k))
+		}
+		slices.Sort(keys)
+
+		// Delimited, URL encoded: the common prefix and the encoded keys
+		// decode back to what was stored.
+		lv, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(b), Delimiter: aws.String("/"), EncodingType: types.EncodingTypeUrl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var listed []string
+		for _, v := range lv.Versions {
+			k, err := url.PathUnescape(aws.ToString(v.Key))
+			if err != nil {
+				t.Fatalf("key %q: %v", aws.ToString(v.Key), err)
+			}
+			listed = append(listed, k)
+		}
+		if want := slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return strings.HasPrefix(k, "dir/") }); !slices.Equal(listed, want) ||
+			len(lv.CommonPrefixes) != 1 || aws.ToString(lv.CommonPrefixes[0].Prefix) != "dir/" {
+			t.Fatalf("delimited versions %v %+v, want %v and dir/", listed, lv.CommonPrefixes, want)
+		}
+
+		var seen []string
+		var ids []types.ObjectIdentifier
+		p := s3.NewListObjectVersionsPaginator(c, &s3.ListObjectVersionsInput{Bucket: aws.String(b), MaxKeys: aws.Int32(2)})
+		for pages := 0; p.HasMorePages(); pages++ {
+			if pages > len(keys) {
+				t.Fatal("the paginator does not stop")
+			}
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.DeleteMarkers) != 0 {
+				t.Fatalf("delete markers %+v", out.DeleteMarkers)
+			}
+			for _, v := range out.Versions {
+				if aws.ToString(v.VersionId) != "null" || !aws.ToBool(v.IsLatest) || v.LastModified == nil || v.Owner == nil ||
+					aws.ToString(v.ETag) != quoted(md5Hex([]byte(aws.ToString(v.Key)))) || aws.ToInt64(v.Size) != int64(len(aws.ToString(v.Key))) {
+					t.Fatalf("version %+v", v)
+				}
+				seen = append(seen, aws.ToString(v.Key))
+				ids = append(ids, types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId})
+			}
+		}
+		if !slices.Equal(seen, keys) {
+			t.Fatalf("versions %v, want %v", seen, keys)
+		}
+		del, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(b), Delete: &types.Delete{Objects: ids}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(del.Errors) != 0 || len(del.Deleted) != len(keys) {
+			t.Fatalf("DeleteObjects: %d deleted, errors %+v", len(del.Deleted), del.Errors)
+		}
+		for _, d := range del.Deleted {
+			if aws.ToString(d.VersionId) != "null" {
+				t.Fatalf("deleted %s reported with version %q, want null", aws.ToString(d.Key), aws.ToString(d.VersionId))
+			}
+		}
+		if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatalf("DeleteBucket after deleting every version: %v", err)
+		}
+		_, err = c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b)})
+		wantAWSCode(t, "GetBucketVersioning of a deleted bucket", err, "NoSuchBucket", 404)
+		_, err = c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(b)})
+		wantAWSCode(t, "ListObjectVersions of a deleted bucket", err, "NoSuchBucket", 404)
 	})
 }

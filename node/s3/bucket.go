@@ -188,6 +188,16 @@ func (s *Server) getBucketLocation(w http.ResponseWriter, r *http.Request, rq *r
 	return writeXML(w, &s3xml.LocationConstraint{Location: loc})
 }
 
+// getBucketVersioning answers GetBucketVersioning: buckets have never had
+// versioning, which S3 says with an empty configuration (no Status).
+// Clean-up tools (rclone purge) ask before they delete.
+func (s *Server) getBucketVersioning(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := s.bucketExists(r, rq); err != nil {
+		return err
+	}
+	return writeXML(w, &s3xml.VersioningConfiguration{})
+}
+
 // bucketExists fails with NoSuchBucket (or the layer's error) unless the
 // request's bucket exists.
 func (s *Server) bucketExists(r *http.Request, rq *request) error {

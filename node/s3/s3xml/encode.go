@@ -125,6 +125,21 @@ func (l *ListMultipartUploadsResult) ApplyEncodingType() {
 	encodeObjects(nil, l.CommonPrefixes)
 }
 
+// ApplyEncodingType is ListBucketResult's, for object versions: version
+// ID markers are opaque and stay as they are.
+func (l *ListVersionsResult) ApplyEncodingType() {
+	if l.EncodingType != EncodingTypeURL {
+		return
+	}
+	for _, s := range []*string{&l.Prefix, &l.KeyMarker, &l.NextKeyMarker, &l.Delimiter} {
+		*s = EncodeKey(*s)
+	}
+	for i := range l.Versions {
+		l.Versions[i].Key = EncodeKey(l.Versions[i].Key)
+	}
+	encodeObjects(nil, l.CommonPrefixes)
+}
+
 func encodeObjects(objects []Object, prefixes []CommonPrefix) {
 	for i := range objects {
 		objects[i].Key = EncodeKey(objects[i].Key)

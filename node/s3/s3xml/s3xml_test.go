@@ -192,6 +192,16 @@ func TestEncodeGolden(t *testing.T) {
 				`<CommonPrefixes><Prefix>p/q/</Prefix></CommonPrefixes></ListBucketResult>`},
 		{"ListAllMyBucketsResult empty", &ListAllMyBucketsResult{Owner: &Owner{ID: "id"}},
 			`<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>id</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`},
+		{"ListVersionsResult", &ListVersionsResult{Name: "b", MaxKeys: 1, IsTruncated: true, NextKeyMarker: "k", NextVersionIDMarker: "null",
+			Versions: []ObjectVersion{{Key: "k", VersionID: "null", IsLatest: true, LastModified: testTime, ETag: `"e"`, Size: 3,
+				Owner: &Owner{ID: "o", DisplayName: "o"}, StorageClass: "STANDARD"}}},
+			`<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix><KeyMarker></KeyMarker>` +
+				`<VersionIdMarker></VersionIdMarker><NextKeyMarker>k</NextKeyMarker><NextVersionIdMarker>null</NextVersionIdMarker>` +
+				`<MaxKeys>1</MaxKeys><IsTruncated>true</IsTruncated><Version><Key>k</Key><VersionId>null</VersionId><IsLatest>true</IsLatest>` +
+				`<LastModified>2009-10-12T16:50:30.123Z</LastModified><ETag>&#34;e&#34;</ETag><Size>3</Size>` +
+				`<Owner><ID>o</ID><DisplayName>o</DisplayName></Owner><StorageClass>STANDARD</StorageClass></Version></ListVersionsResult>`},
+		{"VersioningConfiguration", &VersioningConfiguration{},
+			`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></VersioningConfiguration>`},
 		{"LocationConstraint", &LocationConstraint{Location: "eu-west-1"},
 			`<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">eu-west-1</LocationConstraint>`},
 		{"LocationConstraint us-east-1", &LocationConstraint{},
@@ -236,6 +246,10 @@ func TestResponseRoundTrip(t *testing.T) {
 		&CopyPartResult{LastModified: when, ETag: `"e"`},
 		&DeleteResult{Deleted: []DeletedObject{{Key: "k", VersionID: "v", DeleteMarker: true, DeleteMarkerVersionID: "d"}}},
 		&LocationConstraint{Location: "x"},
+		&ListVersionsResult{Name: "b", Prefix: "p", KeyMarker: "k", VersionIDMarker: "null", NextKeyMarker: "n", NextVersionIDMarker: "null",
+			MaxKeys: 2, Delimiter: "/", IsTruncated: true, EncodingType: "url", CommonPrefixes: []CommonPrefix{{"c/"}},
+			Versions: []ObjectVersion{{Key: "k", VersionID: "null", IsLatest: true, LastModified: when, ETag: `"e"`, Size: 1, Owner: owner, StorageClass: "STANDARD"}}},
+		&VersioningConfiguration{Status: "Enabled"},
 		&Delete{Quiet: true, Objects: []ObjectIdentifier{{Key: "k", VersionID: "v"}}},
 		&CompleteMultipartUpload{Parts: []CompletedPart{{PartNumber: 1, ETag: "e", ChecksumSHA256: "x"}}},
 		&CreateBucketConfiguration{LocationConstraint: "eu"},
@@ -337,6 +351,13 @@ func TestApplyEncodingType(t *testing.T) {
 	plain.ApplyEncodingType()
 	if plain.Prefix != "a b" {
 		t.Errorf("encoded without encoding-type: %+v", plain)
+	}
+	lv := &ListVersionsResult{Prefix: "a b", KeyMarker: "k m", NextKeyMarker: "n+", VersionIDMarker: "v m", NextVersionIDMarker: "n v",
+		Delimiter: " ", EncodingType: "url", Versions: []ObjectVersion{{Key: "x y"}}, CommonPrefixes: []CommonPrefix{{"c d "}}}
+	lv.ApplyEncodingType()
+	if lv.Prefix != "a%20b" || lv.KeyMarker != "k%20m" || lv.NextKeyMarker != "n%2B" || lv.Delimiter != "%20" || lv.Versions[0].Key != "x%20y" ||
+		lv.CommonPrefixes[0].Prefix != "c%20d%20" || lv.VersionIDMarker != "v m" || lv.NextVersionIDMarker != "n v" {
+		t.Errorf("versions %+v", lv)
 	}
 	mu := &ListMultipartUploadsResult{KeyMarker: "k m", UploadIDMarker: "u m", EncodingType: "url", Uploads: []Upload{{Key: "a b", UploadID: "u u"}}}
 	mu.ApplyEncodingType()

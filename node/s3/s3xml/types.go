@@ -173,6 +173,44 @@ type ListBucketResultV2 struct {
 	CommonPrefixes        []CommonPrefix `xml:"CommonPrefixes"`
 }
 
+// ObjectVersion is one version of a ListObjectVersions answer.
+type ObjectVersion struct {
+	Key          string `xml:"Key"`
+	VersionID    string `xml:"VersionId"`
+	IsLatest     bool   `xml:"IsLatest"`
+	LastModified Time   `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	Owner        *Owner `xml:"Owner,omitempty"`
+	StorageClass string `xml:"StorageClass,omitempty"`
+}
+
+// ListVersionsResult answers ListObjectVersions. Prefix, KeyMarker and
+// VersionIdMarker are always written, as S3 does; the Next markers only
+// when the result is truncated.
+type ListVersionsResult struct {
+	XMLName             xml.Name        `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListVersionsResult"`
+	Name                string          `xml:"Name"`
+	Prefix              string          `xml:"Prefix"`
+	KeyMarker           string          `xml:"KeyMarker"`
+	VersionIDMarker     string          `xml:"VersionIdMarker"`
+	NextKeyMarker       string          `xml:"NextKeyMarker,omitempty"`
+	NextVersionIDMarker string          `xml:"NextVersionIdMarker,omitempty"`
+	MaxKeys             int             `xml:"MaxKeys"`
+	Delimiter           string          `xml:"Delimiter,omitempty"`
+	IsTruncated         bool            `xml:"IsTruncated"`
+	EncodingType        string          `xml:"EncodingType,omitempty"`
+	Versions            []ObjectVersion `xml:"Version"`
+	CommonPrefixes      []CommonPrefix  `xml:"CommonPrefixes"`
+}
+
+// VersioningConfiguration answers GetBucketVersioning. A bucket that never
+// had versioning has no Status, and S3 answers the empty element.
+type VersioningConfiguration struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ VersioningConfiguration"`
+	Status  string   `xml:"Status,omitempty"`
+}
+
 // InitiateMultipartUploadResult answers CreateMultipartUpload.
 type InitiateMultipartUploadResult struct {
 	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ InitiateMultipartUploadResult"`
