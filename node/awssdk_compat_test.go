@@ -144,4 +144,77 @@ func TestAWSSDKCompat(t *testing.T) {
 		_, err = c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(b)})
 		wantAWSCode(t, "ListObjectVersions of a deleted bucket", err, "NoSuchBucket", 404)
 	})
+
+	t.Run("ACL", func(t *testing.T) {
+		ctx := testCtx(t)
+		const b = "aws-acl"
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b), ACL: types.BucketCannedACLPrivate}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader("v"),
+			ACL: types.ObjectCannedACLPrivate}); err != nil {
+			t.Fatal(err)
+		}
+		lb, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := lb.Owner
+		// The owner ListBuckets shows, with full control, and nobody else.
+		wantPrivate := func(what string, o *types.Owner, grants []types.Grant) {
+			t.Helper()
+			if o == nil || aws.ToString(o.ID) != aws.ToString(owner.ID) || aws.ToString(o.DisplayName) != aws.ToString(owner.DisplayName) || len(grants) != 1 {
+				t.Fatalf("%s: owner %+v, %d grants; ListBuckets owner %+v", what, o, len(grants), owner)
+			}
+			g := grants[0]
+			if g.Permission != types.PermissionFullControl || g.Grantee == nil || g.Grantee.Type != types.TypeCanonicalUser ||
+				aws.ToString(g.Grantee.ID) != aws.ToString(owner.ID) {
+				t.Fatalf("%s: grant %+v of %+v", what, g, g.Grantee)
+			}
+		}
+		ba, err := c.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(b)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantPrivate("GetBucketAcl", ba.Owner, ba.Grants)
+		oa, err := c.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String(b), Key: aws.String("k")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantPrivate("GetObjectAcl", oa.Owner, oa.Grants)
+
+		// Setting what it is: canned, or the policy just read, as the SDK
+		// writes it.
+		if _, err := c.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(b), ACL: types.BucketCannedACLPrivate}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(b),
+			AccessControlPolicy: &types.AccessControlPolicy{Owner: ba.Owner, Grants: ba.Grants}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(b), Key: aws.String("k"), ACL: types.ObjectCannedACLPrivate}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(b), Key: aws.String("k"),
+			AccessControlPolicy: &types.AccessControlPolicy{Owner: oa.Owner, Grants: oa.Grants}}); err != nil {
+			t.Fatal(err)
+		}
+
+		// Anything more is refused, not stored and ignored.
+		_, err = c.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(b), ACL: types.BucketCannedACLPublicRead})
+		wantAWSCode(t, "PutBucketAcl public-read", err, "NotImplemented", 501)
+		_, err = c.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(b), Key: aws.String("k"), GrantRead: aws.String(`id="someone"`)})
+		wantAWSCode(t, "PutObjectAcl GrantRead", err, "NotImplemented", 501)
+		public := append(slices.Clone(ba.Grants), types.Grant{Permission: types.PermissionRead,
+			Grantee: &types.Grantee{Type: types.TypeGroup, URI: aws.String("http://acs.amazonaws.com/groups/global/AllUsers")}})
+		_, err = c.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(b), AccessControlPolicy: &types.AccessControlPolicy{Owner: ba.Owner, Grants: public}})
+		wantAWSCode(t, "PutBucketAcl granting AllUsers READ", err, "NotImplemented", 501)
+		_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("aws-acl-public"), ACL: types.BucketCannedACLPublicRead})
+		wantAWSCode(t, "CreateBucket public-read", err, "NotImplemented", 501)
+
+		_, err = c.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String(b), Key: aws.String("missing")})
+		wantAWSCode(t, "GetObjectAcl missing key", err, "NoSuchKey", 404)
+		_, err = c.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String("aws-acl-missing")})
+		wantAWSCode(t, "GetBucketAcl missing bucket", err, "NoSuchBucket", 404)
+	})
 }

@@ -1044,10 +1044,6 @@ func TestAWSSDKClient(t *testing.T) {
 				_, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b), Policy: aws.String(`{"Version":"2012-10-17","Statement":[]}`)})
 				return err
 			}},
-			{"GetBucketAcl", func() error {
-				_, err := c.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(b)})
-				return err
-			}},
 			{"GetObjectTagging", func() error {
 				_, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(b), Key: aws.String("ranged")})
 				return err

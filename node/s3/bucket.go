@@ -127,15 +127,7 @@ func checkCreateBucketHeaders(h http.Header) error {
 	if strings.EqualFold(strings.TrimSpace(h.Get("X-Amz-Bucket-Object-Lock-Enabled")), "true") {
 		return s3err.Newf(s3err.NotImplemented, "gridstore does not implement object lock.")
 	}
-	if acl := h.Get("X-Amz-Acl"); acl != "" && acl != "private" {
-		return s3err.Newf(s3err.NotImplemented, "gridstore does not implement ACLs: only the private canned ACL is accepted.")
-	}
-	for name := range h {
-		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
-			return s3err.Newf(s3err.NotImplemented, "gridstore does not implement ACLs (%s).", name)
-		}
-	}
-	return nil
+	return checkACLHeaders(h)
 }
 
 // checkCreateBucketBody reads the optional CreateBucketConfiguration: the

@@ -51,7 +51,7 @@ func (s *Server) virtualHostBucket(host string) (string, bool) {
 // operation (a GET of ?acl as a GetObject) would answer something else than
 // what the client asked for.
 var unsupportedSubresources = []string{
-	"accelerate", "acl", "analytics", "attributes", "cors", "encryption",
+	"accelerate", "analytics", "attributes", "cors", "encryption",
 	"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
 	"metadataConfiguration", "metrics", "notification", "object-lock",
 	"ownershipControls", "policy", "policyStatus", "publicAccessBlock",
@@ -151,6 +151,7 @@ func route(r *http.Request, rq *request) (string, handler) {
 func routeSubresource(method string, rq *request) (api string, h handler, ok bool) {
 	q := rq.query
 	onBucket := rq.bucket != "" && rq.key == ""
+	onObject := rq.key != ""
 	switch {
 	case q.Has("versions"):
 		if onBucket && method == http.MethodGet {
@@ -160,6 +161,17 @@ func routeSubresource(method string, rq *request) (api string, h handler, ok boo
 		// PutBucketVersioning stays NotImplemented until versions exist.
 		if onBucket && method == http.MethodGet {
 			return "GetBucketVersioning", (*Server).getBucketVersioning, true
+		}
+	case q.Has("acl"):
+		switch {
+		case onBucket && method == http.MethodGet:
+			return "GetBucketAcl", (*Server).getBucketACL, true
+		case onBucket && method == http.MethodPut:
+			return "PutBucketAcl", (*Server).putBucketACL, true
+		case onObject && method == http.MethodGet:
+			return "GetObjectAcl", (*Server).getObjectACL, true
+		case onObject && method == http.MethodPut:
+			return "PutObjectAcl", (*Server).putObjectACL, true
 		}
 	default:
 		return "", nil, false

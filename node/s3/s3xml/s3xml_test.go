@@ -171,6 +171,83 @@ func TestDecodeCreateBucketConfiguration(t *testing.T) {
 	}
 }
 
+// aclDoc is an AccessControlPolicy with one grant to a grantee of type
+// typ with ID id, as aws-sdk-go-v2 writes it.
+func aclDoc(typ, id, permission string) string {
+	return `<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>` + id + `</ID></Owner><AccessControlList><Grant>` +
+		`<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="` + typ + `"><ID>` + id + `</ID></Grantee>` +
+		`<Permission>` + permission + `</Permission></Grant></AccessControlList></AccessControlPolicy>`
+}
+
+func TestDecodeAccessControlPolicy(t *testing.T) {
+	grants := func(n int) string {
+		return `<AccessControlPolicy><AccessControlList>` + strings.Repeat(`<Grant><Grantee><ID>x</ID></Grantee><Permission>READ</Permission></Grant>`, n) +
+			`</AccessControlList></AccessControlPolicy>`
+	}
+	for _, tc := range []struct {
+		name, body string
+		want       s3err.Code
+		grants     int
+	}{
+		{"sdk private", aclDoc("CanonicalUser", "owner", "FULL_CONTROL"), "", 1},
+		{"aws example", `<?xml version="1.0" encoding="UTF-8"?>
+<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Owner><ID>852b113e7a2f25102679df27bb0ae12b3f85be6</ID><DisplayName>CustomersName@amazon.com</DisplayName></Owner>
+  <AccessControlList>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">
+        <ID>852b113e7a2f25102679df27bb0ae12b3f85be6</ID><DisplayName>CustomersName@amazon.com</DisplayName>
+      </Grantee>
+      <Permission>FULL_CONTROL</Permission>
+    </Grant>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee>
+      <Permission>READ</Permission>
+    </Grant>
+  </AccessControlList>
+</AccessControlPolicy>`, "", 2},
+		{"no grants", `<AccessControlPolicy><AccessControlList/></AccessControlPolicy>`, "", 0},
+		{"100 grants", grants(100), "", 100},
+		{"101 grants", grants(101), s3err.MalformedXML, 0},
+		{"no list", `<AccessControlPolicy><Owner><ID>o</ID></Owner></AccessControlPolicy>`, s3err.MalformedXML, 0},
+		{"two owners", `<AccessControlPolicy><Owner><ID>a</ID></Owner><Owner><ID>b</ID></Owner><AccessControlList/></AccessControlPolicy>`, s3err.MalformedXML, 0},
+		{"two lists", `<AccessControlPolicy><AccessControlList/><AccessControlList/></AccessControlPolicy>`, s3err.MalformedXML, 0},
+		{"wrong root", "<Delete/>", s3err.MalformedXML, 0},
+		{"unclosed", "<AccessControlPolicy><AccessControlList>", s3err.MalformedXML, 0},
+		{"too large", "<AccessControlPolicy>" + strings.Repeat(" ", MaxConfigBodySize) + "</AccessControlPolicy>", s3err.MaxMessageLengthExceeded, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := DecodeAccessControlPolicy(strings.NewReader(tc.body))
+			wantCode(t, err, tc.want)
+			if err == nil && len(p.AccessControlList.Grants) != tc.grants {
+				t.Fatalf("%d grants", len(p.AccessControlList.Grants))
+			}
+		})
+	}
+	if p, err := DecodeAccessControlPolicy(strings.NewReader(" \n<!-- nothing -->")); p != nil || err != nil {
+		t.Fatalf("empty body: %+v, %v", p, err)
+	}
+	p, err := DecodeAccessControlPolicy(strings.NewReader(aclDoc("CanonicalUser", "me", "FULL_CONTROL")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Grant{Grantee: Grantee{Type: "CanonicalUser", ID: "me"}, Permission: "FULL_CONTROL"}
+	if p.Owner == nil || p.Owner.ID != "me" || p.AccessControlList.Grants[0] != want {
+		t.Fatalf("decoded %+v", p)
+	}
+	// The type under an xsi prefix nobody declared is still the type; in
+	// another namespace it is not.
+	for body, typ := range map[string]string{
+		`<AccessControlPolicy><AccessControlList><Grant><Grantee xsi:type="Group"/></Grant></AccessControlList></AccessControlPolicy>`:                   "Group",
+		`<AccessControlPolicy><AccessControlList><Grant><Grantee xmlns:o="urn:other" o:type="Group"/></Grant></AccessControlList></AccessControlPolicy>`: "",
+	} {
+		p, err := DecodeAccessControlPolicy(strings.NewReader(body))
+		if err != nil || p.AccessControlList.Grants[0].Grantee.Type != typ {
+			t.Fatalf("%s: %+v, %v", body, p, err)
+		}
+	}
+}
+
 var testTime = Time(time.Date(2009, 10, 12, 17, 50, 30, 123456789, time.FixedZone("x", 3600)))
 
 func TestEncodeGolden(t *testing.T) {
@@ -202,6 +279,11 @@ func TestEncodeGolden(t *testing.T) {
 				`<Owner><ID>o</ID><DisplayName>o</DisplayName></Owner><StorageClass>STANDARD</StorageClass></Version></ListVersionsResult>`},
 		{"VersioningConfiguration", &VersioningConfiguration{},
 			`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></VersioningConfiguration>`},
+		{"AccessControlPolicy", &AccessControlPolicy{Owner: &Owner{ID: "o", DisplayName: "o"}, AccessControlList: AccessControlList{Grants: []Grant{
+			{Grantee: Grantee{Type: "CanonicalUser", ID: "o", DisplayName: "o"}, Permission: "FULL_CONTROL"}}}},
+			`<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>o</ID><DisplayName>o</DisplayName></Owner>` +
+				`<AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">` +
+				`<ID>o</ID><DisplayName>o</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>`},
 		{"LocationConstraint", &LocationConstraint{Location: "eu-west-1"},
 			`<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">eu-west-1</LocationConstraint>`},
 		{"LocationConstraint us-east-1", &LocationConstraint{},
@@ -250,6 +332,10 @@ func TestResponseRoundTrip(t *testing.T) {
 			MaxKeys: 2, Delimiter: "/", IsTruncated: true, EncodingType: "url", CommonPrefixes: []CommonPrefix{{"c/"}},
 			Versions: []ObjectVersion{{Key: "k", VersionID: "null", IsLatest: true, LastModified: when, ETag: `"e"`, Size: 1, Owner: owner, StorageClass: "STANDARD"}}},
 		&VersioningConfiguration{Status: "Enabled"},
+		&AccessControlPolicy{Owner: owner, AccessControlList: AccessControlList{Grants: []Grant{
+			{Grantee: Grantee{Type: "CanonicalUser", ID: "o", DisplayName: "Owner"}, Permission: "FULL_CONTROL"},
+			{Grantee: Grantee{Type: "Group", URI: "http://acs.amazonaws.com/groups/global/AllUsers"}, Permission: "READ"},
+			{Grantee: Grantee{EmailAddress: "a@b"}, Permission: "WRITE"}}}},
 		&Delete{Quiet: true, Objects: []ObjectIdentifier{{Key: "k", VersionID: "v"}}},
 		&CompleteMultipartUpload{Parts: []CompletedPart{{PartNumber: 1, ETag: "e", ChecksumSHA256: "x"}}},
 		&CreateBucketConfiguration{LocationConstraint: "eu"},
