@@ -628,6 +628,8 @@ func TestMinioClient(t *testing.T) {
 			{"start-after", minio.ListObjectsOptions{Recursive: true, StartAfter: "b/2"}, []string{"b/c/3", "d e", "f/g/h", "z"}},
 			{"v1-recursive-paged", minio.ListObjectsOptions{Recursive: true, UseV1: true, MaxKeys: 3}, keys},
 			{"v1-delimited", minio.ListObjectsOptions{UseV1: true}, []string{"a", "b/", "d e", "f/", "z"}},
+			{"versions-recursive-paged", minio.ListObjectsOptions{Recursive: true, WithVersions: true, MaxKeys: 2}, keys},
+			{"versions-delimited-prefix", minio.ListObjectsOptions{Prefix: "b/", WithVersions: true}, []string{"b/1", "b/2", "b/c/"}},
 		} {
 			// minio-go hands out a page's objects, then its common
 			// prefixes: compare delimited listings as sets.
@@ -637,6 +639,12 @@ func TestMinioClient(t *testing.T) {
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+			}
+		}
+		// Each object is its one version, null and the latest.
+		for oi := range c.ListObjects(ctx, lb, minio.ListObjectsOptions{Recursive: true, WithVersions: true}) {
+			if oi.Err != nil || oi.VersionID != "null" || !oi.IsLatest || oi.IsDeleteMarker || oi.ETag != md5Hex([]byte(oi.Key)) {
+				t.Fatalf("listed version %+v", oi)
 			}
 		}
 		// Sizes and ETags in the listing.
@@ -716,8 +724,12 @@ func TestMinioClient(t *testing.T) {
 
 		_, err = c.GetObjectTagging(ctx, b, "ranged", minio.GetObjectTaggingOptions{})
 		wantMinioCode(t, "GetObjectTagging", err, "NotImplemented")
-		_, err = c.GetBucketVersioning(ctx, b)
-		wantMinioCode(t, "GetBucketVersioning", err, "NotImplemented")
+		// Never versioned: an empty configuration, and it cannot be turned on.
+		if vc, err := c.GetBucketVersioning(ctx, b); err != nil || vc.Status != "" || vc.Enabled() {
+			t.Fatalf("GetBucketVersioning = %+v, %v; want an empty configuration", vc, err)
+		}
+		err = c.EnableVersioning(ctx, b)
+		wantMinioCode(t, "EnableVersioning", err, "NotImplemented")
 		err = c.SetBucketPolicy(ctx, b, `{"Version":"2012-10-17","Statement":[]}`)
 		wantMinioCode(t, "SetBucketPolicy", err, "NotImplemented")
 		_, err = c.GetBucketPolicy(ctx, b)

@@ -1,11 +1,15 @@
 package s3
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/gridstore/gridstore/node/s3/limits"
 	"github.com/gridstore/gridstore/node/s3/s3err"
 	"github.com/gridstore/gridstore/node/s3/s3xml"
 	"github.com/gridstore/gridstore/node/s3/sigv4"
@@ -17,26 +21,86 @@ func (s *Server) owner() *s3xml.Owner {
 	return &s3xml.Owner{ID: s.cfg.Owner, DisplayName: s.cfg.Owner}
 }
 
-// listBuckets answers ListBuckets: every bucket, sorted by name. The
-// optional prefix parameter filters; max-buckets and continuation-token are
-// not needed, since the whole list always fits one answer (no
-// ContinuationToken in it tells paginators that it is the last page).
+// maxBuckets is the largest max-buckets ListBuckets takes, as S3.
+const maxBuckets = 10000
+
+// listBuckets answers ListBuckets: the buckets whose names start with
+// prefix, sorted by name, after the continuation token's bucket, at most
+// max-buckets of them. Without max-buckets every bucket is in one page, as
+// S3 answers accounts of up to 10000 buckets.
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, rq *request) error {
+	q := rq.query
+	prefix := q.Get("prefix")
+	limit, err := maxBucketsParam(q)
+	if err != nil {
+		return err
+	}
+	after := ""
+	if tok := q.Get("continuation-token"); tok != "" { // an empty one is none, as for ListObjectsV2
+		if after, err = decodeBucketToken(tok); err != nil {
+			return err
+		}
+	}
 	buckets, err := s.cfg.Objects.ListBuckets(r.Context())
 	if err != nil {
 		return fmt.Errorf("list buckets: %w", err)
 	}
-	prefix := rq.query.Get("prefix")
-	res := &s3xml.ListAllMyBucketsResult{Owner: s.owner()}
+	res := &s3xml.ListAllMyBucketsResult{Owner: s.owner(), Prefix: prefix}
 	for _, b := range buckets {
-		if strings.HasPrefix(b.Name, prefix) {
+		if strings.HasPrefix(b.Name, prefix) && b.Name > after {
 			res.Buckets.Bucket = append(res.Buckets.Bucket, s3xml.Bucket{Name: b.Name, CreationDate: s3xml.Time(b.Created)})
 		}
 	}
 	// The layer merges its sets' lists; sort here so that the order S3
-	// promises does not depend on how it merges.
+	// promises, which pages rely on, does not depend on how it merges.
 	slices.SortFunc(res.Buckets.Bucket, func(a, b s3xml.Bucket) int { return strings.Compare(a.Name, b.Name) })
+	if limit > 0 && len(res.Buckets.Bucket) > limit {
+		res.Buckets.Bucket = res.Buckets.Bucket[:limit]
+		res.ContinuationToken = encodeBucketToken(res.Buckets.Bucket[limit-1].Name)
+	}
 	return writeXML(w, res)
+}
+
+// maxBucketsParam reads max-buckets: 1 to maxBuckets, 0 if absent.
+func maxBucketsParam(q url.Values) (int, error) {
+	if !q.Has("max-buckets") {
+		return 0, nil
+	}
+	v := q.Get("max-buckets")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxBuckets {
+		return 0, s3err.Newf(s3err.InvalidArgument, "max-buckets must be an integer between 1 and %d, inclusive; got %q.", maxBuckets, clip(v))
+	}
+	return n, nil
+}
+
+// Bucket continuation tokens are opaque to clients: a version byte, then
+// the name of the page's last bucket, base64url encoded. The version lets a
+// later format be told apart.
+const bucketTokenVersion = 1
+
+func encodeBucketToken(name string) string {
+	return base64.RawURLEncoding.EncodeToString(append([]byte{bucketTokenVersion}, name...))
+}
+
+// decodeBucketToken returns the bucket name a token continues after. A
+// token that is not one of ours is InvalidArgument: listing from the start
+// instead would hand a paginator the same buckets twice.
+func decodeBucketToken(tok string) (string, error) {
+	bad := s3err.Newf(s3err.InvalidArgument, "The continuation token provided is incorrect.")
+	// The longest valid token: a version byte and a 63-byte name.
+	if len(tok) > base64.RawURLEncoding.EncodedLen(1+63) {
+		return "", bad
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if err != nil || len(b) < 2 || b[0] != bucketTokenVersion {
+		return "", bad.WithCause(err)
+	}
+	name := string(b[1:])
+	if err := limits.CheckBucketName(name); err != nil {
+		return "", bad.WithCause(err)
+	}
+	return name, nil
 }
 
 // createBucket answers CreateBucket. Only what gridstore can honour is
@@ -63,15 +127,7 @@ func checkCreateBucketHeaders(h http.Header) error {
 	if strings.EqualFold(strings.TrimSpace(h.Get("X-Amz-Bucket-Object-Lock-Enabled")), "true") {
 		return s3err.Newf(s3err.NotImplemented, "gridstore does not implement object lock.")
 	}
-	if acl := h.Get("X-Amz-Acl"); acl != "" && acl != "private" {
-		return s3err.Newf(s3err.NotImplemented, "gridstore does not implement ACLs: only the private canned ACL is accepted.")
-	}
-	for name := range h {
-		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
-			return s3err.Newf(s3err.NotImplemented, "gridstore does not implement ACLs (%s).", name)
-		}
-	}
-	return nil
+	return checkACLHeaders(h)
 }
 
 // checkCreateBucketBody reads the optional CreateBucketConfiguration: the
@@ -122,6 +178,16 @@ func (s *Server) getBucketLocation(w http.ResponseWriter, r *http.Request, rq *r
 		loc = ""
 	}
 	return writeXML(w, &s3xml.LocationConstraint{Location: loc})
+}
+
+// getBucketVersioning answers GetBucketVersioning: buckets have never had
+// versioning, which S3 says with an empty configuration (no Status).
+// Clean-up tools (rclone purge) ask before they delete.
+func (s *Server) getBucketVersioning(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := s.bucketExists(r, rq); err != nil {
+		return err
+	}
+	return writeXML(w, &s3xml.VersioningConfiguration{})
 }
 
 // bucketExists fails with NoSuchBucket (or the layer's error) unless the

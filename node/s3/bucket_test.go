@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -135,6 +136,80 @@ func TestBucketLifecycle(t *testing.T) {
 	wantError(t, resp, body, http.StatusNotFound, "NoSuchBucket")
 	resp, body = ts.do(t, http.MethodGet, "/photos?location", nil, nil)
 	wantError(t, resp, body, http.StatusNotFound, "NoSuchBucket")
+}
+
+// listBucketsPage asks for one ListBuckets page with query q.
+func listBucketsPage(t testing.TB, ts *testServer, q url.Values) s3xml.ListAllMyBucketsResult {
+	t.Helper()
+	resp, body := ts.do(t, http.MethodGet, "/?"+q.Encode(), nil, nil)
+	wantStatus(t, resp, body, http.StatusOK)
+	var res s3xml.ListAllMyBucketsResult
+	decodeXML(t, body, &res)
+	return res
+}
+
+// TestListBucketsPaging: max-buckets pages the sorted list, each truncated
+// page's ContinuationToken continues right after its last bucket, the last
+// page has none, and prefix filters and is echoed.
+func TestListBucketsPaging(t *testing.T) {
+	ts := newTestServer(t, nil)
+	var want []string
+	for i := range 7 {
+		name := fmt.Sprintf("pg-%02d", 6-i) // made out of order
+		ts.mustCreateBucket(t, name)
+		want = append(want, name)
+	}
+	slices.Sort(want)
+	ts.mustCreateBucket(t, "other")
+
+	for _, size := range []int{1, 3, 6, 7, 10000} {
+		var got []string
+		q := url.Values{"prefix": {"pg-"}, "max-buckets": {fmt.Sprint(size)}}
+		for page := 0; ; page++ {
+			if page > len(want) {
+				t.Fatalf("max-buckets %d: the listing does not end", size)
+			}
+			res := listBucketsPage(t, ts, q)
+			if len(res.Buckets.Bucket) > size || res.Prefix != "pg-" || res.Owner == nil {
+				t.Fatalf("max-buckets %d, page %d: %+v", size, page, res)
+			}
+			for _, b := range res.Buckets.Bucket {
+				got = append(got, b.Name)
+			}
+			if res.ContinuationToken == "" {
+				break
+			}
+			if len(res.Buckets.Bucket) != size {
+				t.Fatalf("max-buckets %d: a short page %d with a token", size, page)
+			}
+			q.Set("continuation-token", res.ContinuationToken)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("max-buckets %d: %v, want %v", size, got, want)
+		}
+	}
+
+	// Without max-buckets: everything, in one page; an empty token is none.
+	all := listBucketsPage(t, ts, url.Values{"continuation-token": {""}})
+	if len(all.Buckets.Bucket) != len(want)+1 || all.ContinuationToken != "" || all.Prefix != "" {
+		t.Fatalf("unpaged: %+v", all)
+	}
+	// A token continues after its bucket even without max-buckets: after
+	// "other" and pg-00, the rest.
+	first := listBucketsPage(t, ts, url.Values{"max-buckets": {"2"}})
+	rest := listBucketsPage(t, ts, url.Values{"continuation-token": {first.ContinuationToken}})
+	if len(rest.Buckets.Bucket) != len(want)-1 || rest.Buckets.Bucket[0].Name != want[1] || rest.ContinuationToken != "" {
+		t.Fatalf("after %s: %+v", first.ContinuationToken, rest.Buckets)
+	}
+
+	for _, q := range []string{"max-buckets=0", "max-buckets=10001", "max-buckets=-1", "max-buckets=", "max-buckets=two",
+		"continuation-token=not!base64", "continuation-token=" + base64.RawURLEncoding.EncodeToString([]byte("\x02pg-00")),
+		"continuation-token=" + base64.RawURLEncoding.EncodeToString([]byte("\x01")),
+		"continuation-token=" + base64.RawURLEncoding.EncodeToString([]byte("\x01Bad_Name")),
+		"continuation-token=" + strings.Repeat("A", 200)} {
+		resp, body := ts.do(t, http.MethodGet, "/?"+q, nil, nil)
+		wantError(t, resp, body, http.StatusBadRequest, "InvalidArgument")
+	}
 }
 
 func TestCreateBucketRefusals(t *testing.T) {

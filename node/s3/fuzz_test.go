@@ -15,7 +15,7 @@ func FuzzListQuery(f *testing.F) {
 	for _, s := range []string{
 		"", "list-type=2&max-keys=7&prefix=a%2F&delimiter=%2F", "max-keys=-1", "max-keys=99999999999999999999",
 		"encoding-type=URL&marker=x", "continuation-token=", "partNumber=10000&uploadId=x", "partNumber=0",
-		"max-parts=5&part-number-marker=3", "max-uploads=1001", "r=bytes%3D0-1", "r=bytes%3D-5", "r=bytes%3D9223372036854775807-9223372036854775807",
+		"max-parts=5&part-number-marker=3", "key-marker=a&version-id-marker=null", "version-id-marker=null", "key-marker=a&version-id-marker=v1", "max-uploads=1001", "r=bytes%3D0-1", "r=bytes%3D-5", "r=bytes%3D9223372036854775807-9223372036854775807",
 	} {
 		f.Add(s)
 	}
@@ -24,12 +24,13 @@ func FuzzListQuery(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, v2 := range []bool{false, true} {
-			lq, err := parseListQuery(q, v2)
+		for _, kind := range []listKind{kindV1, kindV2, kindVersions} {
+			lq, err := parseListQuery(q, kind)
 			if err != nil {
 				continue
 			}
-			if lq.maxKeys < 0 || (lq.encodingType != "" && lq.encodingType != "url") {
+			if lq.maxKeys < 0 || (lq.encodingType != "" && lq.encodingType != "url") ||
+				(lq.versionIDMarker != "" && (lq.versionIDMarker != nullVersionID || lq.marker == "")) {
 				t.Fatalf("accepted %+v", lq)
 			}
 			if o := lq.options(); o.MaxKeys < 0 || o.MaxKeys > limits.MaxListKeys {

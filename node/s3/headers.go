@@ -77,8 +77,13 @@ func setObjectHeaders(h http.Header, info object.ObjectInfo) {
 			h.Set(name, v)
 		}
 	}
+	// Straight into the map, lower case: Set would canonicalise the name
+	// to X-Amz-Meta-Foo, and clients that do not fold case on read (boto3's
+	// Metadata dict, keyed by what follows the prefix) would lose "foo".
+	// Keys are stored lower case; lowering again covers objects written
+	// through the layer directly.
 	for k, v := range info.User {
-		h[http.CanonicalHeaderKey(k)] = []string{v}
+		h[strings.ToLower(k)] = []string{v}
 	}
 }
 

@@ -17,13 +17,27 @@ import (
 // other classes differ only in parity, which a listing does not read.
 const storageClassStandard = "STANDARD"
 
-// listQuery is the query of a ListObjects (v1) or ListObjectsV2 request.
+// listKind is which listing a request asks for: they share one query
+// parser, one layer listing and one encoder, and differ in their marker
+// parameters and in how they describe a page.
+type listKind int
+
+const (
+	kindV1       listKind = iota // ListObjects
+	kindV2                       // ListObjectsV2
+	kindVersions                 // ListObjectVersions
+)
+
+// listQuery is the query of a ListObjects (v1), ListObjectsV2 or
+// ListObjectVersions request.
 type listQuery struct {
 	prefix, delimiter string
 	// encodingType is "" or "url".
 	encodingType string
-	// marker is v1's marker or v2's start-after.
+	// marker is v1's marker, v2's start-after or the versions' key-marker.
 	marker string
+	// versionIDMarker is the versions' version-id-marker: "" or "null".
+	versionIDMarker string
 	// token is v2's continuation-token.
 	token string
 	// maxKeys is max-keys as asked (echoed in the answer); the layer is
@@ -33,9 +47,8 @@ type listQuery struct {
 	fetchOwner bool
 }
 
-// parseListQuery reads the parameters of a listing; v2 selects
-// ListObjectsV2's names.
-func parseListQuery(q url.Values, v2 bool) (listQuery, error) {
+// parseListQuery reads the parameters of a listing of the given kind.
+func parseListQuery(q url.Values, kind listKind) (listQuery, error) {
 	lq := listQuery{prefix: q.Get("prefix"), delimiter: q.Get("delimiter")}
 	var err error
 	if lq.encodingType, err = s3xml.ParseEncodingType(q.Get("encoding-type")); err != nil {
@@ -44,17 +57,30 @@ func parseListQuery(q url.Values, v2 bool) (listQuery, error) {
 	if lq.maxKeys, err = intParam(q, "max-keys", limits.MaxListKeys); err != nil {
 		return lq, err
 	}
-	if !v2 {
+	switch kind {
+	case kindV1:
 		lq.marker = q.Get("marker")
-		return lq, nil
-	}
-	lq.marker = q.Get("start-after")
-	lq.fetchOwner = strings.EqualFold(q.Get("fetch-owner"), "true")
-	if q.Has("continuation-token") {
-		// An empty token can only be a client bug: it would silently
-		// restart the listing from the beginning.
-		if lq.token = q.Get("continuation-token"); lq.token == "" {
-			return lq, s3err.Newf(s3err.InvalidArgument, "The continuation token provided is incorrect.")
+	case kindV2:
+		lq.marker = q.Get("start-after")
+		lq.fetchOwner = strings.EqualFold(q.Get("fetch-owner"), "true")
+		// An empty token is no token: SDKs that build the query from an
+		// unset field send "continuation-token=" on the first page, and S3
+		// lists from the start (or from start-after) for them.
+		lq.token = q.Get("continuation-token")
+	case kindVersions:
+		lq.marker = q.Get("key-marker")
+		lq.versionIDMarker = q.Get("version-id-marker")
+		if lq.versionIDMarker == "" {
+			break
+		}
+		if lq.marker == "" {
+			return lq, s3err.Newf(s3err.InvalidArgument, "A version-id marker cannot be specified without a key marker.")
+		}
+		// Buckets are unversioned: a key's one version is "null", so a
+		// listing continued from it goes on with the next key, as one
+		// from the key marker alone does.
+		if lq.versionIDMarker != nullVersionID {
+			return lq, s3err.Newf(s3err.InvalidArgument, "Invalid version id specified: %q (buckets are unversioned; only null exists).", clip(lq.versionIDMarker))
 		}
 	}
 	return lq, nil
@@ -98,7 +124,7 @@ func (s *Server) list(r *http.Request, rq *request, lq listQuery) (object.ListRe
 
 // listObjectsV1 answers ListObjects (version 1).
 func (s *Server) listObjectsV1(w http.ResponseWriter, r *http.Request, rq *request) error {
-	lq, err := parseListQuery(rq.query, false)
+	lq, err := parseListQuery(rq.query, kindV1)
 	if err != nil {
 		return err
 	}
@@ -123,7 +149,7 @@ func (s *Server) listObjectsV1(w http.ResponseWriter, r *http.Request, rq *reque
 
 // listObjectsV2 answers ListObjectsV2 (list-type=2).
 func (s *Server) listObjectsV2(w http.ResponseWriter, r *http.Request, rq *request) error {
-	lq, err := parseListQuery(rq.query, true)
+	lq, err := parseListQuery(rq.query, kindV2)
 	if err != nil {
 		return err
 	}
@@ -144,6 +170,56 @@ func (s *Server) listObjectsV2(w http.ResponseWriter, r *http.Request, rq *reque
 	}
 	out.ApplyEncodingType()
 	return writeXML(w, out)
+}
+
+// listObjectVersions answers ListObjectVersions (GET ?versions). Buckets
+// are unversioned, so this is the object listing with each object shown
+// as its one version, "null" and the latest.
+func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request, rq *request) error {
+	lq, err := parseListQuery(rq.query, kindVersions)
+	if err != nil {
+		return err
+	}
+	res, err := s.list(r, rq, lq)
+	if err != nil {
+		return err
+	}
+	out := &s3xml.ListVersionsResult{
+		Name: rq.bucket, Prefix: lq.prefix, KeyMarker: lq.marker, VersionIDMarker: lq.versionIDMarker,
+		MaxKeys: lq.maxKeys, Delimiter: lq.delimiter, IsTruncated: res.IsTruncated, EncodingType: lq.encodingType,
+		Versions:       s.listedVersions(res.Objects),
+		CommonPrefixes: commonPrefixes(res.CommonPrefixes),
+	}
+	if res.IsTruncated {
+		out.NextKeyMarker = res.NextMarker
+		// A page that ends on a common prefix has no version to continue
+		// from; the key marker alone skips the whole prefix.
+		if n := len(res.Objects); n > 0 && res.Objects[n-1].Name == res.NextMarker {
+			out.NextVersionIDMarker = nullVersionID
+		}
+	}
+	out.ApplyEncodingType()
+	return writeXML(w, out)
+}
+
+// nullVersionID is the ID of the one version an object of an unversioned
+// bucket has.
+const nullVersionID = "null"
+
+// listedVersions describes the objects of a page as their one version.
+func (s *Server) listedVersions(objs []object.ObjectInfo) []s3xml.ObjectVersion {
+	if len(objs) == 0 {
+		return nil
+	}
+	owner := s.owner() // shared by every entry: written, never changed
+	out := make([]s3xml.ObjectVersion, len(objs))
+	for i, o := range objs {
+		out[i] = s3xml.ObjectVersion{
+			Key: o.Name, VersionID: nullVersionID, IsLatest: true, LastModified: s3xml.Time(o.ModTime),
+			ETag: s3xml.QuoteETag(o.ETag), Size: o.Size, Owner: owner, StorageClass: storageClassStandard,
+		}
+	}
+	return out
 }
 
 // listedObjects describes the objects of a page as S3 lists them.

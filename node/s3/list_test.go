@@ -227,6 +227,13 @@ func TestListMarkers(t *testing.T) {
 	if len(next.Contents) != 1 || next.Contents[0].Key != "a/b/c" || next.StartAfter != "p/5" {
 		t.Fatalf("after a token: %+v", next)
 	}
+
+	// An empty token is no token: the listing starts at start-after, and
+	// no token is echoed.
+	empty := listV2(t, ts, "lst", url.Values{"start-after": {"p/5"}, "continuation-token": {""}, "max-keys": {"1"}})
+	if len(empty.Contents) != 1 || empty.Contents[0].Key != "p/6" || empty.ContinuationToken != "" || empty.StartAfter != "p/5" {
+		t.Fatalf("empty token: %+v", empty)
+	}
 }
 
 func TestListEncodingType(t *testing.T) {
@@ -249,7 +256,7 @@ func TestListEncodingType(t *testing.T) {
 				t.Fatalf("v1 EncodingType %q", res.EncodingType)
 			}
 		}
-		if delim != "+" || prefix != "d" {
+		if delim != "%20" || prefix != "d" {
 			t.Fatalf("v2=%v: delimiter %q, prefix %q", v2, delim, prefix)
 		}
 		var keys []string
@@ -259,11 +266,11 @@ func TestListEncodingType(t *testing.T) {
 		if want := []string{"d%2Bf", "d%C3%A9"}; !slices.Equal(keys, want) {
 			t.Fatalf("v2=%v: keys %v, want %v", v2, keys, want)
 		}
-		if len(prefixes) != 1 || prefixes[0].Prefix != "d+" {
+		if len(prefixes) != 1 || prefixes[0].Prefix != "d%20" {
 			t.Fatalf("v2=%v: prefixes %+v", v2, prefixes)
 		}
-		for _, k := range keys {
-			if _, err := url.QueryUnescape(k); err != nil {
+		for _, k := range append(keys, prefixes[0].Prefix) {
+			if _, err := url.PathUnescape(k); err != nil {
 				t.Fatalf("key %q does not decode: %v", k, err)
 			}
 		}
@@ -311,7 +318,7 @@ func TestListOwnerAndLimits(t *testing.T) {
 		t.Fatalf("default max-keys: %+v", res)
 	}
 
-	for _, q := range []string{"max-keys=abc", "max-keys=-1", "max-keys=", "max-keys=1.5", "encoding-type=gzip", "list-type=2&continuation-token=", "list-type=2&continuation-token=bogus!", "list-type=3"} {
+	for _, q := range []string{"max-keys=abc", "max-keys=-1", "max-keys=", "max-keys=1.5", "encoding-type=gzip", "list-type=2&continuation-token=bogus!", "list-type=3"} {
 		for _, prefix := range []string{"", "list-type=2&"} {
 			if strings.HasPrefix(q, "list-type") && prefix != "" {
 				continue

@@ -406,7 +406,7 @@ func TestListMultipartUploads(t *testing.T) {
 		t.Fatalf("delimited: keys %v, prefixes %v", keys, prefixes)
 	}
 	res = list(url.Values{"encoding-type": {"url"}, "prefix": {"sp "}})
-	if len(res.Uploads) != 1 || res.Uploads[0].Key != "sp+ace" || res.Prefix != "sp+" || res.EncodingType != "url" {
+	if len(res.Uploads) != 1 || res.Uploads[0].Key != "sp%20ace" || res.Prefix != "sp%20" || res.EncodingType != "url" {
 		t.Fatalf("encoded: %+v", res)
 	}
 	for _, q := range []string{"max-uploads=x", "max-uploads=-3", "encoding-type=zip"} {

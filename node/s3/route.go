@@ -51,12 +51,12 @@ func (s *Server) virtualHostBucket(host string) (string, bool) {
 // operation (a GET of ?acl as a GetObject) would answer something else than
 // what the client asked for.
 var unsupportedSubresources = []string{
-	"accelerate", "acl", "analytics", "attributes", "cors", "encryption",
+	"accelerate", "analytics", "attributes", "cors", "encryption",
 	"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
 	"metadataConfiguration", "metrics", "notification", "object-lock",
 	"ownershipControls", "policy", "policyStatus", "publicAccessBlock",
 	"rename", "replication", "requestPayment", "restore", "retention", "select",
-	"session", "tagging", "torrent", "versioning", "versions", "website",
+	"session", "tagging", "torrent", "website",
 }
 
 // route picks the operation of a request from its method, bucket, key,
@@ -68,6 +68,9 @@ func route(r *http.Request, rq *request) (string, handler) {
 		if q.Has(sub) {
 			return "NotImplemented", notImplemented
 		}
+	}
+	if api, h, ok := routeSubresource(r.Method, rq); ok {
+		return api, h
 	}
 	copySource := r.Header.Get("X-Amz-Copy-Source") != ""
 	switch {
@@ -141,6 +144,41 @@ func route(r *http.Request, rq *request) (string, handler) {
 	return "NotImplemented", notImplemented
 }
 
+// routeSubresource routes the subresources gridstore answers in part. A
+// request for one of them is never the plain operation (a PUT of ?acl is
+// not a PutObject), so what is not served here is NotImplemented; ok is
+// false when the request names none of them.
+func routeSubresource(method string, rq *request) (api string, h handler, ok bool) {
+	q := rq.query
+	onBucket := rq.bucket != "" && rq.key == ""
+	onObject := rq.key != ""
+	switch {
+	case q.Has("versions"):
+		if onBucket && method == http.MethodGet {
+			return "ListObjectVersions", (*Server).listObjectVersions, true
+		}
+	case q.Has("versioning"):
+		// PutBucketVersioning stays NotImplemented until versions exist.
+		if onBucket && method == http.MethodGet {
+			return "GetBucketVersioning", (*Server).getBucketVersioning, true
+		}
+	case q.Has("acl"):
+		switch {
+		case onBucket && method == http.MethodGet:
+			return "GetBucketAcl", (*Server).getBucketACL, true
+		case onBucket && method == http.MethodPut:
+			return "PutBucketAcl", (*Server).putBucketACL, true
+		case onObject && method == http.MethodGet:
+			return "GetObjectAcl", (*Server).getObjectACL, true
+		case onObject && method == http.MethodPut:
+			return "PutObjectAcl", (*Server).putObjectACL, true
+		}
+	default:
+		return "", nil, false
+	}
+	return "NotImplemented", notImplemented, true
+}
+
 // notImplemented answers an operation gridstore does not offer.
 func notImplemented(_ *Server, _ http.ResponseWriter, _ *http.Request, _ *request) error {
 	return s3err.Newf(s3err.NotImplemented, "gridstore does not implement this operation (see docs/s3-api.md).")
@@ -164,7 +202,7 @@ func checkVersionID(rq *request) error {
 // buckets are unversioned, so the only version there is is the "null" one,
 // and any other ID names a version that does not exist.
 func versionError(bucket, key, id string) error {
-	if id == "null" {
+	if id == nullVersionID {
 		return nil
 	}
 	return &s3err.Error{Code: s3err.NoSuchVersion, BucketName: bucket, Key: key,

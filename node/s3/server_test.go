@@ -62,8 +62,8 @@ func TestNotImplemented(t *testing.T) {
 	ts.mustCreateBucket(t, "bucket")
 	ts.mustPut(t, "bucket", "key", []byte("data"), object.PutOptions{})
 	for _, target := range []string{
-		"GET /bucket?acl", "PUT /bucket?versioning", "GET /bucket?versions", "GET /bucket?policy",
-		"PUT /bucket?lifecycle", "GET /bucket/key?tagging", "GET /bucket/key?acl", "PUT /bucket/key?retention",
+		"GET /?acl", "DELETE /bucket?acl", "POST /bucket/key?acl", "PUT /bucket?versioning", "DELETE /bucket?versions", "GET /bucket/key?versions",
+		"GET /bucket?policy", "PUT /bucket?lifecycle", "GET /bucket/key?tagging", "PUT /bucket/key?retention",
 		"POST /bucket/key?select&select-type=2", "POST /bucket/key", "DELETE /", "PUT /",
 	} {
 		method, path, _ := strings.Cut(target, " ")

@@ -25,8 +25,11 @@ const (
 	// indentation.
 	MaxCompleteBodySize = 4 << 20
 	// MaxConfigBodySize bounds small configuration bodies
-	// (CreateBucketConfiguration).
+	// (CreateBucketConfiguration, AccessControlPolicy).
 	MaxConfigBodySize = 64 << 10
+	// MaxGrants is the most grants an access control list may hold, as
+	// S3.
+	MaxGrants = 100
 )
 
 // errTooLarge marks a body that went past its limit.
@@ -185,6 +188,54 @@ func DecodeCreateBucketConfiguration(r io.Reader) (*CreateBucketConfiguration, e
 	}
 	c.LocationConstraint = strings.TrimSpace(c.LocationConstraint)
 	return &c, nil
+}
+
+// DecodeAccessControlPolicy reads the body of PutBucketAcl or
+// PutObjectAcl: at most one Owner and one AccessControlList of at most
+// MaxGrants grants. An empty body gives nil (the ACL may come in the
+// x-amz-acl header instead). Whether the policy can be honoured is the
+// handler's to judge.
+func DecodeAccessControlPolicy(r io.Reader) (*AccessControlPolicy, error) {
+	dec := newDecoder(r, MaxConfigBodySize, "AccessControlPolicy")
+	if err := dec.start(); err != nil {
+		if err == errEmpty {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var p AccessControlPolicy
+	hasOwner, hasACL := false, false
+	err := dec.children(func(t xml.StartElement) error {
+		switch t.Name.Local {
+		case "Owner":
+			if hasOwner {
+				return malformed("Owner is given twice")
+			}
+			hasOwner = true
+			p.Owner = &Owner{}
+			return dec.d.DecodeElement(p.Owner, &t)
+		case "AccessControlList":
+			if hasACL {
+				return malformed("AccessControlList is given twice")
+			}
+			hasACL = true
+			if err := dec.d.DecodeElement(&p.AccessControlList, &t); err != nil {
+				return err
+			}
+			if n := len(p.AccessControlList.Grants); n > MaxGrants {
+				return malformed("%d grants, more than %d", n, MaxGrants)
+			}
+			return nil
+		}
+		return dec.d.Skip()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !hasACL {
+		return nil, malformed("no AccessControlList")
+	}
+	return &p, nil
 }
 
 // DecodeDelete reads a DeleteObjects body: 1 to MaxDeleteObjects objects,

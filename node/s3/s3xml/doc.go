@@ -27,8 +27,8 @@
 // double quotes (QuoteETag).
 //
 // Listings asked for with encoding-type=url get their keys, prefixes,
-// delimiters and markers encoded with EncodeKey, S3's variant of form
-// encoding (space as '+', '/' and '*' kept): call ApplyEncodingType on the
+// delimiters and markers encoded with EncodeKey, as S3 percent-encodes them
+// (a space as %20, unreserved characters and '/' kept): call ApplyEncodingType on the
 // result just before writing it. ParseEncodingType validates the request
 // parameter.
 package s3xml

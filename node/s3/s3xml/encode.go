@@ -53,30 +53,27 @@ func ParseEncodingType(s string) (string, error) {
 }
 
 // EncodeKey encodes a key (prefix, delimiter, marker) for a listing asked
-// for with encoding-type=url, as S3 does: form encoding with a space as
-// '+', and '/', '*', '-', '_', '.' kept as they are, everything else
-// (including '~') as %XX. It lets a listing carry keys that XML 1.0 cannot
-// hold (control characters).
+// for with encoding-type=url, as S3 does: every byte but the unreserved
+// characters of RFC 3986 (A-Z a-z 0-9 - _ . ~) and '/' as %XX, a space
+// included. A space is never '+': clients decode with a path unescape as
+// often as with a query one, and only %20 means a space to both. It lets a
+// listing carry keys that XML 1.0 cannot hold (control characters).
 func EncodeKey(s string) string {
 	const hex = "0123456789ABCDEF"
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if !keepInKey(s[i]) && s[i] != ' ' {
+		if !keepInKey(s[i]) {
 			n++
 		}
 	}
-	if n == 0 && !containsSpace(s) {
+	if n == 0 {
 		return s
 	}
 	b := make([]byte, 0, len(s)+2*n)
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case keepInKey(c):
+		if c := s[i]; keepInKey(c) {
 			b = append(b, c)
-		case c == ' ':
-			b = append(b, '+')
-		default:
+		} else {
 			b = append(b, '%', hex[c>>4], hex[c&15])
 		}
 	}
@@ -85,16 +82,7 @@ func EncodeKey(s string) string {
 
 func keepInKey(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '/' || c == '*'
-}
-
-func containsSpace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' {
-			return true
-		}
-	}
-	return false
+		c == '-' || c == '_' || c == '.' || c == '~' || c == '/'
 }
 
 // ApplyEncodingType encodes the keys, prefixes, delimiter and markers of
@@ -133,6 +121,21 @@ func (l *ListMultipartUploadsResult) ApplyEncodingType() {
 	}
 	for i := range l.Uploads {
 		l.Uploads[i].Key = EncodeKey(l.Uploads[i].Key)
+	}
+	encodeObjects(nil, l.CommonPrefixes)
+}
+
+// ApplyEncodingType is ListBucketResult's, for object versions: version
+// ID markers are opaque and stay as they are.
+func (l *ListVersionsResult) ApplyEncodingType() {
+	if l.EncodingType != EncodingTypeURL {
+		return
+	}
+	for _, s := range []*string{&l.Prefix, &l.KeyMarker, &l.NextKeyMarker, &l.Delimiter} {
+		*s = EncodeKey(*s)
+	}
+	for i := range l.Versions {
+		l.Versions[i].Key = EncodeKey(l.Versions[i].Key)
 	}
 	encodeObjects(nil, l.CommonPrefixes)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -170,6 +171,83 @@ func TestDecodeCreateBucketConfiguration(t *testing.T) {
 	}
 }
 
+// aclDoc is an AccessControlPolicy with one grant to a grantee of type
+// typ with ID id, as aws-sdk-go-v2 writes it.
+func aclDoc(typ, id, permission string) string {
+	return `<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>` + id + `</ID></Owner><AccessControlList><Grant>` +
+		`<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="` + typ + `"><ID>` + id + `</ID></Grantee>` +
+		`<Permission>` + permission + `</Permission></Grant></AccessControlList></AccessControlPolicy>`
+}
+
+func TestDecodeAccessControlPolicy(t *testing.T) {
+	grants := func(n int) string {
+		return `<AccessControlPolicy><AccessControlList>` + strings.Repeat(`<Grant><Grantee><ID>x</ID></Grantee><Permission>READ</Permission></Grant>`, n) +
+			`</AccessControlList></AccessControlPolicy>`
+	}
+	for _, tc := range []struct {
+		name, body string
+		want       s3err.Code
+		grants     int
+	}{
+		{"sdk private", aclDoc("CanonicalUser", "owner", "FULL_CONTROL"), "", 1},
+		{"aws example", `<?xml version="1.0" encoding="UTF-8"?>
+<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Owner><ID>852b113e7a2f25102679df27bb0ae12b3f85be6</ID><DisplayName>CustomersName@amazon.com</DisplayName></Owner>
+  <AccessControlList>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">
+        <ID>852b113e7a2f25102679df27bb0ae12b3f85be6</ID><DisplayName>CustomersName@amazon.com</DisplayName>
+      </Grantee>
+      <Permission>FULL_CONTROL</Permission>
+    </Grant>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee>
+      <Permission>READ</Permission>
+    </Grant>
+  </AccessControlList>
+</AccessControlPolicy>`, "", 2},
+		{"no grants", `<AccessControlPolicy><AccessControlList/></AccessControlPolicy>`, "", 0},
+		{"100 grants", grants(100), "", 100},
+		{"101 grants", grants(101), s3err.MalformedXML, 0},
+		{"no list", `<AccessControlPolicy><Owner><ID>o</ID></Owner></AccessControlPolicy>`, s3err.MalformedXML, 0},
+		{"two owners", `<AccessControlPolicy><Owner><ID>a</ID></Owner><Owner><ID>b</ID></Owner><AccessControlList/></AccessControlPolicy>`, s3err.MalformedXML, 0},
+		{"two lists", `<AccessControlPolicy><AccessControlList/><AccessControlList/></AccessControlPolicy>`, s3err.MalformedXML, 0},
+		{"wrong root", "<Delete/>", s3err.MalformedXML, 0},
+		{"unclosed", "<AccessControlPolicy><AccessControlList>", s3err.MalformedXML, 0},
+		{"too large", "<AccessControlPolicy>" + strings.Repeat(" ", MaxConfigBodySize) + "</AccessControlPolicy>", s3err.MaxMessageLengthExceeded, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := DecodeAccessControlPolicy(strings.NewReader(tc.body))
+			wantCode(t, err, tc.want)
+			if err == nil && len(p.AccessControlList.Grants) != tc.grants {
+				t.Fatalf("%d grants", len(p.AccessControlList.Grants))
+			}
+		})
+	}
+	if p, err := DecodeAccessControlPolicy(strings.NewReader(" \n<!-- nothing -->")); p != nil || err != nil {
+		t.Fatalf("empty body: %+v, %v", p, err)
+	}
+	p, err := DecodeAccessControlPolicy(strings.NewReader(aclDoc("CanonicalUser", "me", "FULL_CONTROL")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Grant{Grantee: Grantee{Type: "CanonicalUser", ID: "me"}, Permission: "FULL_CONTROL"}
+	if p.Owner == nil || p.Owner.ID != "me" || p.AccessControlList.Grants[0] != want {
+		t.Fatalf("decoded %+v", p)
+	}
+	// The type under an xsi prefix nobody declared is still the type; in
+	// another namespace it is not.
+	for body, typ := range map[string]string{
+		`<AccessControlPolicy><AccessControlList><Grant><Grantee xsi:type="Group"/></Grant></AccessControlList></AccessControlPolicy>`:                   "Group",
+		`<AccessControlPolicy><AccessControlList><Grant><Grantee xmlns:o="urn:other" o:type="Group"/></Grant></AccessControlList></AccessControlPolicy>`: "",
+	} {
+		p, err := DecodeAccessControlPolicy(strings.NewReader(body))
+		if err != nil || p.AccessControlList.Grants[0].Grantee.Type != typ {
+			t.Fatalf("%s: %+v, %v", body, p, err)
+		}
+	}
+}
+
 var testTime = Time(time.Date(2009, 10, 12, 17, 50, 30, 123456789, time.FixedZone("x", 3600)))
 
 func TestEncodeGolden(t *testing.T) {
@@ -191,6 +269,21 @@ func TestEncodeGolden(t *testing.T) {
 				`<CommonPrefixes><Prefix>p/q/</Prefix></CommonPrefixes></ListBucketResult>`},
 		{"ListAllMyBucketsResult empty", &ListAllMyBucketsResult{Owner: &Owner{ID: "id"}},
 			`<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>id</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`},
+		{"ListVersionsResult", &ListVersionsResult{Name: "b", MaxKeys: 1, IsTruncated: true, NextKeyMarker: "k", NextVersionIDMarker: "null",
+			Versions: []ObjectVersion{{Key: "k", VersionID: "null", IsLatest: true, LastModified: testTime, ETag: `"e"`, Size: 3,
+				Owner: &Owner{ID: "o", DisplayName: "o"}, StorageClass: "STANDARD"}}},
+			`<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix><KeyMarker></KeyMarker>` +
+				`<VersionIdMarker></VersionIdMarker><NextKeyMarker>k</NextKeyMarker><NextVersionIdMarker>null</NextVersionIdMarker>` +
+				`<MaxKeys>1</MaxKeys><IsTruncated>true</IsTruncated><Version><Key>k</Key><VersionId>null</VersionId><IsLatest>true</IsLatest>` +
+				`<LastModified>2009-10-12T16:50:30.123Z</LastModified><ETag>&#34;e&#34;</ETag><Size>3</Size>` +
+				`<Owner><ID>o</ID><DisplayName>o</DisplayName></Owner><StorageClass>STANDARD</StorageClass></Version></ListVersionsResult>`},
+		{"VersioningConfiguration", &VersioningConfiguration{},
+			`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></VersioningConfiguration>`},
+		{"AccessControlPolicy", &AccessControlPolicy{Owner: &Owner{ID: "o", DisplayName: "o"}, AccessControlList: AccessControlList{Grants: []Grant{
+			{Grantee: Grantee{Type: "CanonicalUser", ID: "o", DisplayName: "o"}, Permission: "FULL_CONTROL"}}}},
+			`<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>o</ID><DisplayName>o</DisplayName></Owner>` +
+				`<AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">` +
+				`<ID>o</ID><DisplayName>o</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>`},
 		{"LocationConstraint", &LocationConstraint{Location: "eu-west-1"},
 			`<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">eu-west-1</LocationConstraint>`},
 		{"LocationConstraint us-east-1", &LocationConstraint{},
@@ -220,7 +313,7 @@ func TestResponseRoundTrip(t *testing.T) {
 	when := Time(time.Date(2026, 3, 14, 15, 9, 26, 535000000, time.UTC))
 	owner := &Owner{ID: "o", DisplayName: "Owner"}
 	for _, v := range []any{
-		&ListAllMyBucketsResult{Owner: owner, Buckets: Buckets{Bucket: []Bucket{{"a", when}, {"b", when}}}},
+		&ListAllMyBucketsResult{Owner: owner, Buckets: Buckets{Bucket: []Bucket{{"a", when}, {"b", when}}}, ContinuationToken: "t", Prefix: "p"},
 		&ListBucketResult{Name: "b", Prefix: "p", Marker: "m", NextMarker: "n", MaxKeys: 5, Delimiter: "/", IsTruncated: true, EncodingType: "url",
 			Contents: []Object{{Key: "k", LastModified: when, ETag: `"e"`, Size: 5, Owner: owner, StorageClass: "STANDARD"}}, CommonPrefixes: []CommonPrefix{{"c/"}}},
 		&ListBucketResultV2{Name: "b", KeyCount: 1, MaxKeys: 1, ContinuationToken: "c", NextContinuationToken: "n", StartAfter: "s",
@@ -235,6 +328,14 @@ func TestResponseRoundTrip(t *testing.T) {
 		&CopyPartResult{LastModified: when, ETag: `"e"`},
 		&DeleteResult{Deleted: []DeletedObject{{Key: "k", VersionID: "v", DeleteMarker: true, DeleteMarkerVersionID: "d"}}},
 		&LocationConstraint{Location: "x"},
+		&ListVersionsResult{Name: "b", Prefix: "p", KeyMarker: "k", VersionIDMarker: "null", NextKeyMarker: "n", NextVersionIDMarker: "null",
+			MaxKeys: 2, Delimiter: "/", IsTruncated: true, EncodingType: "url", CommonPrefixes: []CommonPrefix{{"c/"}},
+			Versions: []ObjectVersion{{Key: "k", VersionID: "null", IsLatest: true, LastModified: when, ETag: `"e"`, Size: 1, Owner: owner, StorageClass: "STANDARD"}}},
+		&VersioningConfiguration{Status: "Enabled"},
+		&AccessControlPolicy{Owner: owner, AccessControlList: AccessControlList{Grants: []Grant{
+			{Grantee: Grantee{Type: "CanonicalUser", ID: "o", DisplayName: "Owner"}, Permission: "FULL_CONTROL"},
+			{Grantee: Grantee{Type: "Group", URI: "http://acs.amazonaws.com/groups/global/AllUsers"}, Permission: "READ"},
+			{Grantee: Grantee{EmailAddress: "a@b"}, Permission: "WRITE"}}}},
 		&Delete{Quiet: true, Objects: []ObjectIdentifier{{Key: "k", VersionID: "v"}}},
 		&CompleteMultipartUpload{Parts: []CompletedPart{{PartNumber: 1, ETag: "e", ChecksumSHA256: "x"}}},
 		&CreateBucketConfiguration{LocationConstraint: "eu"},
@@ -278,22 +379,36 @@ func TestTime(t *testing.T) {
 }
 
 func TestEncodeKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                   "",
-		"photos/2026/a.jpg":  "photos/2026/a.jpg",
-		"a b":                "a+b",
-		"a+b":                "a%2Bb",
-		"tilde~star*":        "tilde%7Estar*",
-		"100%":               "100%25",
-		"ሴ":                  "%E1%88%B4",
-		"ctl\x01\n":          "ctl%01%0A",
-		"q?a=1&b=2#f":        "q%3Fa%3D1%26b%3D2%23f",
-		"-_./*":              "-_./*",
-		`<'">`:               "%3C%27%22%3E",
-		"dir with spaces/ x": "dir+with+spaces/+x",
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"photos/2026/a.jpg", "photos/2026/a.jpg"},
+		{"a b", "a%20b"},
+		{" ", "%20"},
+		{"a+b", "a%2Bb"},
+		{"a +b", "a%20%2Bb"},
+		{"tilde~star*", "tilde~star%2A"},
+		{"100%", "100%25"},
+		{"%20", "%2520"},
+		{"ሴ", "%E1%88%B4"},
+		{"dé", "d%C3%A9"},
+		{"ctl\x00\x01\n\x7f", "ctl%00%01%0A%7F"},
+		{"q?a=1&b=2#f", "q%3Fa%3D1%26b%3D2%23f"},
+		{"-_.~/", "-_.~/"},
+		{`<'">`, "%3C%27%22%3E"},
+		{"dir with spaces/ x", "dir%20with%20spaces/%20x"},
+		{"\xff\xfe", "%FF%FE"},
+		{"a:b;c,d@e$f!g(h)i", "a%3Ab%3Bc%2Cd%40e%24f%21g%28h%29i"},
 	} {
-		if got := EncodeKey(in); got != want {
-			t.Errorf("EncodeKey(%q) = %q, want %q", in, got, want)
+		got := EncodeKey(tc.in)
+		if got != tc.want {
+			t.Errorf("EncodeKey(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		// Whichever way a client unescapes, it gets the key back.
+		if back, err := url.PathUnescape(got); err != nil || back != tc.in {
+			t.Errorf("PathUnescape(%q) = %q, %v", got, back, err)
+		}
+		if back, err := url.QueryUnescape(got); err != nil || back != tc.in {
+			t.Errorf("QueryUnescape(%q) = %q, %v", got, back, err)
 		}
 	}
 	for in, want := range map[string]string{"": "", "url": "url", "URL": "url"} {
@@ -309,13 +424,13 @@ func TestApplyEncodingType(t *testing.T) {
 	v1 := &ListBucketResult{Prefix: "a b", Marker: "m+", NextMarker: "n~", Delimiter: " ", EncodingType: "url",
 		Contents: []Object{{Key: "a b/c"}}, CommonPrefixes: []CommonPrefix{{"a b/"}}}
 	v1.ApplyEncodingType()
-	if v1.Prefix != "a+b" || v1.Marker != "m%2B" || v1.NextMarker != "n%7E" || v1.Delimiter != "+" ||
-		v1.Contents[0].Key != "a+b/c" || v1.CommonPrefixes[0].Prefix != "a+b/" {
+	if v1.Prefix != "a%20b" || v1.Marker != "m%2B" || v1.NextMarker != "n~" || v1.Delimiter != "%20" ||
+		v1.Contents[0].Key != "a%20b/c" || v1.CommonPrefixes[0].Prefix != "a%20b/" {
 		t.Errorf("v1 %+v", v1)
 	}
 	v2 := &ListBucketResultV2{Prefix: "a b", StartAfter: "s t", ContinuationToken: "c d", EncodingType: "url", Contents: []Object{{Key: "x y"}}}
 	v2.ApplyEncodingType()
-	if v2.Prefix != "a+b" || v2.StartAfter != "s+t" || v2.ContinuationToken != "c d" || v2.Contents[0].Key != "x+y" {
+	if v2.Prefix != "a%20b" || v2.StartAfter != "s%20t" || v2.ContinuationToken != "c d" || v2.Contents[0].Key != "x%20y" {
 		t.Errorf("v2 %+v", v2)
 	}
 	plain := &ListBucketResultV2{Prefix: "a b"}
@@ -323,9 +438,16 @@ func TestApplyEncodingType(t *testing.T) {
 	if plain.Prefix != "a b" {
 		t.Errorf("encoded without encoding-type: %+v", plain)
 	}
+	lv := &ListVersionsResult{Prefix: "a b", KeyMarker: "k m", NextKeyMarker: "n+", VersionIDMarker: "v m", NextVersionIDMarker: "n v",
+		Delimiter: " ", EncodingType: "url", Versions: []ObjectVersion{{Key: "x y"}}, CommonPrefixes: []CommonPrefix{{"c d "}}}
+	lv.ApplyEncodingType()
+	if lv.Prefix != "a%20b" || lv.KeyMarker != "k%20m" || lv.NextKeyMarker != "n%2B" || lv.Delimiter != "%20" || lv.Versions[0].Key != "x%20y" ||
+		lv.CommonPrefixes[0].Prefix != "c%20d%20" || lv.VersionIDMarker != "v m" || lv.NextVersionIDMarker != "n v" {
+		t.Errorf("versions %+v", lv)
+	}
 	mu := &ListMultipartUploadsResult{KeyMarker: "k m", UploadIDMarker: "u m", EncodingType: "url", Uploads: []Upload{{Key: "a b", UploadID: "u u"}}}
 	mu.ApplyEncodingType()
-	if mu.KeyMarker != "k+m" || mu.UploadIDMarker != "u m" || mu.Uploads[0].Key != "a+b" || mu.Uploads[0].UploadID != "u u" {
+	if mu.KeyMarker != "k%20m" || mu.UploadIDMarker != "u m" || mu.Uploads[0].Key != "a%20b" || mu.Uploads[0].UploadID != "u u" {
 		t.Errorf("uploads %+v", mu)
 	}
 }

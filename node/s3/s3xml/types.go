@@ -90,6 +90,79 @@ type CompletedPart struct {
 	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
 }
 
+// AccessControlPolicy is the body of PutBucketAcl and PutObjectAcl and the
+// answer of GetBucketAcl and GetObjectAcl.
+type AccessControlPolicy struct {
+	XMLName           xml.Name          `xml:"http://s3.amazonaws.com/doc/2006-03-01/ AccessControlPolicy"`
+	Owner             *Owner            `xml:"Owner,omitempty"`
+	AccessControlList AccessControlList `xml:"AccessControlList"`
+}
+
+// AccessControlList wraps the grants of an AccessControlPolicy.
+type AccessControlList struct {
+	Grants []Grant `xml:"Grant"`
+}
+
+// Grant gives a grantee a permission (FULL_CONTROL, READ, WRITE, READ_ACP,
+// WRITE_ACP).
+type Grant struct {
+	Grantee    Grantee `xml:"Grantee"`
+	Permission string  `xml:"Permission"`
+}
+
+// XSINamespace is the XML Schema instance namespace, of Grantee's
+// xsi:type attribute.
+const XSINamespace = "http://www.w3.org/2001/XMLSchema-instance"
+
+// Grantee is who a Grant is for. Type is its xsi:type attribute:
+// CanonicalUser (ID), AmazonCustomerByEmail (EmailAddress) or Group (URI).
+type Grantee struct {
+	Type         string
+	ID           string
+	DisplayName  string
+	URI          string
+	EmailAddress string
+}
+
+// granteeElements are Grantee's child elements: the type the custom
+// marshalling encodes and decodes them through.
+type granteeElements struct {
+	ID           string `xml:"ID,omitempty"`
+	DisplayName  string `xml:"DisplayName,omitempty"`
+	URI          string `xml:"URI,omitempty"`
+	EmailAddress string `xml:"EmailAddress,omitempty"`
+}
+
+// MarshalXML writes the type as S3 does, xsi:type with its namespace
+// declared under the prefix xsi: SDKs look for the attribute by that
+// literal name, which encoding/xml would not produce from a namespaced
+// attribute (it invents its own prefix).
+func (g Grantee) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if g.Type != "" {
+		start.Attr = append(start.Attr,
+			xml.Attr{Name: xml.Name{Local: "xmlns:xsi"}, Value: XSINamespace},
+			xml.Attr{Name: xml.Name{Local: "xsi:type"}, Value: g.Type})
+	}
+	return e.EncodeElement(granteeElements{ID: g.ID, DisplayName: g.DisplayName, URI: g.URI, EmailAddress: g.EmailAddress}, start)
+}
+
+// UnmarshalXML reads the type from an attribute named type in the XML
+// Schema instance namespace, or under an undeclared xsi prefix (a sloppy
+// but unambiguous client).
+func (g *Grantee) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	var el granteeElements
+	if err := d.DecodeElement(&el, &start); err != nil {
+		return err
+	}
+	*g = Grantee{ID: el.ID, DisplayName: el.DisplayName, URI: el.URI, EmailAddress: el.EmailAddress}
+	for _, a := range start.Attr {
+		if a.Name.Local == "type" && (a.Name.Space == XSINamespace || a.Name.Space == "xsi") {
+			g.Type = a.Value
+		}
+	}
+	return nil
+}
+
 // ---- responses ----
 
 // Owner is a bucket's or an object's owner (also Initiator).
@@ -105,6 +178,11 @@ type ListAllMyBucketsResult struct {
 	// Buckets is always written, as <Buckets/> when empty (some clients
 	// require the element).
 	Buckets Buckets `xml:"Buckets"`
+	// ContinuationToken continues the listing; only on a truncated page
+	// (paginators stop at a page without one).
+	ContinuationToken string `xml:"ContinuationToken,omitempty"`
+	// Prefix echoes the request's prefix, if it gave one.
+	Prefix string `xml:"Prefix,omitempty"`
 }
 
 // Buckets wraps the bucket list of ListAllMyBucketsResult.
@@ -166,6 +244,44 @@ type ListBucketResultV2 struct {
 	EncodingType          string         `xml:"EncodingType,omitempty"`
 	Contents              []Object       `xml:"Contents"`
 	CommonPrefixes        []CommonPrefix `xml:"CommonPrefixes"`
+}
+
+// ObjectVersion is one version of a ListObjectVersions answer.
+type ObjectVersion struct {
+	Key          string `xml:"Key"`
+	VersionID    string `xml:"VersionId"`
+	IsLatest     bool   `xml:"IsLatest"`
+	LastModified Time   `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	Owner        *Owner `xml:"Owner,omitempty"`
+	StorageClass string `xml:"StorageClass,omitempty"`
+}
+
+// ListVersionsResult answers ListObjectVersions. Prefix, KeyMarker and
+// VersionIdMarker are always written, as S3 does; the Next markers only
+// when the result is truncated.
+type ListVersionsResult struct {
+	XMLName             xml.Name        `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListVersionsResult"`
+	Name                string          `xml:"Name"`
+	Prefix              string          `xml:"Prefix"`
+	KeyMarker           string          `xml:"KeyMarker"`
+	VersionIDMarker     string          `xml:"VersionIdMarker"`
+	NextKeyMarker       string          `xml:"NextKeyMarker,omitempty"`
+	NextVersionIDMarker string          `xml:"NextVersionIdMarker,omitempty"`
+	MaxKeys             int             `xml:"MaxKeys"`
+	Delimiter           string          `xml:"Delimiter,omitempty"`
+	IsTruncated         bool            `xml:"IsTruncated"`
+	EncodingType        string          `xml:"EncodingType,omitempty"`
+	Versions            []ObjectVersion `xml:"Version"`
+	CommonPrefixes      []CommonPrefix  `xml:"CommonPrefixes"`
+}
+
+// VersioningConfiguration answers GetBucketVersioning. A bucket that never
+// had versioning has no Status, and S3 answers the empty element.
+type VersioningConfiguration struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ VersioningConfiguration"`
+	Status  string   `xml:"Status,omitempty"`
 }
 
 // InitiateMultipartUploadResult answers CreateMultipartUpload.
