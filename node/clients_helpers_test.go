@@ -61,6 +61,7 @@ type wireRecord struct {
 	DecodedLength                string // x-amz-decoded-content-length
 	Trailer                      string // x-amz-trailer
 	ChecksumHeaders              []string
+	AuthScheme                   string // first word of Authorization ("AWS4-HMAC-SHA256", "AWS")
 	Status                       int
 }
 
@@ -101,6 +102,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		DecodedLength:   req.Header.Get("X-Amz-Decoded-Content-Length"),
 		Trailer:         req.Header.Get("X-Amz-Trailer"),
 	}
+	rec.AuthScheme, _, _ = strings.Cut(req.Header.Get("Authorization"), " ")
 	if rec.Host == "" {
 		rec.Host = req.URL.Host
 	}

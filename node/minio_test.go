@@ -30,6 +30,7 @@ type minioOpts struct {
 	endpoint string
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	trailing bool // Options.TrailingHeaders
+	sigV2    bool // sign with AWS Signature Version 2 (credentials.NewStaticV2)
 }
 
 // newMinio returns a minio-go client for n over a recorder.
@@ -41,6 +42,9 @@ func newMinio(t testing.TB, n *testNode, o minioOpts) (*minio.Client, *recorder)
 		secret = testPassword
 	}
 	creds := credentials.NewStaticV4(testUser, secret, "")
+	if o.sigV2 {
+		creds = credentials.NewStaticV2(testUser, secret, "")
+	}
 	if o.anon {
 		creds = credentials.NewStaticV4("", "", "")
 	}

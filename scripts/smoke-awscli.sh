@@ -4,9 +4,12 @@
 # directory, then:
 #   aws s3 mb; aws s3 cp up of a 50 MiB random file (multipart: the CLI
 #   splits at 8 MiB); aws s3 ls of the bucket and of the object; aws s3 cp
-#   down and compare the SHA-256; aws s3 presign and a download of the URL
-#   with curl, compared too; aws s3 rm; aws s3api head-object of the removed
-#   key must fail with 404; aws s3 rb.
+#   down and compare the SHA-256; aws s3 presign (SigV4) and a download of
+#   the URL with curl, compared too; aws s3 presign with the CLI's default
+#   signature (SigV2 for aws CLI v1; v2 presigns with SigV4 only, so there
+#   the step says it is skipped) and a download of that URL, compared too;
+#   aws s3 rm; aws s3api head-object of the removed key must fail with 404;
+#   aws s3 rb.
 # The server is stopped on exit; its log is printed when a step fails.
 #
 # Usage: scripts/smoke-awscli.sh   (or `make smoke`)
@@ -127,13 +130,15 @@ export AWS_ACCESS_KEY_ID=$USER_NAME
 export AWS_SECRET_ACCESS_KEY=$PASSWORD
 export AWS_DEFAULT_REGION=us-east-1
 # A private configuration file rather than /dev/null: aws CLI v1 presigns
-# S3 URLs with Signature V2 unless told s3v4 (v2 presigns with SigV4 anyway),
-# and gridstore speaks SigV4 only.
+# S3 URLs with Signature V2 unless told s3v4 (v2 presigns with SigV4 anyway).
+# gridstore speaks both; this file makes the SigV4 presign, and
+# aws-config-default (no signature_version) the CLI's default one.
 cat >"$tmp/aws-config" <<'CONFIG'
 [default]
 s3 =
     signature_version = s3v4
 CONFIG
+printf '[default]\n' >"$tmp/aws-config-default"
 export AWS_CONFIG_FILE=$tmp/aws-config
 export AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export AWS_EC2_METADATA_DISABLED=true
@@ -178,21 +183,43 @@ awsc s3 cp --only-show-errors "s3://$BUCKET/$KEY" "$tmp/down.bin" || die "aws s3
 got=$(sha256sum "$tmp/down.bin" | cut -d' ' -f1)
 [[ $got == "$want" ]] || die "downloaded file sha256 $got, uploaded $want"
 
-say "aws s3 presign, download with $downloader"
-url=$(awsc s3 presign "s3://$BUCKET/$KEY" --expires-in 300) || die "aws s3 presign"
-[[ $url == *X-Amz-Signature=* ]] ||
-	die "aws s3 presign made a URL without a SigV4 signature (gridstore speaks SigV4 only): $url"
-if [[ $downloader == curl ]]; then
-	curl -fsS --max-time 120 -o "$tmp/presigned.bin" "$url" || die "curl of the presigned URL"
-else
-	python3 - "$url" "$tmp/presigned.bin" <<'EOF' || die "python3 download of the presigned URL"
+# fetch URL FILE downloads a presigned URL with no credentials.
+fetch() {
+	if [[ $downloader == curl ]]; then
+		curl -fsS --max-time 120 -o "$2" "$1"
+	else
+		python3 - "$1" "$2" <<'EOF'
 import shutil, sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=120) as r, open(sys.argv[2], "wb") as f:
     shutil.copyfileobj(r, f)
 EOF
-fi
+	fi
+}
+
+say "aws s3 presign (SigV4), download with $downloader"
+url=$(awsc s3 presign "s3://$BUCKET/$KEY" --expires-in 300) || die "aws s3 presign"
+[[ $url == *X-Amz-Signature=* ]] ||
+	die "aws s3 presign with signature_version = s3v4 made a URL without a SigV4 signature: $url"
+fetch "$url" "$tmp/presigned.bin" || die "$downloader download of the SigV4 presigned URL"
 got=$(sha256sum "$tmp/presigned.bin" | cut -d' ' -f1)
-[[ $got == "$want" ]] || die "presigned download sha256 $got, uploaded $want"
+[[ $got == "$want" ]] || die "SigV4 presigned download sha256 $got, uploaded $want"
+
+# The CLI's default, which is what a user who configured nothing gets: aws
+# CLI v1 presigns S3 URLs with Signature V2 (AWSAccessKeyId, Expires,
+# Signature); v2 presigns with SigV4 whatever it is configured with.
+cli_major=$(aws --version 2>&1 | sed -n 's|^aws-cli/\([0-9]*\)\..*|\1|p')
+url=$(AWS_CONFIG_FILE=$tmp/aws-config-default awsc s3 presign "s3://$BUCKET/$KEY" --expires-in 300) ||
+	die "aws s3 presign with the default configuration"
+if [[ $url == *[?\&]AWSAccessKeyId=* && $url == *[?\&]Signature=* && $url == *[?\&]Expires=* && $url != *X-Amz-* ]]; then
+	say "aws s3 presign (the CLI's default: SigV2), download with $downloader"
+	fetch "$url" "$tmp/presigned-v2.bin" || die "$downloader download of the SigV2 presigned URL"
+	got=$(sha256sum "$tmp/presigned-v2.bin" | cut -d' ' -f1)
+	[[ $got == "$want" ]] || die "SigV2 presigned download sha256 $got, uploaded $want"
+elif [[ $cli_major == 1 ]]; then
+	die "aws CLI v1 made a default presigned URL without a SigV2 signature: $url"
+else
+	say "aws CLI v${cli_major:-?} presigns with SigV4 only: no SigV2 URL to test (the Go tests cover SigV2)"
+fi
 
 say "aws s3 rm"
 awsc s3 rm --only-show-errors "s3://$BUCKET/$KEY" || die "aws s3 rm"

@@ -11,9 +11,10 @@
 // oversized header section, finds the bucket and key (path style, or virtual
 // host style under Config.Domains), picks the operation from the method, the
 // query's subresources and a few headers (route.go), and authenticates the
-// request with SigV4 (header or presigned form) before anything else happens:
-// anonymous requests are refused, and so is every request whose signature,
-// region, clock or payload hash does not check out. Only then does the
+// request with SigV4 (header or presigned form), or SigV2 when that is what
+// it carries (package sigv2), before anything else happens: anonymous
+// requests are refused, and so is every request whose signature, region,
+// clock or payload hash does not check out. Only then does the
 // operation's handler run. A handler returns an error rather than writing
 // one; ServeHTTP maps it (errors.go) to S3's XML error with the code and
 // status clients act on: the object layer's sentinels become NoSuchKey,
@@ -22,9 +23,9 @@
 //
 // # Bodies
 //
-// A request body is read through sigv4.Auth.Body, which verifies it as it
-// streams (signed SHA-256, aws-chunked chunk signatures, trailing
-// checksums), and through bodyReader (body.go), which holds the last bytes
+// A request body is read through sigv4.Auth.Body (SigV2 requests get a
+// sigv4.Auth too), which verifies it as it streams (signed SHA-256,
+// aws-chunked chunk signatures, trailing checksums), and through bodyReader (body.go), which holds the last bytes
 // back until the verifier has seen the end: the object layer cannot commit
 // data whose check has not passed, so a request that fails verification
 // stores nothing.

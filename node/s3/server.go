@@ -20,6 +20,7 @@ import (
 	"github.com/gridstore/gridstore/node/s3/limits"
 	"github.com/gridstore/gridstore/node/s3/s3err"
 	"github.com/gridstore/gridstore/node/s3/s3xml"
+	"github.com/gridstore/gridstore/node/s3/sigv2"
 	"github.com/gridstore/gridstore/node/s3/sigv4"
 )
 
@@ -77,10 +78,11 @@ type Config struct {
 	// Observe, if set, is called once per request when its response is
 	// complete, from the request's goroutine: what metrics count.
 	Observe func(RequestInfo)
-	// Now is the clock signatures are checked against; nil is time.Now.
+	// Now is the clock signatures (SigV4 and SigV2) are checked against;
+	// nil is time.Now.
 	Now func() time.Time
 	// MaxSkew is the allowed distance between a request's signing time and
-	// Now; 0 means sigv4.MaxSkew (15 minutes).
+	// Now, for both signature versions; 0 means sigv4.MaxSkew (15 minutes).
 	MaxSkew time.Duration
 }
 
@@ -106,6 +108,7 @@ type RequestInfo struct {
 type Server struct {
 	cfg      Config
 	verifier *sigv4.Verifier
+	v2       *sigv2.Verifier
 	log      *zap.Logger
 	idPrefix string
 	idSeq    atomic.Uint64
@@ -138,12 +141,14 @@ func New(cfg Config) (*Server, error) {
 	if _, err := rand.Read(prefix[:]); err != nil {
 		return nil, fmt.Errorf("s3: request ID prefix: %w", err)
 	}
-	return &Server{
+	s := &Server{
 		cfg:      cfg,
 		verifier: &sigv4.Verifier{Region: cfg.Region, Credentials: cfg.Credentials, Now: cfg.Now, MaxSkew: cfg.MaxSkew},
 		log:      cfg.Logger,
 		idPrefix: hex.EncodeToString(prefix[:]),
-	}, nil
+	}
+	s.v2 = &sigv2.Verifier{Credentials: cfg.Credentials, Now: cfg.Now, MaxSkew: cfg.MaxSkew, HostBucket: s.virtualHostBucket}
+	return s, nil
 }
 
 // request is what a handler knows about the request beyond http.Request.
@@ -213,7 +218,7 @@ func (s *Server) serve(w *responseWriter, r *http.Request, rq *request) error {
 	rq.bucket, rq.key, rq.query = bucket, key, r.URL.Query()
 	api, h := route(r, rq)
 	rq.api = api
-	auth, err := s.verifier.Verify(r)
+	auth, err := s.authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -236,6 +241,17 @@ func (s *Server) serve(w *responseWriter, r *http.Request, rq *request) error {
 		}
 	}
 	return h(s, w, r, rq)
+}
+
+// authenticate verifies r's signature: SigV2 when r carries one and no
+// SigV4 one (sigv2.Signed), SigV4 otherwise, which also refuses anonymous
+// and ambiguous requests. Either way the handlers get a *sigv4.Auth and read
+// the body through it.
+func (s *Server) authenticate(r *http.Request) (*sigv4.Auth, error) {
+	if sigv2.Signed(r) {
+		return s.v2.Verify(r)
+	}
+	return s.verifier.Verify(r)
 }
 
 // fail answers err and logs it. It reports whether the response had already

@@ -23,7 +23,8 @@
 // What is refused, and how (every error is an *s3err.Error):
 //
 //   - no signature at all: AccessDenied (anonymous access is not offered);
-//     SigV2 (AWS ..., AWSAccessKeyId=): InvalidRequest; SigV4a:
+//     SigV2 (AWS ..., AWSAccessKeyId=): InvalidRequest (node/s3 hands
+//     those to package sigv2 before they get here); SigV4a:
 //     NotImplemented; both a header and a query signature: InvalidArgument;
 //   - a malformed Authorization header or credential, a credential scoped
 //     to another region (Region, default us-east-1) or service than s3, or
@@ -84,6 +85,6 @@
 // trailer, or unsigned with a trailer). Tests verify them against the
 // Verifier and against AWS's published examples.
 //
-// Not supported: SigV2, SigV4a, session tokens (STS), browser POST
-// uploads (POST policy).
+// Not supported: SigV4a, session tokens (STS), browser POST uploads (POST
+// policy). SigV2 is package sigv2's, which returns the same Auth.
 package sigv4

@@ -106,7 +106,8 @@ func (m PayloadMode) Chunked() bool { return m >= PayloadStreaming }
 type Auth struct {
 	// AccessKey is the access key that signed the request.
 	AccessKey string
-	// Time is the signing time (X-Amz-Date, or Date).
+	// Time is the signing time (X-Amz-Date, or Date); zero for a SigV2
+	// presigned URL, which has none.
 	Time time.Time
 	// Presigned reports query-string authentication; Expires is then the
 	// end of the URL's validity.
