@@ -31,7 +31,6 @@ import (
 
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/layout"
-	"github.com/gridstore/gridstore/node/object/nslock"
 	"github.com/gridstore/gridstore/node/object/objecttest"
 )
 
@@ -632,16 +631,9 @@ var nsTopologies = []struct {
 	{"4x2", objecttest.Options{Nodes: 4, DrivesPerNode: 2}},
 }
 
-// nsLockConfig replaces nslock.LocalConfig's timing (validity 600 ms),
-// under which locks were lost ("namespace lock lost") with 8 writers at
-// once on 2 cores with -race; nothing tested here depends on it.
-var nsLockConfig = nslock.Config{RefreshInterval: 500 * time.Millisecond, Validity: 5 * time.Second,
-	AttemptTimeout: 400 * time.Millisecond, RetryMin: time.Millisecond, RetryMax: 50 * time.Millisecond}
-
 func newNSCluster(t *testing.T, opts objecttest.Options) *objecttest.Cluster {
 	t.Helper()
 	opts.Set.MinPartSize = 1 << 10
-	opts.Lock = nsLockConfig
 	c := newCluster(t, opts)
 	if len(c.Layout.Sets) != 1 {
 		t.Fatalf("%d sets, want 1: the keys must share their drives", len(c.Layout.Sets))
@@ -845,7 +837,7 @@ func nsPage(res object.ListResult) []nsEntry {
 // reference computed from the keys sorted as Go strings, for many prefixes,
 // delimiters, markers and page sizes. Two sets, so that the listing merges.
 func TestListingTrickyKeys(t *testing.T) {
-	c := newCluster(t, objecttest.Options{Nodes: 2, DrivesPerNode: 4, Layout: layout.Config{SetSize: 4}, Lock: nsLockConfig})
+	c := newCluster(t, objecttest.Options{Nodes: 2, DrivesPerNode: 4, Layout: layout.Config{SetSize: 4}})
 	if len(c.Layout.Sets) != 2 {
 		t.Fatalf("%d sets, want 2", len(c.Layout.Sets))
 	}

@@ -46,11 +46,13 @@ func DefaultConfig() Config {
 }
 
 // LocalConfig returns settings for tests on one machine: refresh every
-// 200 ms, expire after 600 ms, fast retries.
+// 300 ms, expire after 2 s, fast retries. The validity leaves a holder
+// whose refreshes stall (a loaded 2-core machine under the race detector
+// stalls for hundreds of milliseconds) six tries before it loses its lock.
 func LocalConfig() Config {
 	return Config{
-		RefreshInterval: 200 * time.Millisecond,
-		Validity:        600 * time.Millisecond,
+		RefreshInterval: 300 * time.Millisecond,
+		Validity:        2 * time.Second,
 		AttemptTimeout:  150 * time.Millisecond,
 		RetryMin:        time.Millisecond,
 		RetryMax:        50 * time.Millisecond,
