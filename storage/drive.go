@@ -9,8 +9,9 @@ import (
 // object layer holds Drives and never knows which kind.
 //
 // Every method fails fast with ErrDriveOffline once the drive is closed or
-// unreachable, checks its names (CheckVolume, CheckPath...) before touching
-// anything, returns errors that wrap one of this package's sentinels with the
+// unreachable, checks its names before touching anything (CheckVolume;
+// CheckObjectKey for keys; in a bucket, PartPath and DataDirPath for the
+// files and data dirs of a key; CheckPath for paths in a system volume), returns errors that wrap one of this package's sentinels with the
 // operation and path, and returns promptly once ctx is done where it can
 // (long operations check it between blocks or entries; a single system call
 // is not interrupted).
@@ -40,7 +41,8 @@ type Drive interface {
 	DeleteVol(ctx context.Context, volume string) error
 
 	// CreateFile streams r into the file volume/path, creating parent
-	// directories, replacing any file there. size is the exact number of
+	// directories, replacing any file there. In a bucket, path names a
+	// file of a data dir of a key (PartPath). size is the exact number of
 	// bytes r yields, or -1 if unknown; fewer or more is ErrSizeMismatch.
 	// The file is synced before CreateFile returns. On any error nothing is
 	// left at the path. Shards are written to TmpVolume and published with
@@ -48,19 +50,22 @@ type Drive interface {
 	// CreateFile returns.
 	CreateFile(ctx context.Context, volume, path string, size int64, r io.Reader) error
 	// ReadFileStream returns length bytes of the file from offset; length
-	// -1 reads to the end. A range past the end of the file is
+	// -1 reads to the end. In a bucket, path is a PartPath. A range past the end of the file is
 	// ErrFileCorrupt: the caller computed it from metadata, so the file is
 	// shorter than it should be. The caller must Close the stream.
 	ReadFileStream(ctx context.Context, volume, path string, offset, length int64) (io.ReadCloser, error)
 	// Delete removes a file or an empty directory; with recursive, a
 	// directory and everything in it. It is for staging areas, aborted
-	// uploads and leftover data dirs, not for versions (DeleteVersion).
+	// uploads and leftover data dirs, not for versions (DeleteVersion): in
+	// a bucket, path names a data dir of a key (DataDirPath) and nothing
+	// else, so that no Delete can reach another key.
 	// Directories left empty up to the volume are removed too. A crash may
 	// undo a Delete: it never leaves anything half removed, only garbage.
 	Delete(ctx context.Context, volume, path string, recursive bool) error
 	// ListDir returns up to count (<= 0: all) entries of a directory in
-	// lexical order, directories with a trailing "/". dirPath "" is the
-	// volume itself.
+	// lexical order, directories with a trailing "/": in a system volume
+	// (dirPath "" is the volume itself), or a data dir of a key in a bucket
+	// (DataDirPath).
 	ListDir(ctx context.Context, volume, dirPath string, count int) ([]string, error)
 
 	// RenameData publishes a new version of the object dstVolume/dstPath:
@@ -90,11 +95,15 @@ type Drive interface {
 	WriteMetadata(ctx context.Context, volume, path string, fi FileInfo) error
 	// DeleteVersion removes one version (NullVersionID for the null one;
 	// "" is refused) and then its data dir, unless another version uses
-	// it. The object, directory and all, goes with its last version.
+	// it. The object goes with its last version; the keys below it stay.
+	// On a record that does not decode (ErrFileCorrupt), any version ID
+	// removes the object and its data dirs from the drive: nothing of it
+	// can be read there, and healing restores it from the other drives.
 	DeleteVersion(ctx context.Context, volume, path, versionID string) error
-	// WalkDir calls fn for the objects (and, unless recursive, the
-	// directories) selected by opts, in lexical order of their names,
-	// reading one directory at a time. An error from fn stops the walk
+	// WalkDir calls fn for the objects (and, unless recursive, the common
+	// prefixes, marked Dir) selected by opts, in lexical order of their
+	// names, reading one directory at a time. A key may be an object and
+	// the start of other keys at once ("p" and "p/q"). An error from fn stops the walk
 	// and is returned as is. A prefix that names nothing yields nothing.
 	WalkDir(ctx context.Context, opts WalkDirOptions, fn func(MetaEntry) error) error
 	// VerifyFile reads every part of the version fi describes (its inline
