@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -194,31 +193,19 @@ func parseShardName(name string) (int, bool) {
 }
 
 // commit publishes the version on the drives that can hold it, under the
-// object's write lock, as putJob.commit does; ul is the upload's lock, which
-// must not have been lost either.
+// object's write lock, as putJob.commit does; ul is the upload's lock,
+// which must not have been lost either.
 func (c *completeJob) commit(ctx context.Context, ul Lock) (ObjectInfo, error) {
 	s, u := c.s, c.u
 	bucket, object := u.bucket, u.object
 	n := len(s.drives)
-	lk, err := s.lock(ctx, true, bucket, object)
+	st, err := s.beginCommit(ctx, bucket, object, ul)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	defer lk.Unlock()
+	defer st.lk.Unlock()
 	wctx := context.WithoutCancel(ctx)
-	olds := s.readVersionLists(wctx, bucket, object)
-	modTime := time.Now().UTC().Round(0)
-	for _, vs := range olds {
-		for _, v := range vs {
-			if !v.ModTime.Before(modTime) {
-				modTime = v.ModTime.Add(time.Nanosecond)
-			}
-		}
-	}
-	c.version.ModTime = modTime
-	if lost(lk) || lost(ul) {
-		return ObjectInfo{}, fmt.Errorf("before commit: %w", ErrLockLost)
-	}
+	c.version.ModTime = st.modTime
 	targets := make([]bool, n)
 	for pos := range n {
 		targets[pos] = c.holds[pos] != nil
@@ -252,15 +239,7 @@ func (c *completeJob) commit(ctx context.Context, ul Lock) (ObjectInfo, error) {
 		}
 		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, u.writeQuorum)
 	}
-	lk.Unlock()
-	_, _ = fanOut(wctx, s.drives, s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-		if errs[pos] == nil {
-			for _, v := range olds[pos] {
-				_ = d.DeleteVersion(ctx, bucket, object, v.VersionID)
-			}
-		}
-		return struct{}{}, nil
-	}, nil, 0)
+	s.finishCommit(wctx, st, errs, nil)
 	for pos := range n {
 		note.missing[pos] = errs[pos] != nil || countTrue(c.holds[pos]) < len(c.parts)
 	}

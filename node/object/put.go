@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -347,37 +346,19 @@ func (j *putJob) setSize(size int64) {
 // deleted again from those that did and the object is exactly as before
 // (replacing the old version in place would have needed its data back).
 // Once the quorum is there, the versions the drives held before go, after
-// the lock is released.
+// the lock is released. Whatever stops the commit before it publishes (no
+// lock, a lost one) removes the staged shard files.
 func (j *putJob) commit(ctx context.Context) (ObjectInfo, error) {
 	s := j.s
-	lk, err := s.lock(ctx, true, j.bucket, j.object)
+	wctx := context.WithoutCancel(ctx)
+	st, err := s.beginCommit(ctx, j.bucket, j.object)
 	if err != nil {
-		j.removeTmp(ctx, j.online)
+		j.removeTmp(wctx, j.online)
 		return ObjectInfo{}, err
 	}
-	defer lk.Unlock()
-	// From here on the outcome must not depend on the client staying:
-	// every step is bounded by the drive timeouts instead.
-	wctx := context.WithoutCancel(ctx)
-
-	// What the drives hold now: the new version must sort after all of it
-	// (clocks of different nodes drift), and it goes once the new one has
-	// its quorum.
-	olds := s.readVersionLists(wctx, j.bucket, j.object)
-	modTime := time.Now().UTC().Round(0)
-	for _, vs := range olds {
-		for _, v := range vs {
-			if !v.ModTime.Before(modTime) {
-				modTime = v.ModTime.Add(time.Nanosecond)
-			}
-		}
-	}
-	j.version.ModTime = modTime
-	j.version.Parts[0].ModTime = modTime
-	if lost(lk) {
-		j.removeTmp(wctx, j.online)
-		return ObjectInfo{}, fmt.Errorf("before commit: %w", ErrLockLost)
-	}
+	defer st.lk.Unlock()
+	j.version.ModTime = st.modTime
+	j.version.Parts[0].ModTime = st.modTime
 
 	targets := make([]storage.Drive, len(s.drives))
 	for pos, d := range s.drives {
@@ -396,10 +377,11 @@ func (j *putJob) commit(ctx context.Context) (ObjectInfo, error) {
 		note.queue(s.heal, j.bucket, j.object, "")
 		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, j.writeQuorum)
 	}
-	// The cleanup only removes versions older than this one, by ID, so it
-	// needs no lock: the next writer of the name need not wait for it.
-	lk.Unlock()
-	j.cleanup(wctx, errs, olds)
+	s.finishCommit(wctx, st, errs, func(ctx context.Context, pos int, d storage.Drive) {
+		if j.tmpID != "" && j.online[pos] {
+			_ = d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
+		}
+	})
 	for pos, err := range errs {
 		note.missing[pos] = err != nil
 	}
@@ -433,26 +415,6 @@ func (j *putJob) fileInfo(pos int) storage.FileInfo {
 	return fi
 }
 
-// readVersionLists returns every version each drive holds of the object
-// (nil for a drive that has none or did not say).
-func (s *Set) readVersionLists(ctx context.Context, bucket, object string) [][]storage.FileVersion {
-	vals, _ := fanOut(ctx, s.drives, s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) ([]storage.FileVersion, error) {
-		raw, err := d.ReadMetadata(ctx, bucket, object)
-		if err != nil {
-			return nil, err
-		}
-		meta, err := storage.DecodeObjectMeta(raw)
-		if err != nil {
-			return nil, err
-		}
-		for i := range meta.Versions {
-			meta.Versions[i].InlineData = nil // only IDs and times are needed
-		}
-		return meta.Versions, nil
-	}, nil, 0)
-	return vals
-}
-
 // rollback deletes the new version from the drives that committed it and
 // the shard files from the others. It returns the drives where the version
 // could not be deleted, to be healed.
@@ -476,25 +438,6 @@ func (j *putJob) rollback(ctx context.Context, commitErrs []error) []bool {
 		stale[pos] = targets[pos] != nil && errs[pos] != nil
 	}
 	return stale
-}
-
-// cleanup runs once the version has its quorum: on every drive that
-// committed it, the versions it replaces go (their data dirs with them),
-// and the shard files' staging directories go everywhere. Failures leave
-// garbage, never a wrong answer: the new version is the newest everywhere
-// it is, and the next write or delete of the object removes what is left.
-func (j *putJob) cleanup(ctx context.Context, commitErrs []error, olds [][]storage.FileVersion) {
-	_, _ = fanOut(ctx, j.s.drives, j.s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-		if commitErrs[pos] == nil {
-			for _, v := range olds[pos] {
-				_ = d.DeleteVersion(ctx, j.bucket, j.object, v.VersionID)
-			}
-		}
-		if j.tmpID != "" && j.online[pos] {
-			_ = d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
-		}
-		return struct{}{}, nil
-	}, nil, 0)
 }
 
 // removeTmp deletes the staging directory of the shard files on the given
