@@ -30,11 +30,14 @@ type commitState struct {
 }
 
 // beginCommit takes the object's write lock and reads every drive's
-// versions of it. Any lock of held (other locks the commit depends on,
-// such as a Complete's upload lock) or the object's lock found lost is an
-// error, and the lock is released. On success the caller must Unlock
-// st.lk.
-func (s *Set) beginCommit(ctx context.Context, bucket, object string, held ...Lock) (*commitState, error) {
+// versions of it. pre is decided there, on the current version by the
+// rule reads use (decide), so that no other writer can come between the
+// decision and the publication; a failed precondition, or a current
+// version no read quorum agrees on while pre needs one, is an error and
+// the lock is released. So is any lock of held (other locks the commit
+// depends on, such as a Complete's upload lock) or the object's lock found
+// lost. On success the caller must Unlock st.lk.
+func (s *Set) beginCommit(ctx context.Context, bucket, object string, pre Precondition, held ...Lock) (*commitState, error) {
 	lk, err := s.lock(ctx, true, bucket, object)
 	if err != nil {
 		return nil, err
@@ -42,13 +45,23 @@ func (s *Set) beginCommit(ctx context.Context, bucket, object string, held ...Lo
 	// From here on the outcome must not depend on the client staying:
 	// every step is bounded by the drive timeouts instead.
 	wctx := context.WithoutCancel(ctx)
-	olds, _ := s.readVersionLists(wctx, bucket, object)
+	olds, errs := s.readVersionLists(wctx, bucket, object)
 	st := &commitState{bucket: bucket, object: object, lk: lk, olds: olds, modTime: time.Now().UTC().Round(0)}
 	for _, vs := range olds {
 		for _, v := range vs {
 			if !v.ModTime.Before(st.modTime) {
 				st.modTime = v.ModTime.Add(time.Nanosecond)
 			}
+		}
+	}
+	if !pre.none() {
+		cur, err := s.currentOf(bucket, object, olds, errs)
+		if err == nil {
+			err = pre.check(cur)
+		}
+		if err != nil {
+			lk.Unlock()
+			return nil, err
 		}
 	}
 	gone := lost(lk)
@@ -60,6 +73,39 @@ func (s *Set) beginCommit(ctx context.Context, bucket, object string, held ...Lo
 		return nil, fmt.Errorf("before commit: %w", ErrLockLost)
 	}
 	return st, nil
+}
+
+// currentOf returns the object's current version by the drives' version
+// lists (the latest of each, decided as a read decides), nil if a read
+// quorum says the object is absent or its current version is a delete
+// marker.
+func (s *Set) currentOf(bucket, object string, olds [][]storage.FileVersion, errs []error) (*storage.FileVersion, error) {
+	n := len(s.drives)
+	answers := make([]metaAnswer, n)
+	for pos := range n {
+		switch {
+		case errs[pos] != nil:
+			answers[pos] = metaAnswer{err: errs[pos]}
+		case len(olds[pos]) == 0:
+			answers[pos] = metaAnswer{err: storage.ErrFileNotFound}
+		default:
+			answers[pos] = metaAnswer{fi: storage.FileInfo{Volume: bucket, Name: object, FileVersion: olds[pos][0]}}
+		}
+	}
+	d, _ := decide(answers, allTrue(n), s.readQuorum)
+	switch d.verdict {
+	case verdictFound:
+		if d.key.Deleted() {
+			return nil, nil
+		}
+		return &answers[d.chosen].fi.FileVersion, nil
+	case verdictNotFound:
+		return nil, nil
+	case verdictBucketNotFound:
+		return nil, fmt.Errorf("%s: %w", bucket, ErrBucketNotFound)
+	}
+	return nil, fmt.Errorf("%s/%s: current version: no version agreed by a read quorum of %d drives: %w%s",
+		bucket, clip(object), s.readQuorum, ErrReadQuorum, summarize(errs))
 }
 
 // finishCommit runs once the new version has its quorum: it releases the
@@ -102,4 +148,28 @@ func (s *Set) readVersionLists(ctx context.Context, bucket, object string) ([][]
 		}
 		return meta.Versions, nil
 	}, nil, 0)
+}
+
+// precheck evaluates pre against the object's current version before a
+// write does its work (reads a body, prunes an upload), so that a write
+// bound to fail says so at once. It is advisory: the decision that counts
+// is beginCommit's, under the lock. It fails only on a precondition that
+// does not hold; a read that cannot tell is left to the commit.
+func (s *Set) precheck(ctx context.Context, bucket, object string, pre Precondition) error {
+	if pre.none() {
+		return nil
+	}
+	var cur *storage.FileVersion
+	d, err := s.resolve(ctx, bucket, object)
+	switch {
+	case err == nil:
+		cur = &d.answers[d.chosen].fi.FileVersion
+	case d.verdict == verdictNotFound || (d.verdict == verdictFound && d.key.Deleted()):
+	default:
+		return nil
+	}
+	if err := pre.check(cur); err != nil {
+		return fmt.Errorf("%s/%s: %w", bucket, clip(object), err)
+	}
+	return nil
 }

@@ -13,6 +13,15 @@ import (
 	"github.com/gridstore/gridstore/storage"
 )
 
+// CompleteOptions qualify a CompleteMultipartUpload.
+type CompleteOptions struct {
+	// Precondition makes the completion conditional on the object's
+	// current version, as for a PUT. A failed one leaves the upload in
+	// place (the client may abort it), though the parts the list leaves
+	// out may be gone already if the object changed during the Complete.
+	Precondition Precondition
+}
+
 // CompleteMultipartUpload assembles the listed parts of an upload into the
 // object's new version, and removes the upload. parts must be in strictly
 // ascending order of number (ErrInvalidPartOrder), name parts that exist
@@ -22,7 +31,7 @@ import (
 // The commit is a PUT's: under the object's write lock, acknowledged once a
 // write quorum of drives has the version (and every part's shard), rolled
 // back below it (ErrWriteQuorum, nothing visible). See multipart.go.
-func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploadID string, parts []CompletePart) (ObjectInfo, error) {
+func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploadID string, parts []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
 	fail := func(err error) (ObjectInfo, error) {
 		return ObjectInfo{}, fmt.Errorf("complete multipart upload %s/%s: %w", bucket, clip(object), err)
 	}
@@ -54,6 +63,9 @@ func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploa
 	defer ul.Unlock()
 	u, err := s.readUpload(ctx, bucket, object, uploadID)
 	if err != nil {
+		return fail(err)
+	}
+	if err := s.precheck(ctx, bucket, object, opts.Precondition); err != nil {
 		return fail(err)
 	}
 	have, err := s.readParts(ctx, u, 0)
@@ -104,7 +116,7 @@ func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploa
 	}
 	wctx := context.WithoutCancel(ctx)
 	c.prune(wctx)
-	info, err := c.commit(ctx, ul)
+	info, err := c.commit(ctx, ul, opts.Precondition)
 	if err != nil {
 		return fail(err)
 	}
@@ -193,13 +205,13 @@ func parseShardName(name string) (int, bool) {
 }
 
 // commit publishes the version on the drives that can hold it, under the
-// object's write lock, as putJob.commit does; ul is the upload's lock,
-// which must not have been lost either.
-func (c *completeJob) commit(ctx context.Context, ul Lock) (ObjectInfo, error) {
+// object's write lock, if pre holds, as putJob.commit does; ul is the
+// upload's lock, which must not have been lost either.
+func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (ObjectInfo, error) {
 	s, u := c.s, c.u
 	bucket, object := u.bucket, u.object
 	n := len(s.drives)
-	st, err := s.beginCommit(ctx, bucket, object, ul)
+	st, err := s.beginCommit(ctx, bucket, object, pre, ul)
 	if err != nil {
 		return ObjectInfo{}, err
 	}

@@ -22,7 +22,9 @@ import (
 //
 // On any error nothing of the new version is visible: what was written is
 // removed (the data before the commit, the version on the drives that
-// committed when too few did), and the object is as it was.
+// committed when too few did), and the object is as it was. That includes
+// a failed opts.Precondition (ErrPreconditionFailed), decided under the
+// object's write lock just before the commit.
 func (s *Set) PutObject(ctx context.Context, bucket, object string, data io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
 	fail := func(err error) (ObjectInfo, error) {
 		return ObjectInfo{}, fmt.Errorf("put %s/%s: %w", bucket, clip(object), err)
@@ -49,6 +51,11 @@ func (s *Set) PutObject(ctx context.Context, bucket, object string, data io.Read
 	}
 	if err := layout.ValidateParity(len(s.drives), parity); err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrInvalidArgument, err))
+	}
+	// Before the body is read: a PUT bound to fail its precondition need
+	// not store anything first.
+	if err := s.precheck(ctx, bucket, object, opts.Precondition); err != nil {
+		return fail(err)
 	}
 
 	// Small objects go inline. With an unknown size, reading one byte past
@@ -92,7 +99,7 @@ func (s *Set) PutObject(ctx context.Context, bucket, object string, data io.Read
 		return fail(err)
 	}
 	storeMetadata(&job.version, opts.Metadata)
-	info, err := job.commit(ctx)
+	info, err := job.commit(ctx, opts.Precondition)
 	if err != nil {
 		return fail(err)
 	}
@@ -339,7 +346,8 @@ func (j *putJob) setSize(size int64) {
 }
 
 // commit publishes the version on every drive holding its shard, under the
-// object's write lock, and acknowledges it only when a write quorum did.
+// object's write lock, if pre holds, and acknowledges it only when a write
+// quorum did.
 //
 // The new version has an ID of its own and is added beside the versions
 // the drives hold, never over one of them: if too few drives commit, it is
@@ -347,11 +355,11 @@ func (j *putJob) setSize(size int64) {
 // (replacing the old version in place would have needed its data back).
 // Once the quorum is there, the versions the drives held before go, after
 // the lock is released. Whatever stops the commit before it publishes (no
-// lock, a lost one) removes the staged shard files.
-func (j *putJob) commit(ctx context.Context) (ObjectInfo, error) {
+// lock, a failed precondition) removes the staged shard files.
+func (j *putJob) commit(ctx context.Context, pre Precondition) (ObjectInfo, error) {
 	s := j.s
 	wctx := context.WithoutCancel(ctx)
-	st, err := s.beginCommit(ctx, j.bucket, j.object)
+	st, err := s.beginCommit(ctx, j.bucket, j.object, pre)
 	if err != nil {
 		j.removeTmp(wctx, j.online)
 		return ObjectInfo{}, err
