@@ -1,6 +1,7 @@
 package node
 
-// Conditional writes, as an aws-sdk-go-v2 user sees them (issue 10).
+// Conditional writes and retried Completes, as an aws-sdk-go-v2 user sees
+// them (issue 10).
 
 import (
 	"bytes"
@@ -145,11 +146,27 @@ func TestAWSSDKConditionalWrites(t *testing.T) {
 		if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("mp")}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := complete(parts, aws.String("*")); err != nil {
+		done, err := complete(parts, aws.String("*"))
+		if err != nil {
 			t.Fatalf("CompleteMultipartUpload If-None-Match * once the key is free: %v", err)
 		}
-		if got := awsMustGet(t, c, b, "mp"); !bytes.Equal(got, bytes.Join(bodies, nil)) {
-			t.Fatal("the completed object is not the parts")
+
+		// Sent again, as a client whose answer was lost does: the same
+		// answer; with other parts, or once the object changed, the
+		// upload is gone. So it is for an abort.
+		again, err := complete(parts, nil)
+		if err != nil || aws.ToString(again.ETag) != aws.ToString(done.ETag) {
+			t.Fatalf("CompleteMultipartUpload again: ETag %s, %v; first %s", aws.ToString(again.ETag), err, aws.ToString(done.ETag))
 		}
+		_, err = complete(parts[:1], nil)
+		wantAWSCode(t, "CompleteMultipartUpload again with other parts", err, "NoSuchUpload", 404)
+		_, err = c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mp"), UploadId: id})
+		wantAWSCode(t, "AbortMultipartUpload after the Complete", err, "NoSuchUpload", 404)
+		if got := awsMustGet(t, c, b, "mp"); !bytes.Equal(got, bytes.Join(bodies, nil)) {
+			t.Fatal("the completed object changed")
+		}
+		awsPut(t, c, b, "mp", []byte("overwritten"))
+		_, err = complete(parts, nil)
+		wantAWSCode(t, "CompleteMultipartUpload again after an overwrite", err, "NoSuchUpload", 404)
 	})
 }
