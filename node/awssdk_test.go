@@ -1063,9 +1063,10 @@ func TestAWSSDKClient(t *testing.T) {
 		} {
 			wantAWSCode(t, tc.name, tc.call(), "NotImplemented", 501)
 		}
-		// Conditional writes are refused rather than ignored.
-		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("ranged"), Body: strings.NewReader("x"), IfNoneMatch: aws.String("*")})
-		wantAWSCode(t, "PutObject with If-None-Match", err, "NotImplemented", 501)
+		// If-None-Match takes only "*" on a write: any other value is
+		// refused rather than ignored.
+		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("ranged"), Body: strings.NewReader("x"), IfNoneMatch: aws.String(`"0123"`)})
+		wantAWSCode(t, "PutObject with If-None-Match an ETag", err, "NotImplemented", 501)
 		if got := awsMustGet(t, c, b, "ranged"); !bytes.Equal(got, data) {
 			t.Fatal("a refused conditional PutObject changed the object")
 		}

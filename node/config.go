@@ -56,7 +56,9 @@ type Config struct {
 	SetSize, Parity, ReducedParity int
 
 	// MultipartExpiry is the age after which an unfinished multipart
-	// upload is removed; CleanupInterval how often the node looks for them.
+	// upload is removed, and the tombstone of a completed one (which
+	// answers a Complete sent again); CleanupInterval how often the node
+	// looks for them.
 	MultipartExpiry, CleanupInterval time.Duration
 	// ShutdownTimeout bounds how long Shutdown waits for in-flight requests
 	// when its context has no deadline.

@@ -14,7 +14,8 @@ import (
 // onto itself is ErrCopyToSelf, as S3 has it.
 //
 // The bytes stream from a GET of the source into a PUT of the copy, which
-// writes a new version like any PUT (atomic, quorum, rollback). The GET
+// writes a new version like any PUT (atomic, quorum, rollback, and
+// opts.Precondition decided on the destination under its write lock). The GET
 // releases the source's read lock once it has delivered its last byte,
 // before the PUT takes the destination's write lock, so a copy of an object
 // onto itself, or two crossed copies, cannot deadlock.
@@ -52,7 +53,7 @@ func (s *Set) CopyObject(ctx context.Context, srcBucket, srcObject, dstBucket, d
 		r.Close()
 		data = &buf
 	}
-	info, err := s.PutObject(ctx, dstBucket, dstObject, data, src.Size, PutOptions{Metadata: meta, Parity: opts.Parity})
+	info, err := s.PutObject(ctx, dstBucket, dstObject, data, src.Size, PutOptions{Metadata: meta, Parity: opts.Parity, Precondition: opts.Precondition})
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("copy from %s/%s: %w", srcBucket, clip(srcObject), err)
 	}

@@ -54,7 +54,15 @@
 //  3. Under the object's write lock (writers of a name are ordered there;
 //     the data was written without it), read every drive's versions, give
 //     the new version a ModTime after all of them (node clocks drift) and
-//     commit it with RenameData on every drive that has its shard.
+//     commit it with RenameData on every drive that has its shard. A
+//     PutOptions.Precondition (S3's If-None-Match: * and If-Match) is
+//     decided here, on the current version those same reads give by the
+//     rule of reads, so that it and the commit are one step for every
+//     other writer; failing, it removes the shard files and commits
+//     nothing (ErrPreconditionFailed). It is also looked at before the
+//     body is read, so that a PUT bound to fail stores nothing first, but
+//     only the decision under the lock counts. A multipart Complete
+//     commits the same way (commit.go).
 //  4. Fewer than a write quorum committed: delete the new version again
 //     from the drives that did, remove the shard files, ErrWriteQuorum. The
 //     new version has a version ID of its own and was added beside the old

@@ -50,6 +50,9 @@ var (
 	ErrMetadataTooLarge = errors.New("object: user metadata too large")
 	// ErrCopyToSelf: a copy of an object onto itself that changes nothing.
 	ErrCopyToSelf = errors.New("object: copy onto itself without replacing metadata")
+	// ErrPreconditionFailed: a write's Precondition does not hold for the
+	// object's current version; nothing was written.
+	ErrPreconditionFailed = errors.New("object: precondition failed")
 	// ErrHealIncomplete: HealObject healed what it could, but some drives
 	// that are online could not be healed (HealResult.Failed says why).
 	ErrHealIncomplete = errors.New("object: heal incomplete")

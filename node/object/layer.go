@@ -306,7 +306,7 @@ func (l *Layer) CopyObject(ctx context.Context, srcBucket, srcObject, dstBucket,
 	} else {
 		data = &releasingReader{r: r, left: info.Size}
 	}
-	out, err := dst.PutObject(ctx, dstBucket, dstObject, data, info.Size, PutOptions{Metadata: meta, Parity: opts.Parity})
+	out, err := dst.PutObject(ctx, dstBucket, dstObject, data, info.Size, PutOptions{Metadata: meta, Parity: opts.Parity, Precondition: opts.Precondition})
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("copy from %s/%s: %w", srcBucket, clip(srcObject), err)
 	}

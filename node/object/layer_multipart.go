@@ -37,8 +37,8 @@ func (l *Layer) AbortMultipartUpload(ctx context.Context, bucket, object, upload
 
 // CompleteMultipartUpload assembles an upload into its object, in the
 // object's set (Set.CompleteMultipartUpload).
-func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, object, uploadID string, parts []CompletePart) (ObjectInfo, error) {
-	return l.SetFor(bucket, object).CompleteMultipartUpload(ctx, bucket, object, uploadID, parts)
+func (l *Layer) CompleteMultipartUpload(ctx context.Context, bucket, object, uploadID string, parts []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
+	return l.SetFor(bucket, object).CompleteMultipartUpload(ctx, bucket, object, uploadID, parts, opts)
 }
 
 // uploadEntry is one entry of a page of uploads: an upload, or a common

@@ -48,7 +48,7 @@ func TestLayerMultipartRoundTrip(t *testing.T) {
 		if _, err := other.ListParts(ctx, testBucket, key, id, 0, 0); err == nil {
 			t.Fatalf("set %d: the other set lists the upload's parts", set)
 		}
-		info, err := tl.CompleteMultipartUpload(ctx, testBucket, key, id, completeList(parts...))
+		info, err := tl.CompleteMultipartUpload(ctx, testBucket, key, id, completeList(parts...), CompleteOptions{})
 		if err != nil {
 			t.Fatalf("set %d: complete: %v", set, err)
 		}

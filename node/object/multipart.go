@@ -76,9 +76,20 @@ package object
 // committed drives holding its shard; below that the new version is
 // deleted again from the drives that committed (with the data they moved,
 // whose part records go too: the upload is left as it is on disk, and a
-// retry succeeds if enough remains) and the result is ErrWriteQuorum.
-// Once committed, the object's previous versions and the upload are
-// removed.
+// retry succeeds if enough remains) and the result is ErrWriteQuorum. A
+// CompleteOptions.Precondition is decided under the object's lock, as for
+// a PUT. Once committed, the object's previous versions and the upload's
+// parts are removed, and the upload record becomes the upload's tombstone:
+// the same record, dated at the completion, naming the version in
+// SysMetadata. Written with a write quorum like any record, it makes the
+// upload unknown to every call (ErrNoSuchUpload, not listed) but a
+// Complete sent again, which clients do when the first answer was lost:
+// with the same parts, while the object's current version is still the
+// upload's (its data dir is the upload's own, which no other write can
+// give it), it answers that version again; otherwise ErrNoSuchUpload.
+// That test needs no tombstone, so a node stopping between the commit and
+// the tombstone leaves a record of the upload in progress that the next
+// Complete recognises, answers and ends just the same.
 //
 // A GET of a multipart object maps its range onto the parts and decodes
 // each part it covers on its own; GetOptions.PartNumber reads one part.
@@ -87,8 +98,8 @@ package object
 //
 // Uploads that are never completed or aborted are removed by
 // CleanupStaleUploads, which walks the upload records of every drive and
-// removes the uploads initiated before the given age, and part trees left
-// behind without any upload record.
+// removes the uploads initiated (and the tombstones written) before the
+// given age, and part trees left behind without any upload record.
 
 import (
 	"context"
@@ -203,6 +214,9 @@ const (
 	sysUploadBucket  = "mp-bucket"
 	sysUploadObject  = "mp-object"
 	sysUploadDataDir = "mp-data-dir"
+	// sysUploadCompleted, in the tombstone of a completed upload, holds
+	// the version ID the upload was completed into.
+	sysUploadCompleted = "mp-completed"
 )
 
 // Top-level directories of MultipartVolume.
@@ -262,6 +276,10 @@ type upload struct {
 	coder              *erasure.Coder
 	writeQuorum        int
 }
+
+// completed reports whether the record is the tombstone of a completed
+// upload.
+func (u *upload) completed() bool { return u.fi.SysMetadata[sysUploadCompleted] != "" }
 
 func (u *upload) dataPath() string { return partsDir + "/" + u.base + "/" + u.dataDir }
 
@@ -344,8 +362,22 @@ func (s *Set) NewMultipartUpload(ctx context.Context, bucket, object string, opt
 	return id, nil
 }
 
-// readUpload resolves the upload's record.
+// readUpload resolves the record of an upload in progress: a completed
+// upload, like an absent one, is ErrNoSuchUpload.
 func (s *Set) readUpload(ctx context.Context, bucket, object, uploadID string) (*upload, error) {
+	u, err := s.resolveUpload(ctx, bucket, object, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	if u.completed() {
+		return nil, fmt.Errorf("upload %s: completed: %w", uploadID, ErrNoSuchUpload)
+	}
+	return u, nil
+}
+
+// resolveUpload resolves the upload's record, which may be the tombstone
+// of a completed upload.
+func (s *Set) resolveUpload(ctx context.Context, bucket, object, uploadID string) (*upload, error) {
 	base := uploadBase(bucket, object, uploadID)
 	d, errs := s.readRecord(ctx, uploadsDir+"/"+base)
 	if err := ctx.Err(); err != nil {

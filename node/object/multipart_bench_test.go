@@ -44,7 +44,7 @@ func BenchmarkMultipart(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "obj", id, parts); err != nil {
+			if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "obj", id, parts, CompleteOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -14,8 +16,17 @@ import (
 	"github.com/gridstore/gridstore/storage"
 )
 
+// CompleteOptions qualify a CompleteMultipartUpload.
+type CompleteOptions struct {
+	// Precondition makes the completion conditional on the object's
+	// current version, as for a PUT. A failed one leaves the upload in
+	// place (the client may abort it), though the parts the list leaves
+	// out may be gone already if the object changed during the Complete.
+	Precondition Precondition
+}
+
 // CompleteMultipartUpload assembles the listed parts of an upload into the
-// object's new version, and removes the upload. parts must be in strictly
+// object's new version, and ends the upload. parts must be in strictly
 // ascending order of number (ErrInvalidPartOrder), name parts that exist
 // with those ETags (ErrInvalidPart), all but the last at least
 // Config.MinPartSize (ErrEntityTooSmall). Parts not listed are discarded.
@@ -23,7 +34,14 @@ import (
 // The commit is a PUT's: under the object's write lock, acknowledged once a
 // write quorum of drives has the version (and every part's shard), rolled
 // back below it (ErrWriteQuorum, nothing visible). See multipart.go.
-func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploadID string, parts []CompletePart) (ObjectInfo, error) {
+//
+// Sent again after it succeeded (its answer was lost), with the same parts,
+// it answers as the first time, as long as the object's current version is
+// still the one this upload made and the upload's tombstone has not
+// expired; otherwise, and for another parts list, ErrNoSuchUpload. The
+// precondition is not evaluated again for such a retry: it held when the
+// version was committed.
+func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploadID string, parts []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
 	fail := func(err error) (ObjectInfo, error) {
 		return ObjectInfo{}, fmt.Errorf("complete multipart upload %s/%s: %w", bucket, clip(object), err)
 	}
@@ -53,8 +71,21 @@ func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploa
 		return fail(err)
 	}
 	defer ul.Unlock()
-	u, err := s.readUpload(ctx, bucket, object, uploadID)
+	u, err := s.resolveUpload(ctx, bucket, object, uploadID)
 	if err != nil {
+		return fail(err)
+	}
+	// Completed already? Its tombstone says so, or (if the node stopped
+	// between the commit and the tombstone) the object's current version
+	// holds the upload's data dir, which is this upload's alone.
+	switch info, done, err := s.completedBy(ctx, u, parts); {
+	case err != nil:
+		return fail(err)
+	case done:
+		s.finishUpload(context.WithoutCancel(ctx), u, info.VersionID)
+		return info, nil
+	}
+	if err := s.precheck(ctx, bucket, object, opts.Precondition); err != nil {
 		return fail(err)
 	}
 	have, err := s.readParts(ctx, u, 0)
@@ -105,13 +136,11 @@ func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploa
 	}
 	wctx := context.WithoutCancel(ctx)
 	c.prune(wctx)
-	info, err := c.commit(ctx, ul)
+	info, err := c.commit(ctx, ul, opts.Precondition)
 	if err != nil {
 		return fail(err)
 	}
-	// The object is there: the upload goes (what a drive keeps of it is
-	// garbage that CleanupStaleUploads finds without a record).
-	s.removeUpload(wctx, base, allTrue(len(s.drives)))
+	s.finishUpload(wctx, u, info.VersionID)
 	return info, nil
 }
 
@@ -194,31 +223,19 @@ func parseShardName(name string) (int, bool) {
 }
 
 // commit publishes the version on the drives that can hold it, under the
-// object's write lock, as putJob.commit does; ul is the upload's lock, which
-// must not have been lost either.
-func (c *completeJob) commit(ctx context.Context, ul Lock) (ObjectInfo, error) {
+// object's write lock, if pre holds, as putJob.commit does; ul is the
+// upload's lock, which must not have been lost either.
+func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (ObjectInfo, error) {
 	s, u := c.s, c.u
 	bucket, object := u.bucket, u.object
 	n := len(s.drives)
-	lk, err := s.lock(ctx, true, bucket, object)
+	st, err := s.beginCommit(ctx, bucket, object, pre, ul)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	defer lk.Unlock()
+	defer st.lk.Unlock()
 	wctx := context.WithoutCancel(ctx)
-	olds := s.readVersionLists(wctx, bucket, object)
-	modTime := time.Now().UTC().Round(0)
-	for _, vs := range olds {
-		for _, v := range vs {
-			if !v.ModTime.Before(modTime) {
-				modTime = v.ModTime.Add(time.Nanosecond)
-			}
-		}
-	}
-	c.version.ModTime = modTime
-	if lost(lk) || lost(ul) {
-		return ObjectInfo{}, fmt.Errorf("before commit: %w", ErrLockLost)
-	}
+	c.version.ModTime = st.modTime
 	targets := make([]bool, n)
 	for pos := range n {
 		targets[pos] = c.holds[pos] != nil
@@ -252,15 +269,7 @@ func (c *completeJob) commit(ctx context.Context, ul Lock) (ObjectInfo, error) {
 		}
 		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, u.writeQuorum)
 	}
-	lk.Unlock()
-	_, _ = fanOut(wctx, s.drives, s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-		if errs[pos] == nil {
-			for _, v := range olds[pos] {
-				_ = d.DeleteVersion(ctx, bucket, object, v.VersionID)
-			}
-		}
-		return struct{}{}, nil
-	}, nil, 0)
+	s.finishCommit(wctx, st, errs, nil)
 	for pos := range n {
 		note.missing[pos] = errs[pos] != nil || countTrue(c.holds[pos]) < len(c.parts)
 	}
@@ -299,4 +308,86 @@ func (c *completeJob) rollback(ctx context.Context, commitErrs []error) []bool {
 		stale[pos] = done[pos] && errs[pos] != nil
 	}
 	return stale
+}
+
+// completedBy reports whether the upload has been completed into the
+// object's current version (which holds the upload's data dir, unique to
+// the upload, as only this upload's Complete can make it) and, if so, that
+// version, for a Complete sent again with parts. A completed upload whose
+// object has changed since, or a parts list other than the one completed,
+// is ErrNoSuchUpload: that upload is over. For an upload in progress, an
+// object that cannot be read is not an error here: the commit decides.
+func (s *Set) completedBy(ctx context.Context, u *upload, parts []CompletePart) (ObjectInfo, bool, error) {
+	lk, err := s.lock(ctx, false, u.bucket, u.object)
+	if err != nil {
+		return ObjectInfo{}, false, err
+	}
+	defer lk.Unlock()
+	d, err := s.resolve(ctx, u.bucket, u.object)
+	var fi *storage.FileInfo
+	switch {
+	case err == nil:
+		fi = &d.answers[d.chosen].fi
+	case !u.completed():
+		return ObjectInfo{}, false, nil
+	case !errors.Is(err, ErrObjectNotFound):
+		return ObjectInfo{}, false, err
+	}
+	switch {
+	case fi != nil && fi.DataDir == u.dataDir:
+	case u.completed():
+		return ObjectInfo{}, false, fmt.Errorf("upload %s: completed, and the object has changed since: %w", u.id, ErrNoSuchUpload)
+	default:
+		return ObjectInfo{}, false, nil
+	}
+	if !sameParts(fi.Parts, parts) {
+		return ObjectInfo{}, false, fmt.Errorf("upload %s: completed with another list of parts: %w", u.id, ErrNoSuchUpload)
+	}
+	return objectInfo(u.bucket, u.object, fi), true, nil
+}
+
+// sameParts reports whether a Complete's list names exactly the parts of
+// a version (numbers, and ETags compared as Complete compares them).
+func sameParts(have []storage.PartInfo, list []CompletePart) bool {
+	if len(have) != len(list) {
+		return false
+	}
+	for i, p := range list {
+		if have[i].Number != p.Number || !strings.EqualFold(strings.Trim(p.ETag, `"`), have[i].ETag) {
+			return false
+		}
+	}
+	return true
+}
+
+// finishUpload ends a completed upload: its record becomes its tombstone
+// (the same record, dated now and naming the version it was completed
+// into), so that a Complete sent again can be answered until the stale
+// upload cleanup removes it, and its parts go. Both are best effort, after
+// the fact: the object is committed whatever happens here. A tombstone on
+// too few drives leaves the old record in force, which completedBy
+// recognises by the object's data dir just the same; what a drive keeps of
+// the parts is removed with the record by CleanupStaleUploads.
+func (s *Set) finishUpload(ctx context.Context, u *upload, versionID string) {
+	on := allTrue(len(s.drives))
+	if !u.completed() {
+		v := u.fi.FileVersion
+		v.SysMetadata = maps.Clone(v.SysMetadata)
+		v.SysMetadata[sysUploadCompleted] = versionID
+		// The tombstone must be newer than the record it replaces on every
+		// drive, whatever the clocks say, to be the one a quorum agrees on.
+		v.ModTime = time.Now().UTC().Round(0)
+		if !v.ModTime.After(u.fi.ModTime) {
+			v.ModTime = u.fi.ModTime.Add(time.Nanosecond)
+		}
+		record := uploadsDir + "/" + u.base
+		_, _ = fanOut(ctx, s.drivesWhere(on), s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+			fi := storage.FileInfo{Volume: storage.MultipartVolume, Name: record, FileVersion: v}
+			fi.Erasure.Index = v.Erasure.Distribution[pos]
+			return struct{}{}, d.WriteMetadata(ctx, storage.MultipartVolume, record, fi)
+		}, nil, 0)
+	}
+	_, _ = fanOut(ctx, s.drivesWhere(on), s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+		return struct{}{}, d.Delete(ctx, storage.MultipartVolume, partsDir+"/"+u.base, true)
+	}, nil, 0)
 }

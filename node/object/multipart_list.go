@@ -46,7 +46,8 @@ func scannedNames(vals []map[string]metaAnswer) []string {
 	return slices.Compact(names)
 }
 
-// ListMultipartUploads lists the uploads in progress in a bucket whose
+// ListMultipartUploads lists the uploads in progress (not the tombstones of
+// completed ones) in a bucket whose
 // object names start with prefix, sorted by object name, then initiation
 // time: those after keyMarker (and, for uploads of keyMarker itself, after
 // uploadIDMarker), at most maxUploads (<= 0 or more than MaxListUploads:
@@ -92,7 +93,7 @@ func (s *Set) ListMultipartUploads(ctx context.Context, bucket, prefix, keyMarke
 		}
 		fi := &answers[d.chosen].fi
 		object, id := fi.SysMetadata[sysUploadObject], fi.VersionID
-		if fi.SysMetadata[sysUploadBucket] != bucket || name != uploadsDir+"/"+uploadBase(bucket, object, id) ||
+		if fi.SysMetadata[sysUploadCompleted] != "" || fi.SysMetadata[sysUploadBucket] != bucket || name != uploadsDir+"/"+uploadBase(bucket, object, id) ||
 			!strings.HasPrefix(object, prefix) {
 			continue
 		}
@@ -153,9 +154,11 @@ func (s *Set) ListMultipartUploads(ctx context.Context, bucket, prefix, keyMarke
 }
 
 // CleanupStaleUploads removes the uploads initiated more than olderThan
-// ago, found on any drive, with their parts, and the part trees no drive
-// has an upload record for (left by a failed removal). It returns the
-// number of uploads removed. Each removal takes the upload's write lock, so
+// ago, found on any drive, with their parts, the tombstones of uploads
+// completed more than olderThan ago (a Complete sent again is answered
+// until then), and the part trees no drive has an upload record for (left
+// by a failed removal). It returns the number of uploads and tombstones
+// removed. Each removal takes the upload's write lock, so
 // it waits for a part upload or Complete in progress (up to LockTimeout;
 // an upload still busy then is left for the next run, and reported in the
 // error, after the others are done).

@@ -63,7 +63,7 @@ func (ts *testSet) putPart(t testing.TB, key, id string, num int, data []byte) P
 
 func (ts *testSet) complete(t testing.TB, key, id string, parts []CompletePart) ObjectInfo {
 	t.Helper()
-	info, err := ts.CompleteMultipartUpload(context.Background(), testBucket, key, id, parts)
+	info, err := ts.CompleteMultipartUpload(context.Background(), testBucket, key, id, parts, CompleteOptions{})
 	if err != nil {
 		t.Fatalf("complete %s: %v", key, err)
 	}
@@ -89,16 +89,30 @@ func completeList(parts ...PartInfo) []CompletePart {
 	return out
 }
 
-// noUploadLeftovers fails if any drive keeps anything of an upload.
+// noUploadLeftovers fails if any drive keeps anything of an upload but the
+// tombstones of completed ones: no part, no record of an upload in
+// progress.
 func (ts *testSet) noUploadLeftovers(t testing.TB) {
 	t.Helper()
+	ctx := context.Background()
 	for i, d := range ts.local {
-		names, err := d.ListDir(context.Background(), storage.MultipartVolume, "", 0)
+		names, err := d.ListDir(ctx, storage.MultipartVolume, "", 0)
 		if err != nil && !errors.Is(err, storage.ErrFileNotFound) {
 			t.Fatal(err)
 		}
-		if len(names) > 0 {
+		if slices.ContainsFunc(names, func(n string) bool { return n != uploadsDir+"/" }) {
 			t.Errorf("drive %d: multipart volume holds %v", i, names)
+		}
+		err = d.WalkDir(ctx, storage.WalkDirOptions{Volume: storage.MultipartVolume, Prefix: uploadsDir + "/", Recursive: true},
+			func(e storage.MetaEntry) error {
+				meta, err := storage.DecodeObjectMeta(e.Metadata)
+				if err != nil || meta.Versions[0].SysMetadata[sysUploadCompleted] == "" {
+					t.Errorf("drive %d: %s is no tombstone of a completed upload (%v)", i, e.Name, err)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -230,7 +244,7 @@ func TestMultipartRealMinimum(t *testing.T) {
 	p1 := ts.putPart(t, "k", id, 1, small)
 	p2 := ts.putPart(t, "k", id, 2, big)
 	p3 := ts.putPart(t, "k", id, 3, small)
-	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2, p3)); !errors.Is(err, ErrEntityTooSmall) {
+	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2, p3), CompleteOptions{}); !errors.Is(err, ErrEntityTooSmall) {
 		t.Fatalf("small first part: %v, want ErrEntityTooSmall", err)
 	}
 	info := ts.complete(t, "k", id, completeList(p2, p3))
@@ -307,7 +321,7 @@ func TestMultipartReuploadPart(t *testing.T) {
 	if err != nil || len(list.Parts) != 2 || list.Parts[1].ETag != p2.ETag || list.Parts[1].Size != int64(len(second)) {
 		t.Fatalf("list after re-upload: %+v %v", list.Parts, err)
 	}
-	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, old)); !errors.Is(err, ErrInvalidPart) {
+	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, old), CompleteOptions{}); !errors.Is(err, ErrInvalidPart) {
 		t.Fatalf("complete with the replaced ETag: %v, want ErrInvalidPart", err)
 	}
 
@@ -401,7 +415,7 @@ func TestMultipartValidation(t *testing.T) {
 		{"too many", make([]CompletePart, MaxPartNumber+1), ErrTooManyParts},
 	}
 	for _, tc := range completeCases {
-		if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, tc.parts); !errors.Is(err, tc.want) {
+		if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, tc.parts, CompleteOptions{}); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
@@ -444,7 +458,7 @@ func TestMultipartValidation(t *testing.T) {
 		func() error { _, err := ts.ListParts(ctx, testBucket, "k", other, 0, 0); return err },
 		func() error { return ts.AbortMultipartUpload(ctx, testBucket, "k", other) },
 		func() error {
-			_, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", other, completeList(p1))
+			_, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", other, completeList(p1), CompleteOptions{})
 			return err
 		},
 	} {
@@ -502,7 +516,7 @@ func TestMultipartAbort(t *testing.T) {
 	if _, err := ts.PutObjectPart(ctx, testBucket, "k", id, 2, bytes.NewReader(nil), 0, PartOptions{}); !errors.Is(err, ErrNoSuchUpload) {
 		t.Fatalf("part after abort: %v", err)
 	}
-	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p)); !errors.Is(err, ErrNoSuchUpload) {
+	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p), CompleteOptions{}); !errors.Is(err, ErrNoSuchUpload) {
 		t.Fatalf("complete after abort: %v", err)
 	}
 	if _, err := ts.GetObjectInfo(ctx, testBucket, "k"); !errors.Is(err, ErrObjectNotFound) {
@@ -830,7 +844,7 @@ func TestMultipartBelowQuorum(t *testing.T) {
 	for i := range 3 {
 		ts.drives[i].set(faultError, "RenameData")
 	}
-	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2)); !errors.Is(err, ErrWriteQuorum) {
+	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2), CompleteOptions{}); !errors.Is(err, ErrWriteQuorum) {
 		t.Fatalf("commit on 3 of 6: %v, want ErrWriteQuorum", err)
 	}
 	for i := range 3 {
@@ -845,7 +859,7 @@ func TestMultipartBelowQuorum(t *testing.T) {
 	// What is left of the upload tells the truth: its parts lost their
 	// shards on the drives that committed, so they no longer have a
 	// write quorum... and the upload can be aborted.
-	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2)); err == nil {
+	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2), CompleteOptions{}); err == nil {
 		t.Fatal("retry completed with shards gone from 3 drives")
 	}
 	ts.mustGet(t, "k", old)
@@ -869,7 +883,7 @@ func TestMultipartCompleteRetry(t *testing.T) {
 	ts.drives[0].set(faultError, "RenameData")
 	ts.drives[1].set(faultError, "RenameData")
 	ts.drives[2].set(faultError, "ListDir") // cannot prune: does not commit
-	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2)); !errors.Is(err, ErrWriteQuorum) {
+	if _, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2), CompleteOptions{}); !errors.Is(err, ErrWriteQuorum) {
 		t.Fatalf("%v, want ErrWriteQuorum", err)
 	}
 	for _, d := range ts.drives {
@@ -877,7 +891,7 @@ func TestMultipartCompleteRetry(t *testing.T) {
 	}
 	// Drives 3..5 committed and were rolled back: 3 drives keep the parts,
 	// one short of the write quorum; the retry must say so, not commit.
-	_, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2))
+	_, err := ts.CompleteMultipartUpload(ctx, testBucket, "k", id, completeList(p1, p2), CompleteOptions{})
 	if err == nil {
 		t.Fatal("retry committed parts held by 3 of 6 drives")
 	}
@@ -895,7 +909,7 @@ func TestMultipartCompleteRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	_, err = ts.CompleteMultipartUpload(short, testBucket, "k2", id, completeList(p1, p2))
+	_, err = ts.CompleteMultipartUpload(short, testBucket, "k2", id, completeList(p1, p2), CompleteOptions{})
 	cancel()
 	lk.Unlock()
 	if err == nil {
@@ -921,7 +935,9 @@ func TestMultipartCompleteRacesPut(t *testing.T) {
 		var wg sync.WaitGroup
 		var mpInfo, putInfo ObjectInfo
 		var mpErr, putErr error
-		wg.Go(func() { mpInfo, mpErr = ts.CompleteMultipartUpload(ctx, testBucket, key, id, completeList(p1, p2)) })
+		wg.Go(func() {
+			mpInfo, mpErr = ts.CompleteMultipartUpload(ctx, testBucket, key, id, completeList(p1, p2), CompleteOptions{})
+		})
 		wg.Go(func() {
 			putInfo, putErr = ts.PutObject(ctx, testBucket, key, bytes.NewReader(plain), int64(len(plain)), PutOptions{})
 		})

@@ -451,7 +451,7 @@ func (r *nsRun) round(ctx context.Context, n int) {
 		}
 		if len(done) == len(parts) {
 			e4, e0 := nsPair(func() error {
-				_, err := l.CompleteMultipartUpload(ctx, bucket, k[4], id, done)
+				_, err := l.CompleteMultipartUpload(ctx, bucket, k[4], id, done, object.CompleteOptions{})
 				return err
 			}, r.deleteOp(ctx, a, k[0]))
 			r.applyPut(p4, n, k[4], whole, e4)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -23,7 +22,9 @@ import (
 //
 // On any error nothing of the new version is visible: what was written is
 // removed (the data before the commit, the version on the drives that
-// committed when too few did), and the object is as it was.
+// committed when too few did), and the object is as it was. That includes
+// a failed opts.Precondition (ErrPreconditionFailed), decided under the
+// object's write lock just before the commit.
 func (s *Set) PutObject(ctx context.Context, bucket, object string, data io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
 	fail := func(err error) (ObjectInfo, error) {
 		return ObjectInfo{}, fmt.Errorf("put %s/%s: %w", bucket, clip(object), err)
@@ -50,6 +51,11 @@ func (s *Set) PutObject(ctx context.Context, bucket, object string, data io.Read
 	}
 	if err := layout.ValidateParity(len(s.drives), parity); err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrInvalidArgument, err))
+	}
+	// Before the body is read: a PUT bound to fail its precondition need
+	// not store anything first.
+	if err := s.precheck(ctx, bucket, object, opts.Precondition); err != nil {
+		return fail(err)
 	}
 
 	// Small objects go inline. With an unknown size, reading one byte past
@@ -93,7 +99,7 @@ func (s *Set) PutObject(ctx context.Context, bucket, object string, data io.Read
 		return fail(err)
 	}
 	storeMetadata(&job.version, opts.Metadata)
-	info, err := job.commit(ctx)
+	info, err := job.commit(ctx, opts.Precondition)
 	if err != nil {
 		return fail(err)
 	}
@@ -340,44 +346,27 @@ func (j *putJob) setSize(size int64) {
 }
 
 // commit publishes the version on every drive holding its shard, under the
-// object's write lock, and acknowledges it only when a write quorum did.
+// object's write lock, if pre holds, and acknowledges it only when a write
+// quorum did.
 //
 // The new version has an ID of its own and is added beside the versions
 // the drives hold, never over one of them: if too few drives commit, it is
 // deleted again from those that did and the object is exactly as before
 // (replacing the old version in place would have needed its data back).
 // Once the quorum is there, the versions the drives held before go, after
-// the lock is released.
-func (j *putJob) commit(ctx context.Context) (ObjectInfo, error) {
+// the lock is released. Whatever stops the commit before it publishes (no
+// lock, a failed precondition) removes the staged shard files.
+func (j *putJob) commit(ctx context.Context, pre Precondition) (ObjectInfo, error) {
 	s := j.s
-	lk, err := s.lock(ctx, true, j.bucket, j.object)
+	wctx := context.WithoutCancel(ctx)
+	st, err := s.beginCommit(ctx, j.bucket, j.object, pre)
 	if err != nil {
-		j.removeTmp(ctx, j.online)
+		j.removeTmp(wctx, j.online)
 		return ObjectInfo{}, err
 	}
-	defer lk.Unlock()
-	// From here on the outcome must not depend on the client staying:
-	// every step is bounded by the drive timeouts instead.
-	wctx := context.WithoutCancel(ctx)
-
-	// What the drives hold now: the new version must sort after all of it
-	// (clocks of different nodes drift), and it goes once the new one has
-	// its quorum.
-	olds := s.readVersionLists(wctx, j.bucket, j.object)
-	modTime := time.Now().UTC().Round(0)
-	for _, vs := range olds {
-		for _, v := range vs {
-			if !v.ModTime.Before(modTime) {
-				modTime = v.ModTime.Add(time.Nanosecond)
-			}
-		}
-	}
-	j.version.ModTime = modTime
-	j.version.Parts[0].ModTime = modTime
-	if lost(lk) {
-		j.removeTmp(wctx, j.online)
-		return ObjectInfo{}, fmt.Errorf("before commit: %w", ErrLockLost)
-	}
+	defer st.lk.Unlock()
+	j.version.ModTime = st.modTime
+	j.version.Parts[0].ModTime = st.modTime
 
 	targets := make([]storage.Drive, len(s.drives))
 	for pos, d := range s.drives {
@@ -396,10 +385,11 @@ func (j *putJob) commit(ctx context.Context) (ObjectInfo, error) {
 		note.queue(s.heal, j.bucket, j.object, "")
 		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, j.writeQuorum)
 	}
-	// The cleanup only removes versions older than this one, by ID, so it
-	// needs no lock: the next writer of the name need not wait for it.
-	lk.Unlock()
-	j.cleanup(wctx, errs, olds)
+	s.finishCommit(wctx, st, errs, func(ctx context.Context, pos int, d storage.Drive) {
+		if j.tmpID != "" && j.online[pos] {
+			_ = d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
+		}
+	})
 	for pos, err := range errs {
 		note.missing[pos] = err != nil
 	}
@@ -433,26 +423,6 @@ func (j *putJob) fileInfo(pos int) storage.FileInfo {
 	return fi
 }
 
-// readVersionLists returns every version each drive holds of the object
-// (nil for a drive that has none or did not say).
-func (s *Set) readVersionLists(ctx context.Context, bucket, object string) [][]storage.FileVersion {
-	vals, _ := fanOut(ctx, s.drives, s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) ([]storage.FileVersion, error) {
-		raw, err := d.ReadMetadata(ctx, bucket, object)
-		if err != nil {
-			return nil, err
-		}
-		meta, err := storage.DecodeObjectMeta(raw)
-		if err != nil {
-			return nil, err
-		}
-		for i := range meta.Versions {
-			meta.Versions[i].InlineData = nil // only IDs and times are needed
-		}
-		return meta.Versions, nil
-	}, nil, 0)
-	return vals
-}
-
 // rollback deletes the new version from the drives that committed it and
 // the shard files from the others. It returns the drives where the version
 // could not be deleted, to be healed.
@@ -476,25 +446,6 @@ func (j *putJob) rollback(ctx context.Context, commitErrs []error) []bool {
 		stale[pos] = targets[pos] != nil && errs[pos] != nil
 	}
 	return stale
-}
-
-// cleanup runs once the version has its quorum: on every drive that
-// committed it, the versions it replaces go (their data dirs with them),
-// and the shard files' staging directories go everywhere. Failures leave
-// garbage, never a wrong answer: the new version is the newest everywhere
-// it is, and the next write or delete of the object removes what is left.
-func (j *putJob) cleanup(ctx context.Context, commitErrs []error, olds [][]storage.FileVersion) {
-	_, _ = fanOut(ctx, j.s.drives, j.s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-		if commitErrs[pos] == nil {
-			for _, v := range olds[pos] {
-				_ = d.DeleteVersion(ctx, j.bucket, j.object, v.VersionID)
-			}
-		}
-		if j.tmpID != "" && j.online[pos] {
-			_ = d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
-		}
-		return struct{}{}, nil
-	}, nil, 0)
 }
 
 // removeTmp deletes the staging directory of the shard files on the given

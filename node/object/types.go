@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/gridstore/gridstore/storage"
 )
 
 // Limits of S3 that the object layer enforces itself, so that no front end
@@ -98,6 +100,50 @@ type PutOptions struct {
 	// Parity overrides the set's parity for this object (the storage
 	// class, resolved by the caller); 0 means the set's.
 	Parity int
+	// Precondition makes the PUT conditional on the object's current
+	// version.
+	Precondition Precondition
+}
+
+// Precondition makes a write (PUT, copy, multipart Complete) conditional
+// on the object's current version, as S3's If-None-Match and If-Match on
+// writes do. It is decided under the object's write lock, on the version a
+// read quorum of drives agrees on (the rule reads use), just before the new
+// version is published: of two writers racing to create an object with
+// IfNoneMatch, exactly one succeeds. A write whose precondition fails
+// leaves nothing behind and wraps ErrPreconditionFailed. The zero value is
+// no condition.
+type Precondition struct {
+	// IfNoneMatch: only if the object does not exist (If-None-Match: *).
+	IfNoneMatch bool
+	// IfMatch, if not nil: only if the object exists, and its ETag is one
+	// of these (compared without quotes, ignoring case; "*" is any). An
+	// absent object fails with an error that wraps ErrObjectNotFound as
+	// well, since S3 answers that with 404 NoSuchKey rather than 412.
+	IfMatch []string
+}
+
+// none reports a Precondition without conditions.
+func (p Precondition) none() bool { return !p.IfNoneMatch && p.IfMatch == nil }
+
+// check evaluates the precondition against the object's current version,
+// nil if the object does not exist.
+func (p Precondition) check(cur *storage.FileVersion) error {
+	if p.IfNoneMatch && cur != nil {
+		return fmt.Errorf("%w: If-None-Match *, and the object exists", ErrPreconditionFailed)
+	}
+	if p.IfMatch == nil {
+		return nil
+	}
+	if cur == nil {
+		return fmt.Errorf("%w: If-Match, and the object does not exist: %w", ErrPreconditionFailed, ErrObjectNotFound)
+	}
+	for _, etag := range p.IfMatch {
+		if etag == "*" || strings.EqualFold(strings.Trim(etag, `"`), cur.ETag) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: If-Match, and the object's ETag is %s", ErrPreconditionFailed, cur.ETag)
 }
 
 // GetOptions qualify a GET.
@@ -120,6 +166,8 @@ type CopyOptions struct {
 	Metadata        Metadata
 	// Parity as in PutOptions.
 	Parity int
+	// Precondition is on the destination, as in PutOptions.
+	Precondition Precondition
 }
 
 // Range is an HTTP byte range, as S3 clients ask for it: "bytes=First-Last",

@@ -82,3 +82,30 @@ func etagMatches(list, etag string) bool {
 	}
 	return false
 }
+
+// writePrecondition reads the conditions of a write (PutObject,
+// CopyObject's destination, CompleteMultipartUpload): If-None-Match: *
+// (only if the object does not exist) and If-Match: ETags (only if it is
+// that version). The object layer decides them under the object's write
+// lock, with the commit, so they are a real compare-and-swap. If-None-Match
+// with anything but "*" is refused, as S3 refuses it, rather than ignored.
+// Empty headers count as absent, as for reads.
+func writePrecondition(h http.Header) (object.Precondition, error) {
+	var p object.Precondition
+	if v := strings.TrimSpace(strings.Join(h.Values("If-None-Match"), ",")); v != "" {
+		if v != "*" {
+			return p, s3err.Newf(s3err.NotImplemented, "If-None-Match on a write takes only *.")
+		}
+		p.IfNoneMatch = true
+	}
+	for _, v := range h.Values("If-Match") {
+		for item := range strings.SplitSeq(v, ",") {
+			// A weak tag (W/"...") is kept as sent: writes compare strongly
+			// (RFC 9110 §13.1.1), so it matches nothing.
+			if item = strings.TrimSpace(item); item != "" {
+				p.IfMatch = append(p.IfMatch, s3xml.UnquoteETag(item))
+			}
+		}
+	}
+	return p, nil
+}

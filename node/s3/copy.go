@@ -14,7 +14,8 @@ import (
 // copyObject copies the object named by x-amz-copy-source into the
 // request's bucket and key, on the server side.
 func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := refuseConditionalWrite(r.Header); err != nil {
+	pre, err := writePrecondition(r.Header)
+	if err != nil {
 		return err
 	}
 	if r.Header.Get("X-Amz-Copy-Source-Range") != "" {
@@ -28,6 +29,7 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, rq *request)
 	if err != nil {
 		return err
 	}
+	opts.Precondition = pre
 	if hasCopySourceConditions(r.Header) {
 		if err := s.checkCopySource(r, srcBucket, srcKey); err != nil {
 			return err
@@ -82,7 +84,8 @@ func hasCopySourceConditions(h http.Header) bool {
 // source's current version.
 //
 // This look and the copy are two views: the layer's CopyObject reads the
-// source under a lock of its own and takes no precondition, so an
+// source under a lock of its own and takes no source precondition (its
+// Precondition is the destination's), so an
 // overwrite of the source in between could be what is copied. That is
 // accepted because the window is one metadata round trip, the client is
 // racing its own (or another's) overwrite of the source, whose order
@@ -106,6 +109,9 @@ func (s *Server) checkCopySource(r *http.Request, srcBucket, srcKey string) erro
 func (s *Server) copyFailed(r *http.Request, srcBucket, srcKey, dstBucket string, err error) error {
 	err = fmt.Errorf("copy object: %w", err)
 	switch {
+	case errors.Is(err, object.ErrPreconditionFailed):
+		// About the destination (If-Match of an absent one is NoSuchKey).
+		return err
 	case errors.Is(err, object.ErrBucketNotFound):
 		if srcBucket != dstBucket {
 			if _, herr := s.cfg.Objects.HeadBucket(r.Context(), srcBucket); !errors.Is(herr, object.ErrBucketNotFound) {

@@ -121,8 +121,10 @@ func TestCopyObjectRefusals(t *testing.T) {
 		{"if-none-match", dst, hdr("X-Amz-Copy-Source", source, "X-Amz-Copy-Source-If-None-Match", etag), 412, "PreconditionFailed", "", ""},
 		{"if-modified-since", dst, hdr("X-Amz-Copy-Source", source, "X-Amz-Copy-Source-If-Modified-Since", at(0)), 412, "PreconditionFailed", "", ""},
 		{"if-unmodified-since", dst, hdr("X-Amz-Copy-Source", source, "X-Amz-Copy-Source-If-Unmodified-Since", at(-time.Second)), 412, "PreconditionFailed", "", ""},
-		{"destination if-none-match", dst, hdr("X-Amz-Copy-Source", source, "If-None-Match", "*"), 501, "NotImplemented", "", ""},
-		{"destination if-match", dst, hdr("X-Amz-Copy-Source", source, "If-Match", etag), 501, "NotImplemented", "", ""},
+		{"destination if-none-match", dst, hdr("X-Amz-Copy-Source", source, "If-None-Match", "*"), 412, "PreconditionFailed", "", ""},
+		{"destination if-none-match etag", dst, hdr("X-Amz-Copy-Source", source, "If-None-Match", etag), 501, "NotImplemented", "", ""},
+		{"destination if-match other", dst, hdr("X-Amz-Copy-Source", source, "If-Match", etag), 412, "PreconditionFailed", "", ""},
+		{"destination if-match, absent", "/" + testBucket + "/absent-dst", hdr("X-Amz-Copy-Source", source, "If-Match", etag), 404, "NoSuchKey", testBucket, "absent-dst"},
 		{"source range", dst, hdr("X-Amz-Copy-Source", source, "X-Amz-Copy-Source-Range", "bytes=0-1"), 400, "InvalidArgument", "", ""},
 		{"bad directive", dst, hdr("X-Amz-Copy-Source", source, "X-Amz-Metadata-Directive", "MERGE"), 400, "InvalidArgument", "", ""},
 		{"bad storage class", dst, hdr("X-Amz-Copy-Source", source, "X-Amz-Storage-Class", "DEEP_ARCHIVE"), 400, "InvalidStorageClass", "", ""},
@@ -144,8 +146,11 @@ func TestCopyObjectRefusals(t *testing.T) {
 			if tc.key != "" && doc.Key != tc.key {
 				t.Fatalf("Key %q, want %q", doc.Key, tc.key)
 			}
-			if strings.HasPrefix(tc.dst, "/"+testBucket+"/") {
+			switch {
+			case tc.dst == dst:
 				ts.mustGetHTTP(t, tc.dst, old)
+			case strings.HasPrefix(tc.dst, "/"+testBucket+"/"):
+				ts.wantNoSuchKey(t, tc.dst)
 			}
 		})
 	}

@@ -18,7 +18,10 @@ var objectErrors = []struct {
 	msg  string // "" keeps the code's default message
 }{
 	{object.ErrBucketNotFound, s3err.NoSuchBucket, ""},
+	// Before ErrPreconditionFailed: If-Match on an absent object is both,
+	// and S3 answers it with 404 NoSuchKey.
 	{object.ErrObjectNotFound, s3err.NoSuchKey, ""},
+	{object.ErrPreconditionFailed, s3err.PreconditionFailed, ""},
 	{object.ErrNoSuchUpload, s3err.NoSuchUpload, ""},
 	{object.ErrBucketExists, s3err.BucketAlreadyOwnedByYou, ""},
 	{object.ErrBucketNotEmpty, s3err.BucketNotEmpty, ""},

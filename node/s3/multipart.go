@@ -153,9 +153,8 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	// S3's conditional completes are not offered: ignoring them would let
-	// the client believe its write was guarded.
-	if err := refuseConditionalWrite(r.Header); err != nil {
+	pre, err := writePrecondition(r.Header)
+	if err != nil {
 		return err
 	}
 	// Only Content-MD5 covers this request's body: its x-amz-checksum-*
@@ -179,7 +178,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	for i, p := range doc.Parts {
 		parts[i] = object.CompletePart{Number: p.PartNumber, ETag: p.ETag}
 	}
-	info, err := s.cfg.Objects.CompleteMultipartUpload(r.Context(), rq.bucket, rq.key, id, parts)
+	info, err := s.cfg.Objects.CompleteMultipartUpload(r.Context(), rq.bucket, rq.key, id, parts, object.CompleteOptions{Precondition: pre})
 	if err != nil {
 		return fmt.Errorf("complete multipart upload: %w", err)
 	}

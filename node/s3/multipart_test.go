@@ -198,8 +198,8 @@ func TestMultipartSmallPartAndAbort(t *testing.T) {
 	e2 := ts.uploadPartOK(t, "mpb", "small", id, 2, []byte("last part"))
 	resp, body := ts.do(t, http.MethodPost, "/mpb/small?uploadId="+url.QueryEscape(id), completeDoc(t, 1, e1, 2, e2), nil)
 	wantError(t, resp, body, http.StatusBadRequest, "EntityTooSmall")
-	// Conditional completes are not offered: refused, not ignored.
-	resp, body = ts.do(t, http.MethodPost, "/mpb/small?uploadId="+url.QueryEscape(id), completeDoc(t, 1, e1), hdr("If-None-Match", "*"))
+	// If-None-Match takes only "*" on a write: refused, not ignored.
+	resp, body = ts.do(t, http.MethodPost, "/mpb/small?uploadId="+url.QueryEscape(id), completeDoc(t, 1, e1), hdr("If-None-Match", `"`+e1+`"`))
 	wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
 
 	resp, body = ts.do(t, http.MethodDelete, "/mpb/small?uploadId="+url.QueryEscape(id), nil, nil)

@@ -16,7 +16,8 @@ import (
 
 // putObject stores the request body as the object's new version.
 func (s *Server) putObject(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := refuseConditionalWrite(r.Header); err != nil {
+	pre, err := writePrecondition(r.Header)
+	if err != nil {
 		return err
 	}
 	size := rq.auth.ContentLength
@@ -27,6 +28,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
+	opts.Precondition = pre
 	data, err := payload(r, rq, size)
 	if err != nil {
 		return err
@@ -39,18 +41,6 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, rq *request) 
 	h.Set("ETag", s3xml.QuoteETag(info.ETag))
 	echoChecksum(h, r.Header, rq.body)
 	w.WriteHeader(http.StatusOK)
-	return nil
-}
-
-// refuseConditionalWrite refuses If-Match and If-None-Match on a write:
-// gridstore does not offer conditional writes, and ignoring the headers
-// would let a client believe its write was guarded when it was not.
-func refuseConditionalWrite(h http.Header) error {
-	for _, name := range []string{"If-Match", "If-None-Match"} {
-		if _, ok := h[name]; ok {
-			return s3err.Newf(s3err.NotImplemented, "Conditional writes (%s) are not implemented.", name)
-		}
-	}
 	return nil
 }
 

@@ -273,16 +273,28 @@ func TestPutRefusals(t *testing.T) {
 			wantError(t, resp, body, http.StatusBadRequest, "BadDigest")
 			afterwards(t)
 		})
-		t.Run(key+"/if-none-match", func(t *testing.T) {
-			resp, body := ts.do(t, http.MethodPut, path, data, hdr("If-None-Match", "*"))
+		t.Run(key+"/if-none-match-etag", func(t *testing.T) {
+			// Only "*" has a meaning on a write: refused, not ignored.
+			resp, body := ts.do(t, http.MethodPut, path, data, hdr("If-None-Match", quotedMD5(other)))
 			wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
 			afterwards(t)
 		})
-		t.Run(key+"/if-match", func(t *testing.T) {
-			resp, body := ts.do(t, http.MethodPut, path, data, hdr("If-Match", quotedMD5(old)))
-			wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+		t.Run(key+"/if-match-other", func(t *testing.T) {
+			resp, body := ts.do(t, http.MethodPut, path, data, hdr("If-Match", quotedMD5(other)))
+			if key == "fresh" {
+				wantError(t, resp, body, http.StatusNotFound, "NoSuchKey")
+			} else {
+				wantError(t, resp, body, http.StatusPreconditionFailed, "PreconditionFailed")
+			}
 			afterwards(t)
 		})
+		if key == "existing" {
+			t.Run(key+"/if-none-match", func(t *testing.T) {
+				resp, body := ts.do(t, http.MethodPut, path, data, hdr("If-None-Match", "*"))
+				wantError(t, resp, body, http.StatusPreconditionFailed, "PreconditionFailed")
+				afterwards(t)
+			})
+		}
 		t.Run(key+"/storage-class", func(t *testing.T) {
 			resp, body := ts.do(t, http.MethodPut, path, data, hdr("X-Amz-Storage-Class", "GLACIER"))
 			wantError(t, resp, body, http.StatusBadRequest, "InvalidStorageClass")
@@ -537,7 +549,7 @@ func (ts *testServer) putMultipart(t testing.TB, key string, parts ...[]byte) []
 		done = append(done, object.CompletePart{Number: i + 1, ETag: info.ETag})
 		all = append(all, p...)
 	}
-	if _, err := ts.Layer.CompleteMultipartUpload(ctx, testBucket, key, id, done); err != nil {
+	if _, err := ts.Layer.CompleteMultipartUpload(ctx, testBucket, key, id, done, object.CompleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return all

@@ -42,7 +42,7 @@ type Objects interface {
 
 	NewMultipartUpload(ctx context.Context, bucket, key string, opts object.PutOptions) (string, error)
 	PutObjectPart(ctx context.Context, bucket, key, uploadID string, partNumber int, data io.Reader, size int64, opts object.PartOptions) (object.PartInfo, error)
-	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []object.CompletePart) (object.ObjectInfo, error)
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []object.CompletePart, opts object.CompleteOptions) (object.ObjectInfo, error)
 	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
 	ListParts(ctx context.Context, bucket, key, uploadID string, partNumberMarker, maxParts int) (object.ListPartsResult, error)
 	ListMultipartUploads(ctx context.Context, bucket, prefix, keyMarker, uploadIDMarker, delimiter string, maxUploads int) (object.ListMultipartUploadsResult, error)

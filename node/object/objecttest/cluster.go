@@ -19,7 +19,8 @@
 // The drives are formatted directly with storage/local, with one deployment
 // ID, set layout and bitrot key, as start-up format agreement would leave
 // them. Everything a cluster starts is stopped by t.Cleanup, so tests can
-// check for leaked goroutines.
+// check for leaked goroutines. Package ondisk (below this one) shows what
+// the drives hold on disk, from Cluster.DriveDirs.
 package objecttest
 
 import (
@@ -28,6 +29,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -188,6 +190,10 @@ func (c *Cluster) endpoint(d int) string {
 // its local drive d%DrivesPerNode; set and position by Layout.Position),
 // for tests that damage what a drive holds on disk.
 func (c *Cluster) DriveDir(d int) string { return c.dirs[d] }
+
+// DriveDirs returns the directories of every drive, by drive index (for
+// LeftoversUnder).
+func (c *Cluster) DriveDirs() []string { return slices.Clone(c.dirs) }
 
 // WaitConnected waits until every running node is connected to every other
 // running node (at most 20 s, then the test fails).

@@ -1,0 +1,175 @@
+package object
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gridstore/gridstore/storage"
+)
+
+// A PUT and a multipart Complete publish a new version of an object the
+// same way (see "PUT" in the package documentation): beginCommit takes the
+// object's write lock and reads what the drives hold, the caller publishes
+// its version on its drives and rolls it back below its quorum, and
+// finishCommit removes the versions the new one replaced. HealObject
+// commits differently (the same version again, drive by drive) and has
+// its own.
+
+// commitState is a commit of a new version under way: the object's write
+// lock held, and what the drives held when it was taken.
+type commitState struct {
+	bucket, object string
+	lk             Lock
+	// olds holds, per drive, every version it holds (nil for none or no
+	// answer): they go once the new version has its quorum.
+	olds [][]storage.FileVersion
+	// modTime is the new version's: after every version of olds, since
+	// the clocks of different nodes drift.
+	modTime time.Time
+}
+
+// beginCommit takes the object's write lock and reads every drive's
+// versions of it. pre is decided there, on the current version by the
+// rule reads use (decide), so that no other writer can come between the
+// decision and the publication; a failed precondition, or a current
+// version no read quorum agrees on while pre needs one, is an error and
+// the lock is released. So is any lock of held (other locks the commit
+// depends on, such as a Complete's upload lock) or the object's lock found
+// lost. On success the caller must Unlock st.lk.
+func (s *Set) beginCommit(ctx context.Context, bucket, object string, pre Precondition, held ...Lock) (*commitState, error) {
+	lk, err := s.lock(ctx, true, bucket, object)
+	if err != nil {
+		return nil, err
+	}
+	// From here on the outcome must not depend on the client staying:
+	// every step is bounded by the drive timeouts instead.
+	wctx := context.WithoutCancel(ctx)
+	olds, errs := s.readVersionLists(wctx, bucket, object)
+	st := &commitState{bucket: bucket, object: object, lk: lk, olds: olds, modTime: time.Now().UTC().Round(0)}
+	for _, vs := range olds {
+		for _, v := range vs {
+			if !v.ModTime.Before(st.modTime) {
+				st.modTime = v.ModTime.Add(time.Nanosecond)
+			}
+		}
+	}
+	if !pre.none() {
+		cur, err := s.currentOf(bucket, object, olds, errs)
+		if err == nil {
+			err = pre.check(cur)
+		}
+		if err != nil {
+			lk.Unlock()
+			return nil, err
+		}
+	}
+	gone := lost(lk)
+	for _, l := range held {
+		gone = gone || lost(l)
+	}
+	if gone {
+		lk.Unlock()
+		return nil, fmt.Errorf("before commit: %w", ErrLockLost)
+	}
+	return st, nil
+}
+
+// currentOf returns the object's current version by the drives' version
+// lists (the latest of each, decided as a read decides), nil if a read
+// quorum says the object is absent or its current version is a delete
+// marker.
+func (s *Set) currentOf(bucket, object string, olds [][]storage.FileVersion, errs []error) (*storage.FileVersion, error) {
+	n := len(s.drives)
+	answers := make([]metaAnswer, n)
+	for pos := range n {
+		switch {
+		case errs[pos] != nil:
+			answers[pos] = metaAnswer{err: errs[pos]}
+		case len(olds[pos]) == 0:
+			answers[pos] = metaAnswer{err: storage.ErrFileNotFound}
+		default:
+			answers[pos] = metaAnswer{fi: storage.FileInfo{Volume: bucket, Name: object, FileVersion: olds[pos][0]}}
+		}
+	}
+	d, _ := decide(answers, allTrue(n), s.readQuorum)
+	switch d.verdict {
+	case verdictFound:
+		if d.key.Deleted() {
+			return nil, nil
+		}
+		return &answers[d.chosen].fi.FileVersion, nil
+	case verdictNotFound:
+		return nil, nil
+	case verdictBucketNotFound:
+		return nil, fmt.Errorf("%s: %w", bucket, ErrBucketNotFound)
+	}
+	return nil, fmt.Errorf("%s/%s: current version: no version agreed by a read quorum of %d drives: %w%s",
+		bucket, clip(object), s.readQuorum, ErrReadQuorum, summarize(errs))
+}
+
+// finishCommit runs once the new version has its quorum: it releases the
+// object's lock and, on every drive that committed (commitErrs[pos] nil),
+// removes the versions the new one replaces (their data dirs with them);
+// also, if set, runs on every drive in the same pass. Failures leave
+// garbage, never a wrong answer: the new version is the newest everywhere
+// it is, and the next write or delete of the object removes what is left.
+func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []error, also func(ctx context.Context, pos int, d storage.Drive)) {
+	// Only versions older than the new one go, by ID, so this needs no
+	// lock: the next writer of the name need not wait for it.
+	st.lk.Unlock()
+	_, _ = fanOut(ctx, s.drives, s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+		if commitErrs[pos] == nil {
+			for _, v := range st.olds[pos] {
+				_ = d.DeleteVersion(ctx, st.bucket, st.object, v.VersionID)
+			}
+		}
+		if also != nil {
+			also(ctx, pos, d)
+		}
+		return struct{}{}, nil
+	}, nil, 0)
+}
+
+// readVersionLists returns every version each drive holds of the object
+// (nil for a drive that has none or did not say), and each drive's error.
+func (s *Set) readVersionLists(ctx context.Context, bucket, object string) ([][]storage.FileVersion, []error) {
+	return fanOut(ctx, s.drives, s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) ([]storage.FileVersion, error) {
+		raw, err := d.ReadMetadata(ctx, bucket, object)
+		if err != nil {
+			return nil, err
+		}
+		meta, err := storage.DecodeObjectMeta(raw)
+		if err != nil {
+			return nil, err
+		}
+		for i := range meta.Versions {
+			meta.Versions[i].InlineData = nil // only what defines the versions is needed
+		}
+		return meta.Versions, nil
+	}, nil, 0)
+}
+
+// precheck evaluates pre against the object's current version before a
+// write does its work (reads a body, prunes an upload), so that a write
+// bound to fail says so at once. It is advisory: the decision that counts
+// is beginCommit's, under the lock. It fails only on a precondition that
+// does not hold; a read that cannot tell is left to the commit.
+func (s *Set) precheck(ctx context.Context, bucket, object string, pre Precondition) error {
+	if pre.none() {
+		return nil
+	}
+	var cur *storage.FileVersion
+	d, err := s.resolve(ctx, bucket, object)
+	switch {
+	case err == nil:
+		cur = &d.answers[d.chosen].fi.FileVersion
+	case d.verdict == verdictNotFound || (d.verdict == verdictFound && d.key.Deleted()):
+	default:
+		return nil
+	}
+	if err := pre.check(cur); err != nil {
+		return fmt.Errorf("%s/%s: %w", bucket, clip(object), err)
+	}
+	return nil
+}
