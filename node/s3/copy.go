@@ -50,6 +50,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, rq *request)
 // request's content headers, as S3 does; REPLACE takes them instead.
 func (s *Server) copyOptions(h http.Header) (object.CopyOptions, error) {
 	var opts object.CopyOptions
+	if err := checkACLHeaders(h); err != nil {
+		return opts, err
+	}
 	switch d := h.Get("X-Amz-Metadata-Directive"); {
 	case d == "" || strings.EqualFold(d, "COPY"):
 	case strings.EqualFold(d, "REPLACE"):

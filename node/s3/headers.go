@@ -91,7 +91,12 @@ func setObjectHeaders(h http.Header, info object.ObjectInfo) {
 // headers: metadata, Content-MD5 and storage class.
 func (s *Server) putOptions(h http.Header) (object.PutOptions, error) {
 	var opts object.PutOptions
-	var err error
+	// Every object is private: a write asking for more is refused rather
+	// than stored with less than it asked for.
+	err := checkACLHeaders(h)
+	if err != nil {
+		return opts, err
+	}
 	if opts.Metadata, err = metadataFromHeaders(h); err != nil {
 		return opts, err
 	}

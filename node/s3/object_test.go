@@ -240,6 +240,22 @@ func TestPutRefusals(t *testing.T) {
 			wantError(t, resp, body, http.StatusBadRequest, "BadDigest")
 			afterwards(t)
 		})
+		for _, acl := range [][2]string{{"X-Amz-Acl", "public-read"}, {"X-Amz-Grant-Read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"}} {
+			t.Run(key+"/acl-"+acl[0], func(t *testing.T) {
+				resp, body := ts.do(t, http.MethodPut, path, data, hdr(acl[0], acl[1]))
+				wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+				afterwards(t)
+				resp, body = ts.do(t, http.MethodPut, path, nil, hdr(acl[0], acl[1], "X-Amz-Copy-Source", "/"+testBucket+"/existing"))
+				wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+				afterwards(t)
+				resp, body = ts.do(t, http.MethodPost, path+"?uploads", nil, hdr(acl[0], acl[1]))
+				wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+			})
+		}
+		t.Run(key+"/acl-private", func(t *testing.T) {
+			resp, body := ts.do(t, http.MethodPut, "/"+testBucket+"/private-"+key, data, hdr("X-Amz-Acl", "private"))
+			wantStatus(t, resp, body, http.StatusOK)
+		})
 		t.Run(key+"/content-md5-malformed", func(t *testing.T) {
 			resp, body := ts.do(t, http.MethodPut, path, data, hdr("Content-MD5", "not base64!"))
 			wantError(t, resp, body, http.StatusBadRequest, "InvalidDigest")
