@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridstore/gridstore/node/object/objecttest/ondisk"
 	"github.com/gridstore/gridstore/node/object/versions"
 	"github.com/gridstore/gridstore/storage"
 	"github.com/gridstore/gridstore/storage/local"
@@ -628,4 +629,36 @@ func BenchmarkHealObject(b *testing.B) {
 			b.Fatalf("heal: %+v, %v", res, err)
 		}
 	}
+}
+
+// TestHealLeavesNothingBehind: an object healed on drives that lost it or
+// hold a rotten shard, then overwritten by another kind and deleted,
+// leaves nothing of itself on any drive.
+func TestHealLeavesNothingBehind(t *testing.T) {
+	forEachHealCase(t, func(t *testing.T, n int, k healKind) {
+		hs := newHealSetFor(t, n, k)
+		hs.putKind(t, "k", k, 11)
+		dataHolders, parityHolders := hs.shardHolders(t, "k")
+		hs.wipe(t, parityHolders[0], "k")
+		hs.corrupt(t, dataHolders[0], "k")
+		res := hs.heal(t, "k", HealOptions{Corrupt: []int{dataHolders[0]}})
+		if len(res.Healed) != 2 {
+			t.Fatalf("healed %v, want drives %d and %d", res.Healed, parityHolders[0], dataHolders[0])
+		}
+		roots := make([]string, len(hs.local))
+		for i, d := range hs.local {
+			roots[i] = d.Endpoint()
+		}
+		if len(ondisk.LeftoversUnder(t, roots, testBucket)) == 0 {
+			t.Fatal("LeftoversUnder finds nothing of the healed object")
+		}
+		for _, other := range healKinds {
+			hs.putKind(t, "k", other, 12)
+		}
+		if err := hs.DeleteObject(t.Context(), testBucket, "k"); err != nil {
+			t.Fatal(err)
+		}
+		ondisk.RequireBucketEmpty(t, roots, testBucket)
+		hs.noTmpLeftovers(t)
+	})
 }
