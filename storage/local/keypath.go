@@ -158,15 +158,17 @@ func decodeName(name string) (piece string, continued, ok bool) {
 	if name == "" || len(name) > maxNameBytes {
 		return "", false, false
 	}
-	escaped := strings.IndexByte(name, escapeByte)
-	if escaped < 0 {
-		// No escapes: valid as it is if nothing in it needed one.
-		for i := 0; i < len(name); i++ {
-			if needsEscape(name[i], i == 0) || name[i] == '/' {
-				return "", false, false
-			}
-		}
-		if !utf8.ValidString(name) {
+	// The common case, a name that is its own segment, in one pass: no
+	// byte that needed escaping (so no escape either), and UTF-8 checked
+	// only if there is a byte beyond ASCII.
+	plain, ascii := !needsEscape(name[0], true), true
+	for i := 0; i < len(name) && plain; i++ {
+		c := name[i]
+		plain = c >= 0x20 && c != 0x7f && c != escapeByte && c != '\\' && c != '/'
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	if plain {
+		if !ascii && !utf8.ValidString(name) {
 			return "", false, false
 		}
 		return name, continued, true

@@ -76,10 +76,32 @@ type walker struct {
 	classified int // entries whose record was looked for (tests)
 }
 
-// walkEntry is a key segment found in a directory.
-type walkEntry struct {
-	seg  string // the segment
-	name string // its directory, relative to the level's directory
+// levelEntries are the key segments found in a level's directory, and
+// the directory names (relative to the level's) of those that are not
+// their own name: escaped, or split into pieces. Most segments are their
+// own names, so the map is usually nil and the segments sort as plain
+// strings.
+type levelEntries struct {
+	segs  []string
+	names map[string]string
+}
+
+func (l *levelEntries) add(seg, name string) {
+	l.segs = append(l.segs, seg)
+	if name != seg {
+		if l.names == nil {
+			l.names = make(map[string]string)
+		}
+		l.names[seg] = name
+	}
+}
+
+// name returns the directory name of seg.
+func (l *levelEntries) name(seg string) string {
+	if name, ok := l.names[seg]; ok {
+		return name
+	}
+	return seg
 }
 
 // heldPrefix is a common prefix waiting for its turn.
@@ -111,11 +133,11 @@ const maxPieces = 16
 // extends P by a byte c, both N and N+"/" sort before P+"/" exactly when
 // c < '/'; otherwise they differ from P+"/" before its end.
 func (w *walker) dir(key, disk, filter string) error {
-	var entries []walkEntry
-	if err := w.collect(key, disk, "", "", filter, 0, &entries); err != nil || len(entries) == 0 {
+	var entries levelEntries
+	if err := w.collect(key, disk, "", "", filter, 0, &entries); err != nil || len(entries.segs) == 0 {
 		return err
 	}
-	slices.SortFunc(entries, func(a, b walkEntry) int { return strings.Compare(a.seg, b.seg) })
+	slices.Sort(entries.segs)
 
 	start := w.opts.StartAfter
 	levelDir := filepath.Join(w.volDir, filepath.FromSlash(disk))
@@ -130,8 +152,8 @@ func (w *walker) dir(key, disk, filter string) error {
 		}
 		return nil
 	}
-	for _, e := range entries {
-		full := key + e.seg
+	for _, seg := range entries.segs {
+		full := key + seg
 		if err := flush(full); err != nil {
 			return err
 		}
@@ -139,7 +161,7 @@ func (w *walker) dir(key, disk, filter string) error {
 			return err
 		}
 		w.classified++
-		record := levelDir + string(filepath.Separator) + filepath.FromSlash(e.name) + string(filepath.Separator) + recordName
+		record := levelDir + string(filepath.Separator) + filepath.FromSlash(entries.name(seg)) + string(filepath.Separator) + recordName
 		objDir := record[:len(record)-len(recordName)-1]
 		raw, object, err := readRecord(record)
 		if err != nil {
@@ -160,7 +182,7 @@ func (w *walker) dir(key, disk, filter string) error {
 			continue
 		}
 		if prefix := full + "/"; prefix > start || w.opts.Recursive {
-			held = append(held, heldPrefix{name: prefix, disk: disk + e.name + "/"})
+			held = append(held, heldPrefix{name: prefix, disk: disk + entries.name(seg) + "/"})
 		}
 	}
 	return flush("")
@@ -186,7 +208,7 @@ func (w *walker) prefix(p heldPrefix) error {
 // the type comes from the directory read itself (os.ReadDir lstats only
 // where the file system leaves it unknown). Names this drive does not
 // write for keys (its own entries, anything foreign) are passed over.
-func (w *walker) collect(key, level, sub, lead, filter string, depth int, out *[]walkEntry) error {
+func (w *walker) collect(key, level, sub, lead, filter string, depth int, out *levelEntries) error {
 	f, err := os.Open(filepath.Join(w.volDir, filepath.FromSlash(level+sub)))
 	if err != nil {
 		if isNotFound(err) || errors.Is(err, syscall.ENOTDIR) {
@@ -234,10 +256,7 @@ func (w *walker) collect(key, level, sub, lead, filter string, depth int, out *[
 			if sub != "" && string(appendSegment(nil, seg)) != sub+name {
 				continue // pieces not split as this drive splits them
 			}
-			if sub != "" {
-				name = sub + name
-			}
-			*out = append(*out, walkEntry{seg: seg, name: name})
+			out.add(seg, sub+name)
 		}
 		if err == io.EOF {
 			return nil
