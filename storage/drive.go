@@ -58,7 +58,8 @@ type Drive interface {
 	// directory and everything in it. It is for staging areas, aborted
 	// uploads and leftover data dirs, not for versions (DeleteVersion): in
 	// a bucket, path names a data dir of a key (DataDirPath) and nothing
-	// else, so that no Delete can reach another key.
+	// else, so that no Delete can reach another key. In a system volume, a
+	// recursive Delete also removes the object whose key is path.
 	// Directories left empty up to the volume are removed too. A crash may
 	// undo a Delete: it never leaves anything half removed, only garbage.
 	Delete(ctx context.Context, volume, path string, recursive bool) error

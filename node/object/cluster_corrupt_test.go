@@ -12,6 +12,7 @@ import (
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/layout"
 	"github.com/gridstore/gridstore/node/object/objecttest"
+	"github.com/gridstore/gridstore/storage/local"
 )
 
 // healRecorder is a node's heal queue: it records the requests.
@@ -38,7 +39,7 @@ func (h *healRecorder) take() []object.HealRequest {
 func shardFile(t *testing.T, c *objecttest.Cluster, d int, key string) string {
 	t.Helper()
 	var found []string
-	root := filepath.Join(c.DriveDir(d), bucket, key)
+	root := local.ObjectDir(c.DriveDir(d), bucket, key)
 	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err

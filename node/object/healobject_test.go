@@ -598,7 +598,7 @@ func TestLayerHealObject(t *testing.T) {
 	data := randomBytes(12, 300<<10)
 	tl.put(t, "k", data)
 	si := tl.SetIndex(testBucket, "k")
-	if err := os.RemoveAll(filepath.Join(tl.local[si][0].Endpoint(), testBucket, "k")); err != nil {
+	if err := os.RemoveAll(local.ObjectDir(tl.local[si][0].Endpoint(), testBucket, "k")); err != nil {
 		t.Fatal(err)
 	}
 	res, err := tl.HealObject(context.Background(), testBucket, "k", HealOptions{})

@@ -293,10 +293,11 @@ func checkCrashState(t *testing.T, d *Drive, want []crashVersion) {
 	}
 	var wantEntries []string
 	if len(want) > 0 {
-		wantEntries = []string{"obj/", "obj/" + recordName}
+		dir := keyRel("obj") + "/"
+		wantEntries = []string{dir, dir + recordName}
 		for _, v := range want {
 			if v.dataDir != "" {
-				wantEntries = append(wantEntries, "obj/"+dataDirName(v.dataDir)+"/", "obj/"+dataDirName(v.dataDir)+"/part.1")
+				wantEntries = append(wantEntries, dir+dataDirName(v.dataDir)+"/", dir+dataDirName(v.dataDir)+"/part.1")
 			}
 		}
 		slices.Sort(wantEntries)

@@ -280,6 +280,17 @@ func (d *Drive) Delete(ctx context.Context, volume, path string, recursive bool)
 			return fmt.Errorf("delete %s/%s: %w", volume, path, storage.ErrDirectoryNotEmpty)
 		}
 	}
+	if recursive && storage.IsSystemVolume(volume) {
+		// The callers' names there are keys of records too (an upload's
+		// record at "uploads/<id>"): a recursive Delete takes the object
+		// stored under the path with what is at it, as it takes those
+		// stored below it.
+		if objErr := d.discard(d.objectDir(volume, path)); objErr == nil {
+			err = nil
+		} else if !isNotFound(objErr) && err == nil {
+			err = objErr
+		}
+	}
 	if err != nil {
 		return d.fileError("delete", volume, path, err)
 	}

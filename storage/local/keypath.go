@@ -8,33 +8,36 @@ import (
 	"github.com/gridstore/gridstore/storage"
 )
 
-// How an object key becomes a directory (docs/namespace.md has the reasons).
+// How an object key becomes directories (docs/namespace.md has the reasons).
 //
 // A key is split at every "/" into segments, empty ones included, and each
-// segment becomes one directory level, so that the keys under "p/" are the
-// directories under p's, and a listing walks one directory per level. The
-// directory of a key holds the key's own object, if there is one (its
-// record and data dirs, under names that start with "."), and the
-// directories of the keys one segment longer. So "p", "p/" and "p/q" are
-// three directories, "p", "p/%" and "p/q", and deleting one object never
-// removes another's entries.
+// segment is escaped into a name. The key's object lives in its object
+// directory: the names of its segments as a path, the last one with "%o"
+// at its end; it holds the object's record and data dirs, whose names
+// start with ".". The keys that go on past the segment ("p/...") live
+// under its prefix directory, the same path without "%o". So "p", "p/" and
+// "p/q" are p%o/, p/%%o/ and p/q%o/: no object's directory holds another
+// key, deleting one object never removes another's entries, and a listing
+// tells objects from common prefixes by their names alone.
 //
-// A segment is escaped into a file name: "%XX" (upper-case hex) stands for
-// a control byte (0x00-0x1F, 0x7F), "%", "\" or a "." that would start the
+// A segment is escaped into a name: "%XX" (upper-case hex) stands for a
+// control byte (0x00-0x1F, 0x7F), "%", "\" or a "." that would start the
 // name, so that no name is "", ".", "..", starts with "." (the drive's own
 // entries) or holds a byte that other tools handle badly. The empty segment
-// is "%". A segment whose name would be longer than NAME_MAX is split at a
-// character boundary into pieces: each piece but the last is named with
-// "%+" at its end and is a directory holding the next piece, so the
-// segment is all the pieces from the first to a name without "%+".
+// is "%". A segment whose name would not leave room for a two-byte suffix
+// within NAME_MAX is split at a character boundary into pieces: each piece
+// but the last is named with "%+" at its end and is a directory holding
+// the next piece, so the segment is all the pieces from the first to a name
+// without "%+".
 const (
 	recordName      = ".meta" // an object's metadata record, in its directory
 	internalMark    = '.'     // what the drive's own entries start with
 	escapeByte      = '%'
 	emptySegment    = "%"
-	pieceSuffix     = "%+" // a piece of a long segment, continued in the directory below
-	maxNameBytes    = 255  // NAME_MAX of the file systems a drive may be on
-	maxPieceContent = maxNameBytes - len(pieceSuffix)
+	pieceSuffix     = "%+"             // a piece of a long segment, continued in the directory below
+	objectSuffix    = "%o"             // an object's directory
+	maxNameBytes    = 255              // NAME_MAX of the file systems a drive may be on
+	maxPieceContent = maxNameBytes - 2 // room for a suffix
 )
 
 // needsEscape reports whether byte c of a name, at its start if first, is
@@ -95,7 +98,7 @@ func appendSegment(b []byte, seg string) []byte {
 	if seg == "" {
 		return append(b, emptySegment...)
 	}
-	for escapedLen(seg) > maxNameBytes {
+	for escapedLen(seg) > maxPieceContent {
 		n := pieceCut(seg, maxPieceContent)
 		b = appendPiece(b, seg[:n])
 		b = append(b, pieceSuffix...)
@@ -105,18 +108,31 @@ func appendSegment(b []byte, seg string) []byte {
 	return appendPiece(b, seg)
 }
 
-// keyRel returns the slash-separated path of key's directory relative to
-// its volume's directory.
-func keyRel(key string) string {
+// prefixRel returns the slash-separated path of the prefix directory of
+// key (where the keys key+"/..." live), relative to its volume's directory.
+func prefixRel(key string) string {
 	if plainKey(key) {
 		return key // the common case: every segment is its own name
 	}
-	b := make([]byte, 0, len(key)+16)
+	return string(appendPrefix(make([]byte, 0, len(key)+16), key))
+}
+
+// keyRel returns the slash-separated path of key's object directory
+// relative to its volume's directory.
+func keyRel(key string) string {
+	if plainKey(key) {
+		return key + objectSuffix
+	}
+	return string(append(appendPrefix(make([]byte, 0, len(key)+16), key), objectSuffix...))
+}
+
+// appendPrefix appends the names of key's segments as a path.
+func appendPrefix(b []byte, key string) []byte {
 	for {
 		seg, rest, more := strings.Cut(key, "/")
 		b = appendSegment(b, seg)
 		if !more {
-			return string(b)
+			return b
 		}
 		b = append(b, '/')
 		key = rest
@@ -124,7 +140,7 @@ func keyRel(key string) string {
 }
 
 // plainKey reports whether every segment of key is a name that needs no
-// escaping or splitting, so that the key is its own path.
+// escaping or splitting, so that the key is its own prefix path.
 func plainKey(key string) bool {
 	start := 0
 	for i := 0; i <= len(key); i++ {
@@ -134,7 +150,7 @@ func plainKey(key string) bool {
 			}
 			continue
 		}
-		if i == start || i-start > maxNameBytes {
+		if i == start || i-start > maxPieceContent {
 			return false // an empty or long segment
 		}
 		start = i + 1
@@ -142,21 +158,33 @@ func plainKey(key string) bool {
 	return true
 }
 
-// decodeName returns the piece of a segment that the directory name stands
-// for and whether it is continued below (a piece of a long segment). ok is
-// false for a name this package does not write for a key: the drive's own
-// entries (".meta", data dirs), and anything else found there, which a walk
-// passes over. Only the one spelling appendSegment produces is accepted, so
-// no two names decode to the same segment.
-func decodeName(name string) (piece string, continued, ok bool) {
-	if name == emptySegment {
-		return "", false, true
+// nameKind is what a directory name in a key's path stands for.
+type nameKind uint8
+
+const (
+	prefixName nameKind = iota // a segment's prefix directory
+	objectName                 // a segment's object directory ("%o")
+	pieceName                  // a piece of a long segment, continued below ("%+")
+)
+
+// decodeName returns the segment, or piece of a segment, that the
+// directory name stands for and what kind of name it is. ok is false for a
+// name this package does not write for a key: the drive's own entries
+// (".meta", data dirs), and anything else found there, which a walk passes
+// over. Only the one spelling appendSegment produces is accepted, so no two
+// names decode to the same segment.
+func decodeName(name string) (piece string, kind nameKind, ok bool) {
+	switch {
+	case strings.HasSuffix(name, objectSuffix):
+		name, kind = name[:len(name)-len(objectSuffix)], objectName
+	case strings.HasSuffix(name, pieceSuffix):
+		name, kind = name[:len(name)-len(pieceSuffix)], pieceName
 	}
-	if strings.HasSuffix(name, pieceSuffix) {
-		name, continued = name[:len(name)-len(pieceSuffix)], true
+	if name == emptySegment && kind != pieceName {
+		return "", kind, true
 	}
-	if name == "" || len(name) > maxNameBytes {
-		return "", false, false
+	if name == "" || len(name) > maxPieceContent {
+		return "", 0, false
 	}
 	// The common case, a name that is its own segment, in one pass: no
 	// byte that needed escaping (so no escape either), and UTF-8 checked
@@ -169,38 +197,38 @@ func decodeName(name string) (piece string, continued, ok bool) {
 	}
 	if plain {
 		if !ascii && !utf8.ValidString(name) {
-			return "", false, false
+			return "", 0, false
 		}
-		return name, continued, true
+		return name, kind, true
 	}
 	b := make([]byte, 0, len(name))
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if c != escapeByte {
 			if needsEscape(c, len(b) == 0) || c == '/' {
-				return "", false, false
+				return "", 0, false
 			}
 			b = append(b, c)
 			continue
 		}
 		if i+2 >= len(name) {
-			return "", false, false
+			return "", 0, false
 		}
 		hi, lo := strings.IndexByte(upperHex, name[i+1]), strings.IndexByte(upperHex, name[i+2])
 		if hi < 0 || lo < 0 {
-			return "", false, false
+			return "", 0, false
 		}
 		c = byte(hi<<4 | lo)
 		if !needsEscape(c, len(b) == 0) {
-			return "", false, false // spelt another way than appendPiece does
+			return "", 0, false // spelt another way than appendPiece does
 		}
 		b = append(b, c)
 		i += 2
 	}
 	if !utf8.Valid(b) {
-		return "", false, false
+		return "", 0, false
 	}
-	return string(b), continued, true
+	return string(b), kind, true
 }
 
 // isDataDirName reports whether name is the on-disk name of a data dir
@@ -215,9 +243,9 @@ func dataDirName(id string) string { return string(internalMark) + id }
 // objectDir returns the directory of key in volume.
 func (d *Drive) objectDir(volume, key string) string { return ObjectDir(d.root, volume, key) }
 
-// ObjectDir returns the directory of key in volume on the local drive at
-// root, which holds the key's record (RecordFile), its data dirs
-// (DataDirFile) and the directories of the keys below it. It is for tests
+// ObjectDir returns the object directory of key in volume on the local
+// drive at root, which holds the key's record (RecordFile) and its data
+// dirs (DataDirFile), and nothing else. It is for tests
 // and tools that look at a drive's files; the drive's callers go through
 // its methods.
 func ObjectDir(root, volume, key string) string {

@@ -347,22 +347,22 @@ func (d *Drive) DeleteVersion(ctx context.Context, volume, path, versionID strin
 	unlock := d.lockObject(volume, path)
 	defer unlock()
 	meta, err := d.loadRecord(volume, path)
-	var gone []string // data dirs to remove; nil: all of them (unknown)
+	var gone []string // data dirs that the record no longer names
 	switch {
 	case errors.Is(err, storage.ErrFileCorrupt):
 		meta = &storage.ObjectMeta{}
 	case err != nil:
 		return fail(err)
 	default:
-		gone = meta.DataDirs()
+		before := meta.DataDirs()
 		if _, ok := meta.Remove(versionID); !ok {
 			return fail(storage.ErrFileVersionNotFound)
 		}
-		gone = slices.DeleteFunc(gone, meta.UsesDataDir)
+		gone = slices.DeleteFunc(before, meta.UsesDataDir)
 	}
 	objDir := d.objectDir(volume, path)
 	if len(meta.Versions) == 0 {
-		if err := d.removeObject(volume, objDir, gone); err != nil {
+		if err := d.removeObject(volume, objDir); err != nil {
 			return fail(d.fileError("remove", volume, path, err))
 		}
 		return nil
@@ -381,11 +381,11 @@ func (d *Drive) DeleteVersion(ctx context.Context, volume, path, versionID strin
 }
 
 // removeObject removes the object whose directory is objDir: its record,
-// by a rename out of sight (the commit), then its data dirs (dataDirs, or
-// every entry of its own if nil: its record could not be read), then the
-// directories left empty up to the volume. The keys below it stay. The
-// caller holds the object's lock.
-func (d *Drive) removeObject(volume, objDir string, dataDirs []string) error {
+// by a rename out of sight (the commit), then the directory with its data
+// dirs (an object's directory holds nothing else), then the directories
+// left empty up to the volume. The keys below it, in its prefix directory,
+// stay. The caller holds the object's lock.
+func (d *Drive) removeObject(volume, objDir string) error {
 	trash := d.stagingPath()
 	if err := os.Rename(filepath.Join(objDir, recordName), trash); err != nil {
 		return err
@@ -394,13 +394,9 @@ func (d *Drive) removeObject(volume, objDir string, dataDirs []string) error {
 	if err := syncDir(objDir); err != nil {
 		return err
 	}
-	_ = os.Remove(trash) // out of sight already; the staging area is wiped at Open
-	if dataDirs == nil {
-		d.discardOwnEntries(objDir)
-	} else {
-		d.discardDataDirs(objDir, dataDirs)
-	}
-	removeEmptyParents(volumeDir(d.root, volume), objDir)
+	_ = os.Remove(trash)  // out of sight already; the staging area is wiped at Open
+	_ = d.discard(objDir) // what a failure leaves, Sweep removes
+	removeEmptyParents(volumeDir(d.root, volume), filepath.Dir(objDir))
 	return nil
 }
 
@@ -409,22 +405,5 @@ func (d *Drive) removeObject(volume, objDir string, dataDirs []string) error {
 func (d *Drive) discardDataDirs(objDir string, dataDirs []string) {
 	for _, id := range dataDirs {
 		_ = d.discard(filepath.Join(objDir, dataDirName(id)))
-	}
-}
-
-// discardOwnEntries removes every entry of the object directory objDir
-// that is the drive's own (its name starts with "."), for an object that
-// has no record left. The directories of the keys below it stay.
-func (d *Drive) discardOwnEntries(objDir string) {
-	f, err := os.Open(objDir)
-	if err != nil {
-		return
-	}
-	names, _ := f.Readdirnames(-1)
-	f.Close()
-	for _, name := range names {
-		if name != "" && name[0] == internalMark {
-			_ = d.discard(filepath.Join(objDir, name))
-		}
 	}
 }

@@ -57,8 +57,8 @@ type sweeper struct {
 
 // dir sweeps the directory rel (relative to the volume's, "" or ending in
 // "/"). below is what the keys under it start with: "" at the top, the
-// key and "/" in a key's directory; in the directory of a piece of a long
-// segment, lead is what the pieces spell so far.
+// key and "/" in a key's prefix directory; in the directory of a piece of
+// a long segment, lead is what the pieces spell so far.
 func (s *sweeper) dir(rel, below, lead string) error {
 	if err := s.ctx.Err(); err != nil {
 		return err
@@ -71,31 +71,25 @@ func (s *sweeper) dir(rel, below, lead string) error {
 		}
 		return osError("sweep", s.volume+"/"+storage.ClipName(below+lead), err, nil)
 	}
-	own := false
 	for _, e := range entries {
 		name := e.Name()
-		if name[0] == internalMark {
-			own = true
-			continue
-		}
-		if !e.IsDir() {
+		if !e.IsDir() || name[0] == internalMark {
 			continue // not the drive's: left alone
 		}
-		piece, continued, ok := decodeName(name)
+		piece, kind, ok := decodeName(name)
 		switch {
 		case !ok:
 			continue
-		case continued:
+		case kind == pieceName:
 			err = s.dir(rel+name+"/", below, lead+piece)
+		case kind == objectName:
+			s.object(filepath.Join(full, name), below+lead+piece)
 		default:
 			err = s.dir(rel+name+"/", below+lead+piece+"/", "")
 		}
 		if err != nil {
 			return err
 		}
-	}
-	if own && lead == "" && rel != "" {
-		s.object(full, below[:len(below)-1])
 	}
 	if rel != "" {
 		if err := syscall.Rmdir(full); err == nil {
@@ -105,8 +99,9 @@ func (s *sweeper) dir(rel, below, lead string) error {
 	return nil
 }
 
-// object removes what the record of key, in dir, does not name, under the
-// object's lock.
+// object removes what the record of key, in its object directory dir,
+// does not name, under the object's lock, and the directory if that
+// leaves it empty.
 func (s *sweeper) object(dir, key string) {
 	unlock := s.d.lockObject(s.volume, key)
 	defer unlock()
@@ -132,6 +127,7 @@ func (s *sweeper) object(dir, key string) {
 	for _, name := range names {
 		switch {
 		case name[0] != internalMark, name == recordName:
+			// Not the drive's, or the record itself.
 		case isDataDirName(name):
 			if !meta.UsesDataDir(name[1:]) && s.d.discard(filepath.Join(dir, name)) == nil {
 				s.stats.DataDirs++
@@ -141,5 +137,8 @@ func (s *sweeper) object(dir, key string) {
 				s.stats.Other++
 			}
 		}
+	}
+	if syscall.Rmdir(dir) == nil {
+		s.stats.Dirs++
 	}
 }

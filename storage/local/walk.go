@@ -22,21 +22,19 @@ import (
 // below each as they come. Memory is one directory's entry names per level
 // of depth, never the volume.
 //
-// An entry is an object if its directory holds a record, and a common
-// prefix (its key and "/") if it holds the directories of other keys; it
-// may be both ("p" and "p/q"). For the order to be that of the full keys,
-// a prefix sorts as its name plus "/": "a-b" < "a/" < "a0", as
-// "a-b" < "a/x" < "a0".
+// A segment's object directory ("%o") holds an object if it holds a
+// record; its prefix directory holds the keys that go on past it (a common
+// prefix, its key and "/"). A key may be both ("p" and "p/q"). For the
+// order to be that of the full keys, a prefix sorts as its name plus "/":
+// "a-b" < "a/" < "a0", as "a-b" < "a/x" < "a0".
 //
 // The cost is what the caller consumes. Reading a directory is one pass
 // of getdents over its names (the file type comes with each name where the
-// file system gives it); no entry is opened or stat'ed then. An entry is
-// classified and its record read only when it is the next one to come out,
-// so a walk stopped after k entries of a directory of n costs the names of
-// n and the records of about k. Whether an object has keys below it costs
-// one lstat where the file system counts subdirectories in the link count
-// and the object has no data dirs (no subdirectory: none below), and a
-// read of its directory otherwise.
+// file system gives it), which tells objects from prefixes; no entry is
+// opened or stat'ed then. An object's record is read only when it is the
+// next one to come out, so a walk stopped after k entries of a directory
+// of n costs the names of n and the records of about k, and a prefix costs
+// nothing until it is walked.
 func (d *Drive) WalkDir(ctx context.Context, opts storage.WalkDirOptions, fn func(storage.MetaEntry) error) (err error) {
 	defer d.track(opWalkDir, time.Now(), &err)
 	fail := func(err error) error {
@@ -61,7 +59,7 @@ func (d *Drive) WalkDir(ctx context.Context, opts storage.WalkDirOptions, fn fun
 	base, diskBase, filter := "", "", opts.Prefix
 	if i := strings.LastIndexByte(opts.Prefix, '/'); i >= 0 {
 		base, filter = opts.Prefix[:i+1], opts.Prefix[i+1:]
-		diskBase = keyRel(opts.Prefix[:i]) + "/"
+		diskBase = prefixRel(opts.Prefix[:i]) + "/"
 	}
 	w := walker{ctx: ctx, volDir: volDir, opts: opts, fn: fn}
 	return w.dir(base, diskBase, filter)
@@ -76,18 +74,23 @@ type walker struct {
 	classified int // entries whose record was looked for (tests)
 }
 
-// levelEntries are the key segments found in a level's directory, and
-// the directory names (relative to the level's) of those that are not
-// their own name: escaped, or split into pieces. Most segments are their
-// own names, so the map is usually nil and the segments sort as plain
-// strings.
+// levelEntries are the key segments found in a level's directory: those
+// with an object directory and those with a prefix directory, and the
+// names (relative to the level's directory, without suffix) of the
+// segments that are not their own name: escaped, or split into pieces.
+// Most segments are their own names, so the map is usually nil and the
+// segments sort as plain strings.
 type levelEntries struct {
-	segs  []string
-	names map[string]string
+	objects, prefixes []string
+	names             map[string]string
 }
 
-func (l *levelEntries) add(seg, name string) {
-	l.segs = append(l.segs, seg)
+func (l *levelEntries) add(seg, name string, kind nameKind) {
+	if kind == objectName {
+		l.objects = append(l.objects, seg)
+	} else {
+		l.prefixes = append(l.prefixes, seg)
+	}
 	if name != seg {
 		if l.names == nil {
 			l.names = make(map[string]string)
@@ -96,7 +99,7 @@ func (l *levelEntries) add(seg, name string) {
 	}
 }
 
-// name returns the directory name of seg.
+// name returns the name of seg's directories, without suffix.
 func (l *levelEntries) name(seg string) string {
 	if name, ok := l.names[seg]; ok {
 		return name
@@ -123,21 +126,21 @@ const maxPieces = 16
 //
 // The segments are sorted as plain strings, which is the walk's order
 // except around prefixes: prefix "a/" comes after "a-b" and "a.c" (bytes
-// below '/') that plain order puts after "a". Whether "a" has keys below
-// it is only known once it is classified, which is left until it comes up
-// in plain order. A prefix is then held back on a stack until the next
-// name sorts after it; an object comes out at once. The stack is in order
-// (each prefix pushed sorts before the ones under it, being their
-// extension by a byte below '/'), and whether the held prefix P comes
-// before the next name N does not depend on what N turns out to be: if N
-// extends P by a byte c, both N and N+"/" sort before P+"/" exactly when
-// c < '/'; otherwise they differ from P+"/" before its end.
+// below '/') that plain order puts after "a". A prefix is therefore held
+// back on a stack until the next name sorts after it; an object comes out
+// at once. The stack is in order (each prefix pushed sorts before the ones
+// under it, being their extension by a byte below '/'), and whether the
+// held prefix P comes before the next name N does not depend on what N
+// is: if N extends P by a byte c, both N and N+"/" sort before P+"/"
+// exactly when c < '/'; otherwise they differ from P+"/" before its end.
 func (w *walker) dir(key, disk, filter string) error {
 	var entries levelEntries
-	if err := w.collect(key, disk, "", "", filter, 0, &entries); err != nil || len(entries.segs) == 0 {
+	if err := w.collect(key, disk, "", "", filter, 0, &entries); err != nil {
 		return err
 	}
-	slices.Sort(entries.segs)
+	objects, prefixes := entries.objects, entries.prefixes
+	slices.Sort(objects)
+	slices.Sort(prefixes)
 
 	start := w.opts.StartAfter
 	levelDir := filepath.Join(w.volDir, filepath.FromSlash(disk))
@@ -152,7 +155,16 @@ func (w *walker) dir(key, disk, filter string) error {
 		}
 		return nil
 	}
-	for _, seg := range entries.segs {
+	// The two sorted lists, merged: a segment in both is an object and a
+	// prefix, the object first (k < k+"/").
+	for len(objects) > 0 || len(prefixes) > 0 {
+		var seg string
+		object := len(prefixes) == 0 || (len(objects) > 0 && objects[0] <= prefixes[0])
+		if object {
+			seg, objects = objects[0], objects[1:]
+		} else {
+			seg, prefixes = prefixes[0], prefixes[1:]
+		}
 		full := key + seg
 		if err := flush(full); err != nil {
 			return err
@@ -160,29 +172,22 @@ func (w *walker) dir(key, disk, filter string) error {
 		if err := w.ctx.Err(); err != nil {
 			return err
 		}
+		if !object {
+			if prefix := full + "/"; prefix > start || w.opts.Recursive {
+				held = append(held, heldPrefix{name: prefix, disk: disk + entries.name(seg) + "/"})
+			}
+			continue
+		}
 		w.classified++
-		record := levelDir + string(filepath.Separator) + filepath.FromSlash(entries.name(seg)) + string(filepath.Separator) + recordName
-		objDir := record[:len(record)-len(recordName)-1]
-		raw, object, err := readRecord(record)
+		record := levelDir + string(filepath.Separator) + filepath.FromSlash(entries.name(seg)) + objectSuffix + string(filepath.Separator) + recordName
+		raw, ok, err := readRecord(record)
 		if err != nil {
 			return osError("walk: read metadata of", w.opts.Volume+"/"+storage.ClipName(full), err, nil)
 		}
-		below := true
-		if object {
-			if full > start {
-				if err := w.fn(storage.MetaEntry{Name: full, Metadata: raw}); err != nil {
-					return err
-				}
+		if ok {
+			if err := w.fn(storage.MetaEntry{Name: full, Metadata: raw}); err != nil {
+				return err
 			}
-			if below, err = hasKeysBelow(objDir); err != nil {
-				return osError("walk", w.opts.Volume+"/"+storage.ClipName(full), err, nil)
-			}
-		}
-		if !below {
-			continue
-		}
-		if prefix := full + "/"; prefix > start || w.opts.Recursive {
-			held = append(held, heldPrefix{name: prefix, disk: disk + entries.name(seg) + "/"})
 		}
 	}
 	return flush("")
@@ -199,14 +204,14 @@ func (w *walker) prefix(p heldPrefix) error {
 	return w.fn(storage.MetaEntry{Name: p.name, Dir: true})
 }
 
-// collect appends to out the segments of the directory level+sub (level
+// collect adds to out the segments of the directory level+sub (level
 // relative to the volume's, sub to level, both "" or ending in "/") that
 // start with filter and may hold something past the marker, unsorted. key
 // is the key of the level; sub is "" at the level's own directory, and in
 // the directory of depth pieces of a long segment their path, and lead
-// the part of the segment they spell. Files and symbolic links are not keys;
-// the type comes from the directory read itself (os.ReadDir lstats only
-// where the file system leaves it unknown). Names this drive does not
+// the part of the segment they spell. Files and symbolic links are not
+// keys; the type comes from the directory read itself (os.ReadDir lstats
+// only where the file system leaves it unknown). Names this drive does not
 // write for keys (its own entries, anything foreign) are passed over.
 func (w *walker) collect(key, level, sub, lead, filter string, depth int, out *levelEntries) error {
 	f, err := os.Open(filepath.Join(w.volDir, filepath.FromSlash(level+sub)))
@@ -225,18 +230,19 @@ func (w *walker) collect(key, level, sub, lead, filter string, depth int, out *l
 			if !e.IsDir() || name[0] == internalMark {
 				continue
 			}
-			piece, continued, ok := decodeName(name)
+			piece, kind, ok := decodeName(name)
 			if !ok {
 				continue
 			}
 			seg := lead + piece
-			if continued {
+			switch full := key + seg; {
+			case kind == pieceName:
 				// Every segment below starts with seg: look there only if
 				// one may match the filter and come after the marker.
 				if !strings.HasPrefix(seg, filter) && !strings.HasPrefix(filter, seg) {
 					continue
 				}
-				if full := key + seg; full < start && !strings.HasPrefix(start, full) {
+				if full < start && !strings.HasPrefix(start, full) {
 					continue
 				}
 				if depth+1 < maxPieces {
@@ -245,18 +251,21 @@ func (w *walker) collect(key, level, sub, lead, filter string, depth int, out *l
 					}
 				}
 				continue
-			}
-			if !strings.HasPrefix(seg, filter) {
+			case !strings.HasPrefix(seg, filter):
 				continue
-			}
-			// Before the marker whatever it is, and all it may hold.
-			if prefix := key + seg + "/"; prefix <= start && !strings.HasPrefix(start, prefix) {
+			case kind == objectName && full <= start:
 				continue
+			case kind == prefixName && full+"/" <= start && !strings.HasPrefix(start, full+"/"):
+				continue // before the marker, and all it holds
 			}
-			if sub != "" && string(appendSegment(nil, seg)) != sub+name {
+			base := name
+			if kind == objectName {
+				base = name[:len(name)-len(objectSuffix)]
+			}
+			if sub != "" && string(appendSegment(nil, seg)) != sub+base {
 				continue // pieces not split as this drive splits them
 			}
-			out.add(seg, sub+name)
+			out.add(seg, sub+base, kind)
 		}
 		if err == io.EOF {
 			return nil
@@ -266,41 +275,6 @@ func (w *walker) collect(key, level, sub, lead, filter string, depth int, out *l
 		}
 		if err := w.ctx.Err(); err != nil {
 			return err
-		}
-	}
-}
-
-// hasKeysBelow reports whether the object directory dir holds directories
-// of other keys. A directory whose link count is 2 has no subdirectory at
-// all, so no data dir and no key below: that is one lstat, and answers
-// for most objects (those stored inline). Otherwise (data dirs, or a file
-// system that does not count subdirectories) its names are read until the
-// first that is not the drive's own.
-func hasKeysBelow(dir string) (bool, error) {
-	var st syscall.Stat_t
-	if err := ignoringEINTR(func() error { return syscall.Lstat(dir, &st) }); err == nil && st.Nlink == 2 {
-		return false, nil
-	}
-	f, err := os.Open(dir)
-	if err != nil {
-		if isNotFound(err) {
-			return false, nil
-		}
-		return false, err
-	}
-	defer f.Close()
-	for {
-		entries, err := f.ReadDir(64)
-		for _, e := range entries {
-			if e.IsDir() && e.Name()[0] != internalMark {
-				return true, nil
-			}
-		}
-		if err == io.EOF {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
 		}
 	}
 }

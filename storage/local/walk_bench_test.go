@@ -30,7 +30,7 @@ func flatVolume(b *testing.B, n int) *Drive {
 		b.Fatal(err)
 	}
 	for i := 1; i < n; i++ {
-		obj := filepath.Join(dir, fmt.Sprintf("obj-%05d", i))
+		obj := filepath.Join(dir, fmt.Sprintf("obj-%05d", i)+objectSuffix)
 		if err := os.Mkdir(obj, 0o755); err != nil {
 			b.Fatal(err)
 		}
