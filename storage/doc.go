@@ -16,17 +16,18 @@
 //	<drive>/.gridstore.sys/tmp/...         TmpVolume: shards being written; wiped at open
 //	<drive>/.gridstore.sys/multipart/...   MultipartVolume: uploads in progress
 //	<drive>/.gridstore.sys/staging/...     the drive's own scratch space; wiped at open
-//	<drive>/<volume>/<key dir>/.meta       the object's metadata record: every version
-//	<drive>/<volume>/<key dir>/.<data-dir>/part.N   shard files of the version with that data dir
+//	<drive>/<volume>/<key>%o/.meta          the object's metadata record: every version
+//	<drive>/<volume>/<key>%o/.<data-dir>/part.N   shard files of the version with that data dir
 //
-// A key's directory is its segments (split at "/"), each escaped into a
-// directory name (storage/local/keypath.go): "dir/" is "dir/%", "a//b" is
-// "a/%/b", ".." is "%2E.". It holds the key's own entries, whose names
-// start with ".", and the directories of the keys below it, so "p", "p/"
-// and "p/q" are independent objects. Callers name keys as they are
-// (CheckObjectKey); the files of a data dir as PartPath and the data dir
-// itself as DataDirPath; in the system volumes, paths are the callers' own
-// plain names (CheckPath).
+// <key> is the key's segments (split at "/"), each escaped into a directory
+// name (storage/local/keypath.go): "dir/" is "dir/%%o", "a//b" is "a/%/b%o",
+// ".." is "%2E.%o". A key's object directory ("%o") holds only its own
+// entries, whose names start with "."; the keys that go on past it live
+// under the same path without "%o", so "p", "p/" and "p/q" are
+// independent objects. Callers name keys as they are (CheckObjectKey); the
+// files of a data dir as PartPath and the data dir itself as DataDirPath;
+// in the system volumes, paths are the callers' own plain names
+// (CheckPath).
 //
 // # Metadata record
 //
