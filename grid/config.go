@@ -2,6 +2,7 @@ package grid
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -53,6 +54,17 @@ type Config struct {
 	// replaced by a new one from the same peer (it restarted) is reported as
 	// disconnected, then connected. Manager.Subscribe adds more listeners.
 	OnStateChange func(peer string, state State)
+
+	// TLS, when set, makes the grid run over TLS (wss): peers are dialed
+	// with this client configuration, which must verify the peer's
+	// certificate (RootCAs) and present this node's own (Certificates or
+	// GetClientCertificate). The Manager then refuses upgrades that did not
+	// arrive over TLS with a verified client certificate, so the HTTP server
+	// that mounts Handler must ask for client certificates
+	// (tls.VerifyClientCertIfGiven with the same CAs). Nil: plain ws, where
+	// every packet carries a CRC32C so that a corrupted byte closes the
+	// connection instead of reaching a handler.
+	TLS *tls.Config
 
 	// NetDial, if set, opens the TCP connection to a peer instead of
 	// net.Dialer: for tests that need to freeze or cut a connection, and for

@@ -248,6 +248,7 @@ func (p *peer) dial(ctx context.Context) (*session, error) {
 		refusal string
 		proof   string
 	)
+	scheme := "ws://"
 	d := ws.Dialer{
 		Timeout: cfg.DialTimeout,
 		NetDial: cfg.NetDial,
@@ -263,7 +264,10 @@ func (p *peer) dial(ctx context.Context) (*session, error) {
 			return nil
 		},
 	}
-	conn, br, _, err := d.Dial(ctx, "ws://"+p.addr+cfg.Path)
+	if cfg.TLS != nil {
+		scheme, d.TLSConfig = "wss://", cfg.TLS
+	}
+	conn, br, _, err := d.Dial(ctx, scheme+p.addr+cfg.Path)
 	if err != nil {
 		switch status {
 		case http.StatusUnauthorized:

@@ -21,6 +21,13 @@ var (
 	// ErrUnauthorized means a peer presented a bad or missing token, or could
 	// not prove it knows the cluster secret.
 	ErrUnauthorized = errors.New("grid: unauthorized")
+	// ErrTLSRequired means a node that runs its grid over TLS was reached
+	// over plain HTTP, or without a verified client certificate.
+	ErrTLSRequired = errors.New("grid: TLS with a verified client certificate required")
+	// ErrBusy means the peer is serving as many calls from this node as it
+	// allows, or as many bytes of them: the call was not run and may be
+	// retried.
+	ErrBusy = errors.New("grid: peer busy")
 	// ErrVersionMismatch means the two sides speak different grid protocols.
 	ErrVersionMismatch = errors.New("grid: protocol version mismatch")
 	// ErrPeerSilent means nothing was heard from the peer within PeerTimeout.

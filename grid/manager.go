@@ -229,6 +229,11 @@ func (m *Manager) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "grid: shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if m.cfg.TLS != nil && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
+		m.logRefusal(r.RemoteAddr, "grid: refused connection", ErrTLSRequired)
+		http.Error(w, "grid: this node requires TLS with a client certificate", http.StatusForbidden)
+		return
+	}
 	from, err := m.auth.verifyRequest(r.Header, m.cfg.Self)
 	if err != nil {
 		m.logRefusal(r.RemoteAddr, "grid: refused unauthenticated connection", err)
