@@ -47,6 +47,20 @@ type countingListener struct {
 	accepted atomic.Int64
 }
 
+// wrapListener wraps every accepted connection.
+type wrapListener struct {
+	net.Listener
+	wrap func(net.Conn) net.Conn
+}
+
+func (l *wrapListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return l.wrap(c), nil
+}
+
 func (l *countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err == nil {
@@ -56,7 +70,10 @@ func (l *countingListener) Accept() (net.Conn, error) {
 }
 
 type clusterOpts struct {
-	tweak    func(i int, c *Config)
+	tweak func(i int, c *Config)
+	// wrap, if set, wraps node i's end of every grid connection, dialed or
+	// accepted: to freeze or kill it from the test.
+	wrap     func(i int, c net.Conn) net.Conn
 	register func(i int, m *Manager)
 	noStart  bool
 }
@@ -72,11 +89,24 @@ func newTestCluster(t testing.TB, n int, o clusterOpts) []*testNode {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lns[i], addrs[i] = ln, ln.Addr().String()
+		addrs[i] = ln.Addr().String()
+		if o.wrap != nil {
+			ln = &wrapListener{Listener: ln, wrap: func(c net.Conn) net.Conn { return o.wrap(i, c) }}
+		}
+		lns[i] = ln
 	}
 	nodes := make([]*testNode, n)
 	for i := range n {
 		nodes[i] = startTestNode(t, lns[i], addrs[i], addrs, func(c *Config) {
+			if o.wrap != nil {
+				c.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+					conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+					if err != nil {
+						return nil, err
+					}
+					return o.wrap(i, conn), nil
+				}
+			}
 			if o.tweak != nil {
 				o.tweak(i, c)
 			}

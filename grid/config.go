@@ -47,6 +47,14 @@ type Config struct {
 	// of at most FrameSize/2 so at least two sources share each frame.
 	FrameSize int
 
+	// MaxServed and MaxServedBytes bound what one peer can make this node
+	// hold on its connection: calls and streams being served for it, and
+	// the bytes of their requests and opening payloads. Calls beyond either
+	// are refused at once with ErrBusy. Stream messages are bounded
+	// separately, by each stream's window.
+	MaxServed      int
+	MaxServedBytes int64
+
 	// OnStateChange, if set, is called on every connection state change. It
 	// runs on the grid's goroutines: keep it short and non-blocking. When a
 	// connection ends, the contexts of the handlers serving that peer are
@@ -88,6 +96,8 @@ func DefaultConfig() Config {
 		MaxClockSkew:   2 * time.Minute,
 		MaxMessageSize: 16 << 20,
 		FrameSize:      64 << 10,
+		MaxServed:      4096,
+		MaxServedBytes: 1 << 30,
 	}
 }
 
@@ -119,6 +129,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxMessageSize < 1<<10 || c.MaxMessageSize > 1<<30 {
 		errs = append(errs, fmt.Errorf("MaxMessageSize %d outside [1 KiB, 1 GiB]", c.MaxMessageSize))
+	}
+	if c.MaxServed < 1 || c.MaxServedBytes < int64(c.MaxMessageSize) {
+		errs = append(errs, fmt.Errorf("MaxServed %d must be positive and MaxServedBytes %d at least MaxMessageSize", c.MaxServed, c.MaxServedBytes))
 	}
 	if c.FrameSize < 4<<10 || c.FrameSize > 1<<20 {
 		errs = append(errs, fmt.Errorf("FrameSize %d outside [4 KiB, 1 MiB]", c.FrameSize))

@@ -243,10 +243,12 @@ func nextBackoff(cur, max time.Duration) (wait, next time.Duration) {
 func (p *peer) dial(ctx context.Context) (*session, error) {
 	cfg := &p.m.cfg
 	hdr := p.m.auth.requestHeaders(cfg.Self, p.addr)
+	ownLimits(cfg).setHeaders(hdr)
 	var (
 		status  int
 		refusal string
 		proof   string
+		answer  = http.Header{}
 	)
 	scheme := "ws://"
 	d := ws.Dialer{
@@ -261,6 +263,7 @@ func (p *peer) dial(ctx context.Context) (*session, error) {
 			if strings.EqualFold(string(key), hdrProof) {
 				proof = string(value)
 			}
+			answer.Set(string(key), string(value))
 			return nil
 		},
 	}
@@ -283,7 +286,12 @@ func (p *peer) dial(ctx context.Context) (*session, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("dial %s: %w: peer could not prove it holds the cluster secret", p.addr, ErrUnauthorized)
 	}
-	s := newSession(p.m, p, conn, br, true)
+	peerLimits, err := parseLimits(answer.Get)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("dial %s: %w: %v", p.addr, ErrVersionMismatch, err)
+	}
+	s := newSession(p.m, p, conn, br, true, peerLimits)
 	if br != nil {
 		ws.PutReader(br)
 	}

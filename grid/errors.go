@@ -48,6 +48,8 @@ const (
 	CodeCanceled       = "grid.Canceled"
 	CodeDeadline       = "grid.DeadlineExceeded"
 	CodeBadRequest     = "grid.BadRequest"
+	CodeBusy           = "grid.Busy"
+	CodeTooLarge       = "grid.MessageTooLarge"
 	codeGeneric        = ""
 )
 
@@ -104,6 +106,8 @@ func init() {
 	RegisterError(CodeUnknownHandler, ErrUnknownHandler)
 	RegisterError(CodePanic, ErrHandlerPanic)
 	RegisterError(CodeBadRequest, ErrBadRequest)
+	RegisterError(CodeBusy, ErrBusy)
+	RegisterError(CodeTooLarge, ErrMessageTooLarge)
 	RegisterError(CodeCanceled, context.Canceled)
 	RegisterError(CodeDeadline, context.DeadlineExceeded)
 }

@@ -43,13 +43,21 @@ func seedFrames() [][]byte {
 }
 
 // FuzzFrameReader: no input makes the frame decoder panic, loop, or read past
-// what a header announced.
+// what a header announced, with checksums checked (as without TLS) or not
+// (as with TLS, and so that mutated inputs get past the checksum).
 func FuzzFrameReader(f *testing.F) {
 	for _, s := range seedFrames() {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fr := frameReader{r: bufio.NewReader(bytes.NewReader(data)), maxFrame: maxIncomingFrame, maxMessage: 1 << 20}
+		readFrames(t, data, true)
+		readFrames(t, data, false)
+	})
+}
+
+func readFrames(t *testing.T, data []byte, checksums bool) {
+	{
+		fr := frameReader{r: bufio.NewReader(bytes.NewReader(data)), maxFrame: maxIncomingFrame, maxMessage: 1 << 20, checksums: checksums}
 		for range len(data) + 1 {
 			h, err := fr.next()
 			if err != nil {
@@ -66,12 +74,14 @@ func FuzzFrameReader(f *testing.F) {
 			}
 		}
 		t.Fatal("decoder did not end on finite input")
-	})
+	}
 }
 
 // FuzzSession feeds arbitrary bytes to a live session, as a peer would, with
 // real handlers registered: nothing may panic, hang, or leak; the session
-// just ends.
+// just ends. Checksums are off, as on a TLS connection: with them on, almost
+// every mutation would stop at the first checksum, which FuzzFrameReader
+// covers.
 func FuzzSession(f *testing.F) {
 	for _, s := range seedFrames() {
 		f.Add(s)
@@ -88,7 +98,8 @@ func FuzzSession(f *testing.F) {
 	p := m.peers["127.0.0.1:2"]
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ours, theirs := net.Pipe()
-		s := newSession(m, p, ours, nil, false)
+		s := newSession(m, p, ours, nil, false, ownLimits(&m.cfg))
+		s.fr.checksums, s.sched.checksums = false, false
 		p.install(s)
 		go func() { _, _ = drain(theirs) }() // take what the session answers
 		_ = theirs.SetWriteDeadline(time.Now().Add(5 * time.Second))

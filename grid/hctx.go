@@ -8,21 +8,24 @@ import (
 
 // handlerCtx is the context a handler runs under. It is cancelled when the
 // caller cancels, when the connection is lost, or when the handler returns,
-// and reports the caller's deadline.
+// and it ends with DeadlineExceeded when the caller's deadline passes.
 //
 // It is a small hand-written context rather than context.WithCancel plus
 // WithDeadline because it is created for every request: it lives inside the
-// per-request bookkeeping (one allocation for both), creates its Done channel
-// only when a handler asks for it, and needs no timer, since the caller
-// enforces the deadline and sends a cancel when it passes. It implements
-// AfterFunc so contexts derived from it register directly instead of
-// starting a goroutine each.
+// per-request bookkeeping (one allocation for both), and creates its Done
+// channel and its deadline timer only when somebody waits on it (Done or
+// AfterFunc; Err compares with the clock), so a handler that never waits
+// costs neither. The caller also sends a cancel when its deadline passes,
+// marked as such, but the timer does not depend on that message arriving.
+// It implements AfterFunc so contexts derived from it register directly
+// instead of starting a goroutine each.
 type handlerCtx struct {
 	mu       sync.Mutex
 	done     chan struct{}
 	err      error
 	afters   map[*afterFunc]struct{}
 	deadline time.Time
+	timer    *time.Timer // started by the first wait; stopped by cancel
 	caller   string
 	subroute string
 }
@@ -41,14 +44,30 @@ func (c *handlerCtx) Done() <-chan struct{} {
 			return closedDone
 		}
 		c.done = make(chan struct{})
+		c.watchDeadlineLocked()
 	}
 	return c.done
 }
 
+// watchDeadlineLocked starts the deadline timer, once, for a context that
+// somebody waits on.
+func (c *handlerCtx) watchDeadlineLocked() {
+	if c.timer != nil || c.deadline.IsZero() || c.err != nil {
+		return
+	}
+	c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
+}
+
 func (c *handlerCtx) Err() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
+	err := c.err
+	expired := err == nil && !c.deadline.IsZero() && !time.Now().Before(c.deadline)
+	c.mu.Unlock()
+	if expired {
+		c.cancel(context.DeadlineExceeded)
+		return c.Err()
+	}
+	return err
 }
 
 type callerKey struct{}
@@ -78,6 +97,7 @@ func (c *handlerCtx) AfterFunc(f func()) (stop func() bool) {
 		c.afters = map[*afterFunc]struct{}{}
 	}
 	c.afters[a] = struct{}{}
+	c.watchDeadlineLocked()
 	c.mu.Unlock()
 	return func() bool {
 		c.mu.Lock()
@@ -97,6 +117,9 @@ func (c *handlerCtx) cancel(err error) {
 		return
 	}
 	c.err = err
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	if c.done != nil {
 		close(c.done)
 	}

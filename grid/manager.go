@@ -247,6 +247,12 @@ func (m *Manager) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUpgradeRequired)
 		return
 	}
+	peerLimits, err := parseLimits(r.Header.Get)
+	if err != nil {
+		m.logRefusal(r.RemoteAddr, "grid: refused connection", fmt.Errorf("%w: %v", ErrVersionMismatch, err))
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	p := m.peers[from]
 	if p == nil {
 		m.logRefusal(r.RemoteAddr, "grid: refused connection from unknown peer", fmt.Errorf("%w: %s", ErrUnknownPeer, from))
@@ -261,9 +267,11 @@ func (m *Manager) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "grid: this node dials you", http.StatusConflict)
 		return
 	}
+	answer := http.Header{hdrProof: []string{m.auth.proof(r.Header.Get(hdrAuth))}}
+	ownLimits(&m.cfg).setHeaders(answer)
 	up := ws.HTTPUpgrader{
 		Timeout: m.cfg.DialTimeout,
-		Header:  http.Header{hdrProof: []string{m.auth.proof(r.Header.Get(hdrAuth))}},
+		Header:  answer,
 	}
 	conn, rw, _, err := up.Upgrade(r, w)
 	if err != nil {
@@ -274,7 +282,7 @@ func (m *Manager) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var br = rw.Reader
-	p.install(newSession(m, p, conn, br, false))
+	p.install(newSession(m, p, conn, br, false, peerLimits))
 }
 
 // logRefusal logs a refused connection at most once a minute per remote

@@ -1,6 +1,8 @@
 package grid
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"sync"
 )
 
@@ -12,13 +14,18 @@ type outMsg struct {
 	off     int
 	recycle []byte // returned to the buffer pool once written (often payload itself)
 	dead    bool   // cancelled before it was fully written: skip it
-}
-
-func (m *outMsg) release() {
-	if m.recycle != nil {
-		PutBuffer(m.recycle)
-	}
-	m.payload, m.recycle = nil, nil
+	// incomplete: the first fragment went out and the last has not, so the
+	// receiver holds it half assembled; its size counts against the
+	// receiver's limit until it is finished or cancelled.
+	incomplete bool
+	// answer: queued by the connection's reader in reply to the peer (a
+	// pong, a refusal), so that a peer that sends without reading cannot
+	// grow the queue: the reader waits while too many are queued.
+	answer bool
+	// slot: this answer ends a call served for the peer, whose slot and
+	// request bytes (slotBytes) are given back once it is written.
+	slot      bool
+	slotBytes int64
 }
 
 // sendQueue holds the messages of one source that must stay in order: one
@@ -30,24 +37,41 @@ type sendQueue struct {
 	dropped bool // the stream is gone: take nothing more
 }
 
+// maxQueuedAnswers bounds the reader's own answers waiting to be written.
+const maxQueuedAnswers = 1024
+
 // scheduler decides what the connection's writer sends next. Small messages
 // that fit in one fragment (control packets, single requests and responses)
 // go first, in arrival order; then every queue with data gets one fragment in
 // turn. This interleaving is what lets a 100-byte request overtake the rest of
 // a 1 MiB stream message. Everything happens under one mutex that enqueuers
 // hold only for an append, and the writer for one frame's worth of copying.
+//
+// Interleaving leaves messages half sent, and the receiver holds each of them
+// half assembled; it allows only so many bytes of those (incompleteLimit,
+// learnt at the handshake). The scheduler starts a fragmented message only
+// when its size fits in what is left of that limit, so legitimate load never
+// looks like abuse to the receiver. One message always fits, and the started
+// ones are always finished first, so this cannot deadlock.
 type scheduler struct {
-	mu       sync.Mutex
-	urgent   []outMsg
-	uhead    int
-	rr       []*sendQueue
-	fragment int           // largest fragment payload
-	wake     chan struct{} // signalled (cap 1) when there is something to write
-	closed   bool
+	mu         sync.Mutex
+	urgent     []outMsg
+	uhead      int
+	rr         []*sendQueue
+	fragment   int           // largest fragment payload
+	wake       chan struct{} // signalled (cap 1) when there is something to write
+	closed     bool
+	checksums  bool
+	limit      int64 // the receiver's bound on bytes of incomplete messages
+	incomplete int64 // bytes of messages started and not finished
+	answers    int   // queued outMsgs with answer set
+	answerRoom chan struct{}
+	served     *servedLimit // given back what a written answer held
 }
 
-func newScheduler(fragment int) *scheduler {
-	return &scheduler{fragment: fragment, wake: make(chan struct{}, 1)}
+func newScheduler(fragment int, limit int64, checksums bool, served *servedLimit) *scheduler {
+	return &scheduler{fragment: fragment, limit: limit, checksums: checksums, served: served,
+		wake: make(chan struct{}, 1), answerRoom: make(chan struct{}, 1)}
 }
 
 func (s *scheduler) signal() {
@@ -55,6 +79,34 @@ func (s *scheduler) signal() {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// finished is called, under s.mu, once for every message the scheduler
+// accepted: written, skipped as dead, or discarded on close.
+func (s *scheduler) finished(m *outMsg) {
+	if m.incomplete {
+		s.incomplete -= int64(len(m.payload))
+	}
+	if m.answer {
+		s.answers--
+		select {
+		case s.answerRoom <- struct{}{}:
+		default:
+		}
+	}
+	if m.slot && s.served != nil {
+		s.served.release(m.slotBytes)
+	}
+	if m.recycle != nil {
+		PutBuffer(m.recycle)
+	}
+	*m = outMsg{}
+}
+
+// refuse is finished for a message that never got into a queue.
+func (s *scheduler) refuse(m outMsg) {
+	m.answer = false // never counted
+	s.finished(&m)
 }
 
 // send queues a message that belongs to no ordered queue. Messages larger
@@ -67,9 +119,12 @@ func (s *scheduler) send(m outMsg) bool {
 	}
 	s.mu.Lock()
 	if s.closed {
+		s.refuse(m)
 		s.mu.Unlock()
-		m.release()
 		return false
+	}
+	if m.answer {
+		s.answers++
 	}
 	s.urgent = append(s.urgent, m)
 	s.mu.Unlock()
@@ -81,9 +136,12 @@ func (s *scheduler) send(m outMsg) bool {
 func (s *scheduler) sendQueued(q *sendQueue, m outMsg) bool {
 	s.mu.Lock()
 	if s.closed || q.dropped {
+		s.refuse(m)
 		s.mu.Unlock()
-		m.release()
 		return false
+	}
+	if m.answer {
+		s.answers++
 	}
 	q.msgs = append(q.msgs, m)
 	if !q.linked {
@@ -95,13 +153,39 @@ func (s *scheduler) sendQueued(q *sendQueue, m outMsg) bool {
 	return true
 }
 
-// cancelOpening drops the unsent part of the request or stream opening sent
-// on mux, wherever it waits. The caller's payload is not touched after it
-// returns, so the caller may reuse it. A receiver holding the first fragments
-// discards them when the opCancel that follows arrives.
-func (s *scheduler) cancelOpening(mux uint64) {
+// waitAnswerRoom blocks the reader while too many of its answers wait to be
+// written: the peer is sending faster than it reads. It returns early when
+// done closes.
+func (s *scheduler) waitAnswerRoom(done <-chan struct{}) {
+	for {
+		s.mu.Lock()
+		room := s.closed || s.answers < maxQueuedAnswers
+		s.mu.Unlock()
+		if room {
+			return
+		}
+		select {
+		case <-s.answerRoom:
+		case <-done:
+			return
+		}
+	}
+}
+
+// cancel drops the unsent part of the request or stream opening sent on
+// mux, wherever it waits, and queues the opCancel that tells the peer. Both
+// happen under one lock, so the cancel is written before any fragment that
+// the dropped opening's share of the receiver's limit lets start. The
+// caller's payload is not touched after it returns, so the caller may reuse
+// it. A receiver holding the first fragments discards them when the cancel
+// arrives. deadline tells the peer the call ran out of time rather than
+// being abandoned.
+func (s *scheduler) cancel(mux uint64, deadline bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
 	mark := func(m *outMsg) {
 		if m.h.mux == mux && (m.h.op == opRequest || m.h.op == opOpen) {
 			m.dead = true
@@ -115,6 +199,12 @@ func (s *scheduler) cancelOpening(mux uint64) {
 			mark(&q.msgs[i])
 		}
 	}
+	m := outMsg{h: packetHeader{op: opCancel, mux: mux}}
+	if deadline {
+		m.h.arg = cancelDeadline
+	}
+	s.urgent = append(s.urgent, m)
+	s.signal()
 }
 
 // drop discards what is still queued on q; used when a stream is cancelled.
@@ -137,21 +227,25 @@ func (s *scheduler) close() {
 	defer s.mu.Unlock()
 	s.closed = true
 	for i := s.uhead; i < len(s.urgent); i++ {
-		s.urgent[i].release()
+		s.finished(&s.urgent[i])
 	}
 	s.urgent, s.uhead = nil, 0
 	for _, q := range s.rr {
 		for i := q.head; i < len(q.msgs); i++ {
-			q.msgs[i].release()
+			s.finished(&q.msgs[i])
 		}
 		q.msgs, q.head, q.linked = nil, 0, false
 	}
 	s.rr = nil
+	select {
+	case s.answerRoom <- struct{}{}:
+	default:
+	}
 }
 
 // fill appends packets to buf (which has room up to its capacity) and returns
 // it. It takes urgent messages first, then one fragment per queue in turn,
-// until the frame is full or nothing is left.
+// until the frame is full or nothing is left that may go.
 func (s *scheduler) fill(buf []byte) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -161,15 +255,17 @@ func (s *scheduler) fill(buf []byte) []byte {
 			if cap(buf)-len(buf) < packetHeaderSize+len(m.payload) {
 				return buf
 			}
-			buf = appendPacket(buf, &m.h, m.payload, len(m.payload), 0)
+			buf = appendPacket(buf, &m.h, m.payload, len(m.payload), 0, s.checksums)
 		}
-		m.release()
-		*m = outMsg{}
+		s.finished(m)
 		s.uhead++
 	}
 	s.urgent, s.uhead = s.urgent[:0], 0
 
-	for len(s.rr) > 0 {
+	// waiting counts the queues at the front of s.rr whose next message may
+	// not start yet; once every queue waits, the frame is done.
+	waiting := 0
+	for len(s.rr) > waiting {
 		room := cap(buf) - len(buf) - packetHeaderSize
 		if room <= 0 {
 			return buf
@@ -179,8 +275,7 @@ func (s *scheduler) fill(buf []byte) []byte {
 		s.rr = s.rr[:len(s.rr)-1]
 		// Skip what was cancelled.
 		for q.head < len(q.msgs) && q.msgs[q.head].dead {
-			q.msgs[q.head].release()
-			q.msgs[q.head] = outMsg{}
+			s.finished(&q.msgs[q.head])
 			q.head++
 		}
 		if q.head < len(q.msgs) {
@@ -197,12 +292,21 @@ func (s *scheduler) fill(buf []byte) []byte {
 				}
 				chunk = room
 			}
-			buf = appendPacket(buf, &m.h, m.payload[m.off:m.off+chunk], len(m.payload), m.off)
-			more := chunk < left
+			if m.off == 0 && chunk < left {
+				size := int64(len(m.payload))
+				if s.incomplete > 0 && s.incomplete+size > s.limit {
+					s.rr = append(s.rr, q)
+					waiting++
+					continue
+				}
+				s.incomplete += size
+				m.incomplete = true
+			}
+			waiting = 0
+			buf = appendPacket(buf, &m.h, m.payload[m.off:m.off+chunk], len(m.payload), m.off, s.checksums)
 			m.off += chunk
-			if !more {
-				m.release()
-				*m = outMsg{}
+			if chunk == left {
+				s.finished(m)
 				q.head++
 			}
 		}
@@ -223,8 +327,8 @@ func (s *scheduler) pending() bool {
 }
 
 // appendPacket frames chunk, which starts at offset off of a message of size
-// bytes, as one packet.
-func appendPacket(buf []byte, tmpl *packetHeader, chunk []byte, size, off int) []byte {
+// bytes, as one packet, with its checksum when sum is set.
+func appendPacket(buf []byte, tmpl *packetHeader, chunk []byte, size, off int, sum bool) []byte {
 	h := *tmpl
 	h.size = uint32(size)
 	h.len = uint32(len(chunk))
@@ -238,5 +342,11 @@ func appendPacket(buf []byte, tmpl *packetHeader, chunk []byte, size, off int) [
 	n := len(buf)
 	buf = buf[:n+packetHeaderSize]
 	h.put(buf[n:])
-	return append(buf, chunk...)
+	buf = append(buf, chunk...)
+	if sum {
+		crc := crc32.Update(0, crcTable, buf[n:n+crcOffset])
+		crc = crc32.Update(crc, crcTable, buf[n+packetHeaderSize:])
+		binary.LittleEndian.PutUint32(buf[n+crcOffset:], crc)
+	}
+	return buf
 }

@@ -28,7 +28,7 @@ func decodeFrame(t *testing.T, payload []byte) []packetHeader {
 
 // Point 4: small messages queued together share one frame.
 func TestSchedulerBatchesSmallMessages(t *testing.T) {
-	s := newScheduler(32 << 10)
+	s := newScheduler(32<<10, 1<<30, true, nil)
 	for i := range 10 {
 		s.send(outMsg{h: packetHeader{op: opRequest, handler: hEcho, mux: uint64(2*i + 1)}, payload: []byte("small")})
 	}
@@ -45,7 +45,7 @@ func TestSchedulerBatchesSmallMessages(t *testing.T) {
 // after it goes out in the very next frame, not after the whole message.
 func TestSchedulerInterleavesBulkAndSmall(t *testing.T) {
 	const frag = 32 << 10
-	s := newScheduler(frag)
+	s := newScheduler(frag, 1<<30, true, nil)
 	bulk := &sendQueue{}
 	s.sendQueued(bulk, outMsg{h: packetHeader{op: opMsg, mux: 1}, payload: make([]byte, 1<<20)})
 	other := &sendQueue{}
@@ -90,17 +90,17 @@ func TestSchedulerInterleavesBulkAndSmall(t *testing.T) {
 }
 
 func TestSchedulerCancelAndDrop(t *testing.T) {
-	s := newScheduler(1024)
+	s := newScheduler(1024, 1<<30, true, nil)
 	req := make([]byte, 4096)
 	s.send(outMsg{h: packetHeader{op: opRequest, handler: hEcho, mux: 1}, payload: req})
 	// First fragment goes out, then the caller gives up.
 	if hs := decodeFrame(t, s.fill(make([]byte, 0, 1024+packetHeaderSize))); len(hs) != 1 {
 		t.Fatalf("%+v", hs)
 	}
-	s.cancelOpening(1)
+	s.cancel(1, false)
 	for s.pending() {
-		if hs := decodeFrame(t, s.fill(make([]byte, 0, 64<<10))); len(hs) != 0 {
-			t.Fatalf("cancelled request still sent: %+v", hs)
+		if hs := decodeFrame(t, s.fill(make([]byte, 0, 64<<10))); len(hs) != 1 || hs[0].op != opCancel || hs[0].mux != 1 {
+			t.Fatalf("after cancel %+v went out, want the cancel alone", hs)
 		}
 	}
 
@@ -237,4 +237,78 @@ func TestRecvQueuePushNeverBlocks(t *testing.T) {
 		t.Fatal("push blocked with nobody consuming")
 	}
 	wg.Wait()
+}
+
+// Issue 11.3: the scheduler never has more bytes of half-sent messages out
+// than the receiver accepts, whatever is queued, and everything still goes
+// out; a cancelled half-sent message frees its share only behind its cancel.
+func TestSchedulerKeepsIncompleteWithinLimit(t *testing.T) {
+	const (
+		frag  = 16 << 10
+		limit = 3 << 20
+	)
+	s := newScheduler(frag, limit, true, nil)
+	sizes := []int{1 << 20, 2 << 20, 1 << 20, 3 << 20, 512 << 10, 1<<20 + 1, 700 << 10, 2 << 20}
+	for i, n := range sizes {
+		q := &sendQueue{}
+		op := opMsg
+		if i%2 == 1 {
+			op = opRequest
+		}
+		s.sendQueued(q, outMsg{h: packetHeader{op: op, mux: uint64(2*i + 1)}, payload: make([]byte, n)})
+	}
+	// The receiver's view: sizes of messages whose first fragment arrived
+	// and whose last has not.
+	held := map[uint64]int64{}
+	var heldBytes, peak int64
+	done := map[uint64]bool{}
+	cancelled := false
+	for frames := 0; s.pending(); frames++ {
+		if frames > 100000 {
+			t.Fatal("scheduler stopped making progress")
+		}
+		for _, h := range decodeFrame(t, s.fill(make([]byte, 0, 64<<10))) {
+			switch {
+			case h.op == opCancel:
+				heldBytes -= held[h.mux]
+				delete(held, h.mux)
+				continue
+			case h.flags&flagCont == 0 && h.flags&flagMore != 0:
+				held[h.mux] = int64(h.size)
+				heldBytes += int64(h.size)
+			case h.flags&flagMore == 0:
+				if h.flags&flagCont != 0 {
+					heldBytes -= held[h.mux]
+					delete(held, h.mux)
+				}
+				done[h.mux] = true
+			}
+			peak = max(peak, heldBytes)
+			if heldBytes > limit {
+				t.Fatalf("receiver holds %d bytes of incomplete messages, limit %d", heldBytes, limit)
+			}
+		}
+		if !cancelled && len(held) > 0 {
+			// Give up on one half-sent request, as a caller that times out.
+			for mux := range held {
+				if mux%4 == 3 {
+					s.cancel(mux, false)
+					cancelled = true
+					break
+				}
+			}
+		}
+	}
+	if !cancelled {
+		t.Fatal("no request was half sent: the test did not test cancellation")
+	}
+	if len(held) != 0 {
+		t.Fatalf("messages left half sent: %v", held)
+	}
+	if peak < limit/2 {
+		t.Fatalf("peak incomplete bytes %d: the limit of %d is not used, messages went one by one", peak, limit)
+	}
+	if got := len(done); got != len(sizes)-1 {
+		t.Fatalf("%d messages completed, want %d (all but the cancelled one)", got, len(sizes)-1)
+	}
 }

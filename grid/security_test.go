@@ -3,8 +3,10 @@ package grid
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -183,7 +185,9 @@ func TestServerMustProveSecret(t *testing.T) {
 // from, bypassing from's Manager, and returns the raw socket.
 func impersonate(t *testing.T, from, target *testNode) net.Conn {
 	t.Helper()
-	d := ws.Dialer{Header: ws.HandshakeHeaderHTTP(from.m.auth.requestHeaders(from.addr, target.addr))}
+	hdr := from.m.auth.requestHeaders(from.addr, target.addr)
+	ownLimits(&from.cfg).setHeaders(hdr)
+	d := ws.Dialer{Header: ws.HandshakeHeaderHTTP(hdr)}
 	conn, br, _, err := d.Dial(context.Background(), "ws://"+target.addr+target.cfg.Path)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +211,10 @@ func packet(h packetHeader, payload []byte) []byte {
 	}
 	b := make([]byte, packetHeaderSize)
 	h.put(b)
-	return append(b, payload...)
+	b = append(b, payload...)
+	crc := crc32.Update(0, crcTable, b[:crcOffset])
+	binary.LittleEndian.PutUint32(b[crcOffset:], crc32.Update(crc, crcTable, payload))
+	return b
 }
 
 // Point 6: garbage on an authenticated connection closes that connection,

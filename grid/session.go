@@ -3,6 +3,7 @@ package grid
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ type session struct {
 	partials     map[uint64]*partial
 	partialBytes int64
 
+	own, peerLimits limits      // what this side and the peer accept
+	servedLim       servedLimit // calls served for the peer
+
 	wmu      sync.Mutex   // serialises socket writes: the writer's frames and the final close frame
 	lastRecv atomic.Int64 // Manager clock, ns
 	rttNanos atomic.Int64
@@ -57,22 +61,21 @@ type partial struct {
 	buf []byte
 }
 
-// maxPartialBytes bounds memory held by half-received single requests,
-// responses and stream openings on one connection.
-const maxPartialBytes = 256 << 20
-
-func newSession(m *Manager, p *peer, conn net.Conn, buffered *bufio.Reader, dialer bool) *session {
+func newSession(m *Manager, p *peer, conn net.Conn, buffered *bufio.Reader, dialer bool, peerLimits limits) *session {
+	// TLS authenticates every record; without it, packets carry a checksum.
+	_, isTLS := conn.(*tls.Conn)
 	s := &session{
-		m:        m,
-		peer:     p,
-		conn:     conn,
-		sched:    newScheduler(m.cfg.FrameSize / 2),
-		oddIDs:   dialer,
-		calls:    map[uint64]*call{},
-		streams:  map[uint64]*Stream{},
-		served:   map[uint64]*served{},
-		done:     make(chan struct{}),
-		partials: map[uint64]*partial{},
+		m:          m,
+		peer:       p,
+		conn:       conn,
+		own:        ownLimits(&m.cfg),
+		peerLimits: peerLimits,
+		oddIDs:     dialer,
+		calls:      map[uint64]*call{},
+		streams:    map[uint64]*Stream{},
+		served:     map[uint64]*served{},
+		done:       make(chan struct{}),
+		partials:   map[uint64]*partial{},
 	}
 	var src io.Reader = conn
 	if buffered != nil && buffered.Buffered() > 0 {
@@ -80,14 +83,20 @@ func newSession(m *Manager, p *peer, conn net.Conn, buffered *bufio.Reader, dial
 		head, _ := buffered.Peek(buffered.Buffered())
 		src = io.MultiReader(bytes.NewReader(append([]byte(nil), head...)), conn)
 	}
+	s.servedLim.maxCalls, s.servedLim.maxBytes = int64(m.cfg.MaxServed), m.cfg.MaxServedBytes
+	s.sched = newScheduler(m.cfg.FrameSize/2, peerLimits.maxIncomplete, !isTLS, &s.servedLim)
 	s.fr = frameReader{
 		r:          bufio.NewReaderSize(src, 64<<10),
 		maxFrame:   maxIncomingFrame,
 		maxMessage: uint32(m.cfg.MaxMessageSize),
+		checksums:  !isTLS,
 	}
 	s.lastRecv.Store(m.now())
 	return s
 }
+
+// closeFrameTimeout bounds the wait to tell a peer we are closing.
+const closeFrameTimeout = 100 * time.Millisecond
 
 func (s *session) start() {
 	s.wg.Add(3)
@@ -125,12 +134,16 @@ func (s *session) close(cause error) {
 	close(s.done)
 	if errors.Is(cause, ErrClosed) {
 		// Shutting down: tell the peer, so it logs an orderly close rather
-		// than a lost connection. Bounded, in case the peer stopped reading.
+		// than a lost connection. The deadline comes first: it also ends a
+		// frame write blocked on a peer that stopped reading, which holds
+		// wmu; the writer then sees done and writes nothing more.
+		_ = s.conn.SetWriteDeadline(time.Now().Add(closeFrameTimeout))
 		s.wmu.Lock()
-		_ = s.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 		_, _ = s.conn.Write(closeFrame)
 		s.wmu.Unlock()
 	}
+	// Any other end: close the socket at once, which also ends a blocked
+	// write, without waiting for the writer.
 	_ = s.conn.Close()
 	s.sched.close()
 	for _, c := range calls {
@@ -177,6 +190,13 @@ func (s *session) writeLoop() {
 			}
 			start := putWSHeader(b, len(b)-maxWSHeader)
 			s.wmu.Lock()
+			if s.isClosed() {
+				s.wmu.Unlock()
+				return
+			}
+			// A peer that takes nothing for a whole PeerTimeout is as good
+			// as dead; the deadline keeps a write from blocking forever.
+			_ = s.conn.SetWriteDeadline(time.Now().Add(s.m.cfg.PeerTimeout))
 			_, err := s.conn.Write(b[start:])
 			s.wmu.Unlock()
 			if err != nil {
@@ -246,7 +266,8 @@ func (s *session) dispatch(h *packetHeader) error {
 			PutBuffer(p)
 			return err
 		}
-		s.sched.send(outMsg{h: packetHeader{op: opPong}, payload: p, recycle: p})
+		s.sched.waitAnswerRoom(s.done)
+		s.sched.send(outMsg{h: packetHeader{op: opPong}, payload: p, recycle: p, answer: true})
 		return nil
 	case opPong:
 		var p [8]byte
@@ -267,7 +288,7 @@ func (s *session) dispatch(h *packetHeader) error {
 			return err
 		}
 		if h.op == opCancel {
-			s.handleCancel(h.mux)
+			s.handleCancel(h.mux, h.arg == cancelDeadline)
 		} else {
 			s.handleCloseSend(h.mux)
 		}
@@ -319,8 +340,8 @@ func (s *session) assemble(h *packetHeader) (msg []byte, complete bool, err erro
 			}
 			return buf, true, nil
 		}
-		if s.partialBytes+int64(h.size) > maxPartialBytes {
-			return nil, false, protocolErrorf("%d bytes of incomplete messages exceed %d", s.partialBytes+int64(h.size), maxPartialBytes)
+		if s.partialBytes+int64(h.size) > s.own.maxIncomplete {
+			return nil, false, protocolErrorf("%d bytes of incomplete messages exceed the %d agreed", s.partialBytes+int64(h.size), s.own.maxIncomplete)
 		}
 		buf := GetBuffer(int(h.size))[:n]
 		if err := s.fr.readPayload(buf); err != nil {
@@ -396,9 +417,13 @@ func appendOpening(window *Window, subroute string, payload []byte) []byte {
 	return append(b, payload...)
 }
 
-func (s *session) sendError(op op, mux uint64, err error) {
+// refuse answers an opening the reader will not serve (unknown handler,
+// busy) with an error. It waits while too many such answers are queued: a
+// peer that sends without reading stops being read.
+func (s *session) refuse(op op, mux uint64, err error) {
+	s.sched.waitAnswerRoom(s.done)
 	b := errorPayload(err)
-	s.sched.send(outMsg{h: packetHeader{op: op, mux: mux, flags: flagError}, payload: b, recycle: b})
+	s.sched.send(outMsg{h: packetHeader{op: op, mux: mux, flags: flagError}, payload: b, recycle: b, answer: true})
 }
 
 func deadlineFromArg(now time.Time, ms uint32) time.Time {

@@ -2,6 +2,7 @@ package grid
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -32,8 +33,8 @@ func (c *call) deliver(msg []byte, err error) { c.result <- callResult{msg, err}
 
 // request performs one single request on this session.
 func (s *session) request(ctx context.Context, id HandlerID, subroute string, req []byte) ([]byte, error) {
-	if len(req)+1+len(subroute) > s.m.cfg.MaxMessageSize {
-		return nil, fmt.Errorf("grid request %v: %d bytes: %w", id, len(req), ErrMessageTooLarge)
+	if n := int64(len(req) + 1 + len(subroute)); n > s.peerLimits.maxMessage {
+		return nil, fmt.Errorf("grid request %v: %d bytes, %s takes at most %d: %w", id, len(req), s.peer.addr, s.peerLimits.maxMessage, ErrMessageTooLarge)
 	}
 	deadline, hasDeadline := ctx.Deadline()
 	if err := ctx.Err(); err != nil {
@@ -96,8 +97,7 @@ func (s *session) abandon(mux uint64, c *call, err error) callResult {
 		// The response (or the disconnect) is being delivered: take it.
 		return <-c.result
 	}
-	s.sched.cancelOpening(mux)
-	s.sched.send(outMsg{h: packetHeader{op: opCancel, mux: mux}})
+	s.sched.cancel(mux, errors.Is(err, context.DeadlineExceeded))
 	return callResult{err: err}
 }
 
@@ -122,12 +122,15 @@ func (s *session) handleResponse(h *packetHeader, msg []byte) {
 // served is the handler side of a request or stream: its context and, for
 // streams, its flow-control state.
 type served struct {
-	ctx  handlerCtx
-	mux  uint64
-	recv *recvQueue  // stream input; nil for single requests and no-input streams
-	send *sendCredit // streams only
-	q    *sendQueue  // streams only: the handler's messages and end, in order
-	ent  *handlerEntry
+	ctx handlerCtx
+	mux uint64
+	// slotBytes is what the call counts against the connection's
+	// servedLimit, given back when its answer is written or dropped.
+	slotBytes int64
+	recv      *recvQueue  // stream input; nil for single requests and no-input streams
+	send      *sendCredit // streams only
+	q         *sendQueue  // streams only: the handler's messages and end, in order
+	ent       *handlerEntry
 }
 
 // newServed registers a call being served. prepare, if set, completes sv
@@ -153,6 +156,10 @@ func (s *session) newServed(h *packetHeader, sub []byte, e *handlerEntry, prepar
 	return sv, true
 }
 
+// endServed unregisters a call whose handler finished and reports whether
+// the caller still waits for its answer: it did not cancel and the
+// connection is up. A handler whose context ended for another reason (its
+// deadline, a message too large) still answers.
 func (s *session) endServed(sv *served) (stillWanted bool) {
 	s.mu.Lock()
 	cur, ok := s.served[sv.mux]
@@ -160,7 +167,7 @@ func (s *session) endServed(sv *served) (stillWanted bool) {
 		delete(s.served, sv.mux)
 	}
 	s.mu.Unlock()
-	return ok && cur == sv && sv.ctx.Err() == nil
+	return ok && cur == sv
 }
 
 func (s *session) handleRequest(h *packetHeader, msg []byte) error {
@@ -190,19 +197,30 @@ func (s *session) admit(h *packetHeader, msg, body []byte, stream bool, prepare 
 	}
 	e := s.m.handlers.lookup(h.handler, sub)
 	if e == nil || (stream && e.stream == nil) || (!stream && e.single == nil) {
+		err := &RemoteErr{Code: CodeUnknownHandler,
+			Msg: fmt.Sprintf("no %s handler %v (subroute %q) on %s", kind, h.handler, sub, s.m.cfg.Self)}
 		PutBuffer(msg)
-		s.sendError(answer, h.mux, &RemoteErr{Code: CodeUnknownHandler,
-			Msg: fmt.Sprintf("no %s handler %v (subroute %q) on %s", kind, h.handler, sub, s.m.cfg.Self)})
+		s.refuse(answer, h.mux, err)
+		return nil, nil, nil
+	}
+	n := int64(len(msg))
+	if !s.servedLim.admit(n) {
+		err := &RemoteErr{Code: CodeBusy, Msg: fmt.Sprintf("%s %v refused: %s is serving %d calls (%d bytes) for %s, its limit is %d (%d bytes)",
+			kind, h.handler, s.m.cfg.Self, s.servedLim.calls.Load(), s.servedLim.bytes.Load(), s.peer.addr, s.servedLim.maxCalls, s.servedLim.maxBytes)}
+		PutBuffer(msg)
+		s.refuse(answer, h.mux, err)
 		return nil, nil, nil
 	}
 	sv, ok := s.newServed(h, sub, e, prepare)
 	if !ok {
+		s.servedLim.release(n)
 		PutBuffer(msg)
 		if s.isClosed() {
 			return nil, nil, nil
 		}
 		return nil, nil, protocolErrorf("%s on mux %d already in use", kind, h.mux)
 	}
+	sv.slotBytes = n
 	return sv, payload, nil
 }
 
@@ -225,18 +243,27 @@ func (s *session) serveSingle(sv *served, buf, payload []byte) {
 	default:
 		PutBuffer(buf)
 	}
-	if !wanted || err != nil || len(resp) > s.m.cfg.MaxMessageSize {
+	if !wanted || err != nil || int64(len(resp)) > s.peerLimits.maxMessage {
 		PutBuffer(recycle)
 		switch {
 		case !wanted: // cancelled or disconnected: nobody wants the answer
+			s.servedLim.release(sv.slotBytes)
 		case err != nil:
-			s.sendError(opResponse, sv.mux, err)
+			s.answerError(opResponse, sv, err)
 		default:
-			s.sendError(opResponse, sv.mux, fmt.Errorf("handler %v response of %d bytes: %w", sv.ent.id, len(resp), ErrMessageTooLarge))
+			s.answerError(opResponse, sv, fmt.Errorf("handler %v response of %d bytes, %s takes at most %d: %w",
+				sv.ent.id, len(resp), s.peer.addr, s.peerLimits.maxMessage, ErrMessageTooLarge))
 		}
 		return
 	}
-	s.sched.send(outMsg{h: packetHeader{op: opResponse, mux: sv.mux}, payload: resp, recycle: recycle})
+	s.sched.send(outMsg{h: packetHeader{op: opResponse, mux: sv.mux}, payload: resp, recycle: recycle, slot: true, slotBytes: sv.slotBytes})
+}
+
+// answerError ends a served single call with an error; the call's slot is
+// given back once the answer is written.
+func (s *session) answerError(op op, sv *served, err error) {
+	b := errorPayload(err)
+	s.sched.send(outMsg{h: packetHeader{op: op, mux: sv.mux, flags: flagError}, payload: b, recycle: b, slot: true, slotBytes: sv.slotBytes})
 }
 
 // aliases reports whether b points into the backing array of buf.
@@ -255,7 +282,7 @@ func (s *session) runSingle(sv *served, payload []byte) (resp []byte, pooled boo
 }
 
 // handleCancel stops the handler serving mux, if it still runs.
-func (s *session) handleCancel(mux uint64) {
+func (s *session) handleCancel(mux uint64, deadline bool) {
 	s.dropPartial(mux)
 	s.mu.Lock()
 	sv := s.served[mux]
@@ -264,9 +291,13 @@ func (s *session) handleCancel(mux uint64) {
 	if sv == nil {
 		return
 	}
-	sv.ctx.cancel(context.Canceled)
+	cause := context.Canceled
+	if deadline {
+		cause = context.DeadlineExceeded
+	}
+	sv.ctx.cancel(cause)
 	if sv.recv != nil {
-		sv.recv.abort(context.Canceled)
+		sv.recv.abort(cause)
 	}
 	if sv.q != nil {
 		s.sched.drop(sv.q)

@@ -133,15 +133,15 @@ func TestRequestDefaultTimeout(t *testing.T) {
 			_ = m.RegisterSingle(hTest, func(ctx context.Context, _ []byte) ([]byte, error) {
 				<-ctx.Done()
 				handlerDone <- ctx.Err()
-				return nil, nil
+				return nil, ctx.Err()
 			})
 		}})
 	_, err := nodes[0].conn(nodes[1]).Request(context.Background(), hTest, nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("request without deadline: %v, want DeadlineExceeded after RequestTimeout", err)
 	}
-	if err := <-handlerDone; err == nil {
-		t.Fatal("handler context not cancelled after the caller timed out")
+	if err := recvWithin(t, handlerDone, 10*time.Second, "the handler's context to end"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("handler context ended with %v after the caller timed out, want DeadlineExceeded", err)
 	}
 }
 

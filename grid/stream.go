@@ -8,6 +8,8 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"go.uber.org/zap"
 )
 
 // ErrStreamEnded is returned by Stream.Send once the handler has finished
@@ -45,8 +47,8 @@ func (s *session) newStream(ctx context.Context, id HandlerID, subroute string, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if len(payload)+9+len(subroute) > s.m.cfg.MaxMessageSize {
-		return nil, fmt.Errorf("grid stream %v: initial payload of %d bytes: %w", id, len(payload), ErrMessageTooLarge)
+	if n := int64(len(payload) + 9 + len(subroute)); n > s.peerLimits.maxMessage {
+		return nil, fmt.Errorf("grid stream %v: initial payload of %d bytes, %s takes at most %d: %w", id, len(payload), s.peer.addr, s.peerLimits.maxMessage, ErrMessageTooLarge)
 	}
 	w = w.normalized()
 	st := &Stream{
@@ -68,6 +70,17 @@ func (s *session) newStream(ctx context.Context, id HandlerID, subroute string, 
 	s.streams[st.mux] = st
 	s.mu.Unlock()
 
+	d, ok := ctx.Deadline()
+	open := appendOpening(&w, subroute, payload)
+	m := outMsg{h: packetHeader{op: opOpen, handler: id, mux: st.mux, arg: deadlineArg(d, ok)}, payload: open, recycle: open}
+	if subroute != "" {
+		m.h.flags |= flagSubroute
+	}
+	s.sched.send(m)
+
+	// Only once the opening is queued: a cancel queued before it would
+	// reach the peer first, find nothing to cancel, and leave the handler
+	// that the opening then starts running with nobody to stop it.
 	stop := context.AfterFunc(ctx, func() { st.cancel(ctx.Err()) })
 	st.mu.Lock()
 	if st.finished {
@@ -77,14 +90,6 @@ func (s *session) newStream(ctx context.Context, id HandlerID, subroute string, 
 		st.stopCtx = stop
 		st.mu.Unlock()
 	}
-
-	d, ok := ctx.Deadline()
-	open := appendOpening(&w, subroute, payload)
-	m := outMsg{h: packetHeader{op: opOpen, handler: id, mux: st.mux, arg: deadlineArg(d, ok)}, payload: open, recycle: open}
-	if subroute != "" {
-		m.h.flags |= flagSubroute
-	}
-	s.sched.send(m)
 
 	select {
 	case <-st.accepted:
@@ -136,8 +141,7 @@ func (st *Stream) cancel(err error) {
 	if !live {
 		return // already finished; a clean end stays clean
 	}
-	s.sched.cancelOpening(st.mux)
-	s.sched.send(outMsg{h: packetHeader{op: opCancel, mux: st.mux}})
+	s.sched.cancel(st.mux, errors.Is(err, context.DeadlineExceeded))
 	st.finish(err, true)
 }
 
@@ -155,8 +159,8 @@ func (st *Stream) sendMsg(msg []byte) error {
 	if !st.hasInput {
 		return fmt.Errorf("grid stream %v: %w", st.id, ErrNoInput)
 	}
-	if len(msg) > st.s.m.cfg.MaxMessageSize {
-		return fmt.Errorf("grid stream %v: message of %d bytes: %w", st.id, len(msg), ErrMessageTooLarge)
+	if n := int64(len(msg)); n > st.s.peerLimits.maxMessage {
+		return fmt.Errorf("grid stream %v: message of %d bytes, %s takes at most %d: %w", st.id, len(msg), st.s.peer.addr, st.s.peerLimits.maxMessage, ErrMessageTooLarge)
 	}
 	st.sendMu.Lock()
 	defer st.sendMu.Unlock()
@@ -260,7 +264,14 @@ func (s *session) handleAccept(h *packetHeader, msg []byte) {
 	s.mu.Lock()
 	st := s.streams[h.mux]
 	s.mu.Unlock()
-	if st == nil || len(msg) != 8 || st.isOpen.Load() {
+	if st == nil || st.isOpen.Load() {
+		return
+	}
+	if len(msg) != 8 {
+		err := protocolErrorf("accept of stream %v on mux %d has %d bytes, want 8", st.id, h.mux, len(msg))
+		s.m.log.Warn("grid: failing a stream the peer accepted with a malformed message",
+			zap.String("peer", s.peer.addr), zap.Error(err))
+		st.cancel(err)
 		return
 	}
 	msgs := binary.LittleEndian.Uint32(msg[0:])
@@ -386,6 +397,9 @@ func (s *session) handleOpen(h *packetHeader, msg []byte) error {
 // control; the stream's end follows its last message.
 func (s *session) serveStream(sv *served, buf, payload []byte) {
 	defer s.wg.Done()
+	// The end is small and queued last; the stream's slot goes back once
+	// the handler is done.
+	defer s.servedLim.release(sv.slotBytes)
 	out := make(chan []byte)
 	var in chan []byte
 	if sv.recv != nil {
@@ -394,18 +408,33 @@ func (s *session) serveStream(sv *served, buf, payload []byte) {
 		go s.forwardIn(sv, in)
 	}
 	var herr error
+	handlerDone := make(chan struct{})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer close(out) // after herr is set: the close publishes it
+		defer close(handlerDone) // after herr is set: the close publishes it
 		herr = s.runStream(sv, payload, in, out)
+		if !closeOut(out) && herr == nil {
+			herr = &RemoteErr{Code: CodePanic, Msg: fmt.Sprintf("handler %v closed its out channel, which the grid owns", sv.ent.id)}
+			s.m.log.Error("grid: stream handler closed its out channel", zap.Stringer("handler", sv.ent.id))
+		}
 	}()
 	tooLarge := s.forwardOut(sv, out)
+	var wanted bool
+	select {
+	case <-handlerDone:
+		wanted = s.endServed(sv)
+	default:
+		// out was closed while the handler runs: by the handler itself.
+		// Stop it; its end is an error whatever it returns.
+		wanted = s.endServed(sv)
+		sv.ctx.cancel(context.Canceled)
+		<-handlerDone
+	}
 	PutBuffer(buf)
 	if herr == nil && tooLarge != nil {
 		herr = tooLarge
 	}
-	wanted := s.endServed(sv)
 	sv.ctx.cancel(context.Canceled)
 	if sv.recv != nil {
 		sv.recv.abort(context.Canceled)
@@ -423,6 +452,18 @@ func (s *session) serveStream(sv *served, buf, payload []byte) {
 	s.sched.sendQueued(sv.q, m)
 }
 
+// closeOut closes a handler's out channel and reports false if the handler
+// had closed it already: a contract violation that must not crash the node.
+func closeOut(out chan []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	close(out)
+	return true
+}
+
 func (s *session) runStream(sv *served, payload []byte, in <-chan []byte, out chan<- []byte) (err error) {
 	defer s.recoverHandler(sv.ent.id, &err)
 	return sv.ent.stream.Handle(&sv.ctx, payload, in, out)
@@ -435,8 +476,8 @@ func (s *session) runStream(sv *served, payload []byte, in <-chan []byte, out ch
 func (s *session) forwardOut(sv *served, out <-chan []byte) error {
 	var tooLarge error
 	for msg := range out {
-		if len(msg) > s.m.cfg.MaxMessageSize && tooLarge == nil {
-			tooLarge = fmt.Errorf("stream %v message of %d bytes: %w", sv.ent.id, len(msg), ErrMessageTooLarge)
+		if int64(len(msg)) > s.peerLimits.maxMessage && tooLarge == nil {
+			tooLarge = fmt.Errorf("stream %v message of %d bytes, %s takes at most %d: %w", sv.ent.id, len(msg), s.peer.addr, s.peerLimits.maxMessage, ErrMessageTooLarge)
 			sv.ctx.cancel(tooLarge)
 		}
 		if !s.waitCredit(sv, len(msg)) {

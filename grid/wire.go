@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 
 	"github.com/gobwas/ws"
@@ -14,7 +15,7 @@ import (
 //
 // Every websocket frame is a binary, unfragmented, unmasked frame whose payload
 // is a sequence of packets. A packet never straddles two frames. Each packet is
-// a fixed 24-byte little-endian header followed by Len payload bytes:
+// a fixed 28-byte little-endian header followed by Len payload bytes:
 //
 //	off size field
 //	0   1    op       what the packet does
@@ -25,12 +26,18 @@ import (
 //	16  4    size     total size of the message this packet is part of;
 //	                  byte credit for opCredit
 //	20  4    len      payload bytes that follow in this packet
+//	24  4    crc      CRC32C of header bytes 0-23 and the payload; zero and
+//	                  unchecked on TLS connections, whose records are
+//	                  authenticated already
 //
 // A message larger than the fragment size is sent as several packets with the
 // same op and mux; all but the last carry flagMore, all but the first flagCont. Fragments of one message
 // are sent in order, but packets of other calls and streams may sit between
 // them: that is what keeps small requests moving behind bulk streams.
-const packetHeaderSize = 24
+const packetHeaderSize = 28
+
+// crcTable is CRC32C (Castagnoli), which amd64 and arm64 compute in hardware.
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 type op uint8
 
@@ -40,7 +47,7 @@ const (
 	opPong         // payload: the ping's 8 bytes, echoed
 	opRequest      // caller opens a single request; arg = deadline ms
 	opResponse     // handler side answers a single request
-	opCancel       // caller abandons a request or stream
+	opCancel       // caller abandons a request or stream; arg = cancelDeadline when its deadline passed
 	opOpen         // caller opens a stream; arg = deadline ms (0: none)
 	opAccept       // handler side accepted a stream; arg/size = its inbound window
 	opMsg          // one stream message, either direction
@@ -49,6 +56,10 @@ const (
 	opEnd          // handler finished the stream (flagError: payload is the error)
 	opLast
 )
+
+// cancelDeadline in an opCancel's arg says the caller's deadline passed: the
+// handler's context ends with DeadlineExceeded rather than Canceled.
+const cancelDeadline = 1
 
 var opNames = [...]string{"invalid", "ping", "pong", "request", "response", "cancel",
 	"open", "accept", "msg", "credit", "closesend", "end"}
@@ -88,6 +99,10 @@ type packetHeader struct {
 	len     uint32
 }
 
+// crcOffset is where the checksum sits in the header; it covers what comes
+// before it and the payload.
+const crcOffset = 24
+
 func (h *packetHeader) put(b []byte) {
 	_ = b[packetHeaderSize-1]
 	b[0] = byte(h.op)
@@ -97,6 +112,7 @@ func (h *packetHeader) put(b []byte) {
 	binary.LittleEndian.PutUint64(b[8:], h.mux)
 	binary.LittleEndian.PutUint32(b[16:], h.size)
 	binary.LittleEndian.PutUint32(b[20:], h.len)
+	binary.LittleEndian.PutUint32(b[crcOffset:], 0)
 }
 
 func (h *packetHeader) parse(b []byte) {
@@ -173,8 +189,15 @@ type frameReader struct {
 	remaining  int64 // bytes of the current websocket frame not yet consumed
 	maxFrame   int64
 	maxMessage uint32
-	scratch    [packetHeaderSize]byte
-	wsScratch  [ws.MaxHeaderSize - 2]byte
+	// checksums makes every packet's CRC32C checked before its payload is
+	// handed on: on a connection without TLS a flipped bit then closes the
+	// connection instead of reaching a handler.
+	checksums bool
+	crc       uint32 // of the current packet so far
+	want      uint32 // what the current packet's header says it should be
+	left      uint32 // payload bytes of the current packet not yet read
+	scratch   [packetHeaderSize]byte
+	wsScratch [ws.MaxHeaderSize - 2]byte
 }
 
 // next returns the next packet header. Its payload must be consumed with
@@ -225,28 +248,65 @@ func (fr *frameReader) next() (packetHeader, error) {
 	if int64(h.len) > fr.remaining {
 		return h, protocolErrorf("packet of %d bytes overruns its frame (%d left)", h.len, fr.remaining)
 	}
+	if fr.checksums {
+		fr.crc = crc32.Update(0, crcTable, fr.scratch[:crcOffset])
+		fr.want = binary.LittleEndian.Uint32(fr.scratch[crcOffset:])
+		fr.left = h.len
+		if err := fr.check(); err != nil {
+			return h, err
+		}
+	}
 	if err := h.validate(fr.maxMessage); err != nil {
 		return h, err
 	}
 	return h, nil
 }
 
+// check verifies the packet's checksum once its last payload byte is read.
+func (fr *frameReader) check() error {
+	if fr.left == 0 && fr.crc != fr.want {
+		return protocolErrorf("packet checksum %#08x, header says %#08x: corrupted in transit", fr.crc, fr.want)
+	}
+	return nil
+}
+
 // readPayload reads exactly len(dst) payload bytes of the current packet.
+// Callers read a packet's payload whole before acting on it, so a packet
+// whose checksum fails is never acted upon.
 func (fr *frameReader) readPayload(dst []byte) error {
 	if _, err := io.ReadFull(fr.r, dst); err != nil {
 		return fmt.Errorf("read packet payload: %w", noEOF(err))
 	}
 	fr.remaining -= int64(len(dst))
+	if fr.checksums {
+		fr.crc = crc32.Update(fr.crc, crcTable, dst)
+		fr.left -= uint32(len(dst))
+		return fr.check()
+	}
 	return nil
 }
 
 // skip discards n payload bytes of the current packet.
 func (fr *frameReader) skip(n int) error {
-	if _, err := fr.r.Discard(n); err != nil {
-		return fmt.Errorf("skip packet payload: %w", noEOF(err))
+	if !fr.checksums {
+		if _, err := fr.r.Discard(n); err != nil {
+			return fmt.Errorf("skip packet payload: %w", noEOF(err))
+		}
+		fr.remaining -= int64(n)
+		return nil
 	}
-	fr.remaining -= int64(n)
-	return nil
+	for n > 0 {
+		b, err := fr.r.Peek(min(n, fr.r.Size()))
+		if len(b) == 0 {
+			return fmt.Errorf("skip packet payload: %w", noEOF(err))
+		}
+		fr.crc = crc32.Update(fr.crc, crcTable, b)
+		_, _ = fr.r.Discard(len(b))
+		fr.remaining -= int64(len(b))
+		fr.left -= uint32(len(b))
+		n -= len(b)
+	}
+	return fr.check()
 }
 
 // noEOF turns a clean EOF in the middle of a frame into ErrUnexpectedEOF: the

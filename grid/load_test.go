@@ -1,0 +1,411 @@
+package grid
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// recvWithin waits for one value on ch, failing the test after limit: a
+// broken grid must fail a test, not hang it.
+func recvWithin[T any](t testing.TB, ch <-chan T, limit time.Duration, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(limit):
+		t.Fatalf("timed out after %v waiting for %s", limit, what)
+		panic("unreachable")
+	}
+}
+
+// pausable is one end of a grid connection that the test can pause (it stops
+// reading, so the other side's writes fill the socket buffers and block in
+// the kernel, as with a SIGSTOPped peer) or kill (the socket is reset, as
+// when the peer's process dies).
+type pausable struct {
+	net.Conn
+	paused chan struct{}
+	once   sync.Once
+	closed chan struct{}
+	cOnce  sync.Once
+}
+
+func newPausable(c net.Conn) *pausable {
+	return &pausable{Conn: c, paused: make(chan struct{}), closed: make(chan struct{})}
+}
+
+func (p *pausable) pause() { p.once.Do(func() { close(p.paused) }) }
+
+func (p *pausable) Read(b []byte) (int, error) {
+	select {
+	case <-p.paused:
+		<-p.closed
+		return 0, net.ErrClosed
+	default:
+	}
+	return p.Conn.Read(b)
+}
+
+func (p *pausable) Close() error {
+	p.cOnce.Do(func() { close(p.closed) })
+	return p.Conn.Close()
+}
+
+// kill resets the TCP connection: no close frame, no FIN.
+func (p *pausable) kill() {
+	if tc, ok := p.Conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = p.Close()
+}
+
+// connRecorder collects the wrapped connections of a test cluster.
+type connRecorder struct {
+	mu    sync.Mutex
+	conns map[int][]*pausable
+}
+
+func (r *connRecorder) wrap(i int, c net.Conn) net.Conn {
+	p := newPausable(c)
+	r.mu.Lock()
+	if r.conns == nil {
+		r.conns = map[int][]*pausable{}
+	}
+	r.conns[i] = append(r.conns[i], p)
+	r.mu.Unlock()
+	return p
+}
+
+func (r *connRecorder) of(i int) []*pausable {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*pausable(nil), r.conns[i]...)
+}
+
+// Issue 11.1: a node whose writer is blocked in the kernel on a paused peer
+// still closes at once.
+func TestCloseWithPeerPaused(t *testing.T) {
+	var rec connRecorder
+	nodes := newTestCluster(t, 2, clusterOpts{
+		wrap: rec.wrap,
+		register: func(_ int, m *Manager) {
+			_ = m.RegisterSingle(hTest, func(context.Context, []byte) ([]byte, error) { return nil, nil })
+		},
+	})
+	a, b := nodes[0], nodes[1]
+	for _, c := range rec.of(1) {
+		c.pause()
+	}
+	// 64 MiB of requests cannot fit in the socket buffers of a peer that
+	// reads nothing: a's writer ends up blocked in write(2).
+	big := make([]byte, 8<<20)
+	for range 8 {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, _ = a.conn(b).Request(ctx, hTest, big)
+		}()
+	}
+	waitFor(t, 10*time.Second, "a's writer to block on the paused peer", func() bool {
+		s := a.m.peers[b.addr].cur.Load()
+		return s != nil && s.sched.pending()
+	})
+	time.Sleep(200 * time.Millisecond) // let the writer fill the socket and block
+	closed := make(chan struct{})
+	start := time.Now()
+	go func() {
+		_ = a.m.Close()
+		close(closed)
+	}()
+	recvWithin(t, closed, time.Second, "Manager.Close with a paused peer")
+	t.Logf("Close took %v", time.Since(start))
+}
+
+// Issue 11.2: a stream whose context is cancelled while NewStream is opening
+// it never leaves a handler running on the remote side.
+func TestStreamCancelledWhileOpening(t *testing.T) {
+	var running atomic.Int64
+	var started atomic.Int64
+	nodes := newTestCluster(t, 2, clusterOpts{register: func(_ int, m *Manager) {
+		_ = m.RegisterStream(hTestStream, StreamHandler{Handle: func(ctx context.Context, _ []byte, _ <-chan []byte, _ chan<- []byte) error {
+			started.Add(1)
+			running.Add(1)
+			defer running.Add(-1)
+			<-ctx.Done()
+			return nil
+		}})
+	}})
+	a, b := nodes[0], nodes[1]
+	for range 500 {
+		ctx := &flippingCtx{done: make(chan struct{})}
+		close(ctx.done)
+		st, err := a.conn(b).NewStream(ctx, hTestStream, nil)
+		if err == nil {
+			st.Cancel()
+		}
+	}
+	waitFor(t, 10*time.Second, "the opens to reach b", func() bool {
+		s := a.m.peers[b.addr].cur.Load()
+		return s != nil && !s.sched.pending()
+	})
+	// Every handler that started must see its context cancelled.
+	deadline := time.Now().Add(time.Second)
+	for running.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := running.Load(); n > 0 {
+		t.Fatalf("%d of %d handlers still running 1s after their streams were cancelled", n, started.Load())
+	}
+	t.Logf("%d handlers started and were cancelled", started.Load())
+}
+
+// flippingCtx reports no error on its first Err call and is done from then
+// on: it is cancelled "while NewStream opens the stream", after the early
+// check and before the opening is sent.
+type flippingCtx struct {
+	done  chan struct{}
+	calls atomic.Int64
+}
+
+func (c *flippingCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *flippingCtx) Done() <-chan struct{}       { return c.done }
+func (c *flippingCtx) Value(any) any               { return nil }
+func (c *flippingCtx) Err() error {
+	if c.calls.Add(1) == 1 {
+		return nil
+	}
+	return context.Canceled
+}
+
+// Issue 11.3: legitimate load never breaks the connection: many large
+// requests at once, and many streams each with a large message in flight.
+func TestManyLargeMessagesInFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 1.5 GiB")
+	}
+	var got atomic.Int64
+	nodes := newTestCluster(t, 2, clusterOpts{register: func(_ int, m *Manager) {
+		_ = m.RegisterSingle(hTest, func(_ context.Context, p []byte) ([]byte, error) {
+			got.Add(int64(len(p)))
+			return []byte("ok"), nil
+		})
+		_ = m.RegisterStream(hTestStream, StreamHandler{InCapacity: 1, InBytes: 1 << 20, Handle: func(ctx context.Context, _ []byte, in <-chan []byte, out chan<- []byte) error {
+			for msg := range in {
+				got.Add(int64(len(msg)))
+				PutBuffer(msg)
+			}
+			out <- append(GetBuffer(2), "ok"...)
+			return nil
+		}})
+	}})
+	a, b := nodes[0], nodes[1]
+	c := a.conn(b)
+	connects := a.m.Stats()[0].Connects
+
+	t.Run("64 requests of 16 MiB", func(t *testing.T) {
+		req := make([]byte, a.cfg.MaxMessageSize-16)
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				resp, err := c.Request(ctx, hTest, req)
+				if err == nil && string(resp) != "ok" {
+					err = errors.New("wrong answer " + string(resp))
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	t.Run("1024 streams with 512 KiB in flight", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 1024)
+		for range 1024 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- func() error {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+					defer cancel()
+					st, err := c.NewStream(ctx, hTestStream, nil)
+					if err != nil {
+						return err
+					}
+					if err := st.Send(GetBuffer(512 << 10)[:512<<10]); err != nil {
+						return err
+					}
+					_ = st.CloseSend()
+					msg, err := st.Recv()
+					if err != nil {
+						return err
+					}
+					PutBuffer(msg)
+					if _, err := st.Recv(); err != io.EOF {
+						return errors.New("stream did not end cleanly")
+					}
+					return nil
+				}()
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if n := a.m.Stats()[0].Connects; n != connects {
+		t.Fatalf("the connection was re-established under load (%d connects, was %d)", n, connects)
+	}
+	runtime.GC()
+}
+
+// Issue 11.5: a stream handler that closes its out channel fails its call
+// with a RemoteErr; the node and the connection carry on.
+func TestHandlerClosingOut(t *testing.T) {
+	nodes := newTestCluster(t, 2, clusterOpts{register: func(_ int, m *Manager) {
+		registerEcho(0, m)
+		_ = m.RegisterStream(hTestStream, StreamHandler{Handle: func(ctx context.Context, _ []byte, _ <-chan []byte, out chan<- []byte) error {
+			out <- append(GetBuffer(3), "one"...)
+			close(out)
+			return nil
+		}})
+		_ = m.RegisterStream(hStream, StreamHandler{Handle: func(ctx context.Context, _ []byte, _ <-chan []byte, out chan<- []byte) error {
+			out <- make([]byte, m.cfg.MaxMessageSize+1)
+			<-ctx.Done()
+			return nil
+		}})
+	}})
+	a, b := nodes[0], nodes[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := a.conn(b).NewStream(ctx, hTestStream, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var endErr error
+	for endErr == nil {
+		var msg []byte
+		msg, endErr = st.Recv()
+		PutBuffer(msg)
+	}
+	var re *RemoteErr
+	if !errors.As(endErr, &re) {
+		t.Fatalf("stream whose handler closed out ended with %v, want a RemoteErr", endErr)
+	}
+	if got := mustRequest(t, a.conn(b), hEcho, []byte("still here")); string(got) != "still here" {
+		t.Fatalf("after the bad handler: %q", got)
+	}
+
+	// A message larger than the caller takes ends the stream with
+	// ErrMessageTooLarge instead of leaving the caller waiting.
+	st, err = a.conn(b).NewStream(ctx, hStream, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Recv(); !errors.Is(err, ErrMessageTooLarge) {
+		t.Fatalf("stream whose handler sent a message too large ended with %v, want ErrMessageTooLarge", err)
+	}
+}
+
+// Issue 11.5: the handler's context ends at the caller's deadline with
+// DeadlineExceeded, not Canceled.
+func TestHandlerContextDeadline(t *testing.T) {
+	ended := make(chan error, 2)
+	nodes := newTestCluster(t, 2, clusterOpts{register: func(_ int, m *Manager) {
+		_ = m.RegisterSingle(hTest, func(ctx context.Context, _ []byte) ([]byte, error) {
+			<-ctx.Done()
+			ended <- ctx.Err()
+			return nil, ctx.Err()
+		})
+		_ = m.RegisterStream(hTestStream, StreamHandler{Handle: func(ctx context.Context, _ []byte, _ <-chan []byte, _ chan<- []byte) error {
+			<-ctx.Done()
+			ended <- ctx.Err()
+			return ctx.Err()
+		}})
+	}})
+	a, b := nodes[0], nodes[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := a.conn(b).Request(ctx, hTest, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("request past its deadline: %v", err)
+	}
+	if err := recvWithin(t, ended, 5*time.Second, "the single handler's context to end"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("single handler's context ended with %v, want DeadlineExceeded", err)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer scancel()
+	if _, err := a.conn(b).NewStream(sctx, hTestStream, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := recvWithin(t, ended, 5*time.Second, "the stream handler's context to end"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stream handler's context ended with %v, want DeadlineExceeded", err)
+	}
+}
+
+// Issue 11.5: a malformed accept from the peer fails the opening call
+// instead of leaving it waiting.
+func TestMalformedAcceptFailsCall(t *testing.T) {
+	// A long peer timeout: the call must fail because of the accept, not
+	// because the silent fake peer is declared dead.
+	nodes := newTestCluster(t, 2, clusterOpts{register: registerEcho, noStart: true,
+		tweak: func(_ int, c *Config) { c.PeerTimeout = time.Minute }})
+	a, b := nodes[0], nodes[1]
+	dialer, acceptor := a, b
+	if !a.m.peers[b.addr].dials {
+		dialer, acceptor = b, a
+	}
+	// The test plays the dialer: it connects to the acceptor as the dialer
+	// would, and answers the acceptor's stream opening with a bad accept.
+	conn := impersonate(t, dialer, acceptor)
+	defer conn.Close()
+	waitFor(t, 10*time.Second, "the acceptor to install the connection", func() bool {
+		return acceptor.conn(dialer).State() == StateConnected
+	})
+	res := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := acceptor.conn(dialer).NewStream(ctx, hStream, []byte("x"))
+		res <- err
+	}()
+	fr := frameReader{r: bufio.NewReader(conn), maxFrame: maxIncomingFrame, maxMessage: 1 << 20}
+	for {
+		h, err := fr.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fr.skip(int(h.len)); err != nil {
+			t.Fatal(err)
+		}
+		if h.op == opOpen {
+			bad := packet(packetHeader{op: opAccept, mux: h.mux}, []byte{1, 2, 3})
+			if _, err := conn.Write(frame(bad)); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if err := recvWithin(t, res, 5*time.Second, "NewStream to fail on a malformed accept"); err == nil {
+		t.Fatal("NewStream succeeded on a malformed accept")
+	}
+}
