@@ -2,6 +2,7 @@ package grid
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -73,9 +74,11 @@ type clusterOpts struct {
 	tweak func(i int, c *Config)
 	// wrap, if set, wraps node i's end of every grid connection, dialed or
 	// accepted: to freeze or kill it from the test.
-	wrap     func(i int, c net.Conn) net.Conn
-	register func(i int, m *Manager)
-	noStart  bool
+	wrap func(i int, c net.Conn) net.Conn
+	// serverTLS, if set, makes node i's HTTP server serve TLS.
+	serverTLS func(i int) *tls.Config
+	register  func(i int, m *Manager)
+	noStart   bool
 }
 
 // newTestCluster starts n managers on loopback that all know each other and
@@ -92,6 +95,9 @@ func newTestCluster(t testing.TB, n int, o clusterOpts) []*testNode {
 		addrs[i] = ln.Addr().String()
 		if o.wrap != nil {
 			ln = &wrapListener{Listener: ln, wrap: func(c net.Conn) net.Conn { return o.wrap(i, c) }}
+		}
+		if o.serverTLS != nil {
+			ln = tls.NewListener(ln, o.serverTLS(i))
 		}
 		lns[i] = ln
 	}

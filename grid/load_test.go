@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -27,9 +28,9 @@ func recvWithin[T any](t testing.TB, ch <-chan T, limit time.Duration, what stri
 }
 
 // pausable is one end of a grid connection that the test can pause (it stops
-// reading, so the other side's writes fill the socket buffers and block in
-// the kernel, as with a SIGSTOPped peer) or kill (the socket is reset, as
-// when the peer's process dies).
+// reading and writing, so the other side hears nothing and its writes fill
+// the socket buffers and block in the kernel, as with a SIGSTOPped peer) or
+// kill (the socket is reset, as when the peer's process dies).
 type pausable struct {
 	net.Conn
 	paused chan struct{}
@@ -52,6 +53,17 @@ func (p *pausable) Read(b []byte) (int, error) {
 	default:
 	}
 	return p.Conn.Read(b)
+}
+
+// Write of a paused end never happens: a stopped process writes nothing.
+func (p *pausable) Write(b []byte) (int, error) {
+	select {
+	case <-p.paused:
+		<-p.closed
+		return 0, net.ErrClosed
+	default:
+	}
+	return p.Conn.Write(b)
 }
 
 func (p *pausable) Close() error {
@@ -408,4 +420,157 @@ func TestMalformedAcceptFailsCall(t *testing.T) {
 	if err := recvWithin(t, res, 5*time.Second, "NewStream to fail on a malformed accept"); err == nil {
 		t.Fatal("NewStream succeeded on a malformed accept")
 	}
+}
+
+// Issue 11.4: a flood of calls beyond what one connection may hold is
+// refused with ErrBusy while the calls admitted run; memory stays bounded by
+// the limits, not by the flood; once the load is gone calls succeed again.
+func TestFloodGetsBusy(t *testing.T) {
+	const (
+		maxServed = 64
+		flood     = 4000
+		reqSize   = 64 << 10
+	)
+	release := make(chan struct{})
+	var running, peak atomic.Int64
+	nodes := newTestCluster(t, 2, clusterOpts{
+		tweak: func(_ int, c *Config) {
+			c.MaxServed = maxServed
+			c.MaxServedBytes = int64(c.MaxMessageSize)
+		},
+		register: func(_ int, m *Manager) {
+			registerEcho(0, m)
+			_ = m.RegisterSingle(hTest, func(ctx context.Context, p []byte) ([]byte, error) {
+				n := running.Add(1)
+				defer running.Add(-1)
+				for {
+					if p := peak.Load(); n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return []byte("done"), nil
+			})
+		},
+	})
+	a, b := nodes[0], nodes[1]
+	heap := func() uint64 {
+		// Twice: the buffer pool's victim cache survives one collection.
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+
+	req := make([]byte, reqSize)
+	var busy, ok, other atomic.Int64
+	var wg sync.WaitGroup
+	for range flood {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err := a.conn(b).Request(ctx, hTest, req)
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, ErrBusy):
+				busy.Add(1)
+			default:
+				other.Add(1)
+				t.Errorf("flooding call: %v", err)
+			}
+		}()
+	}
+	waitFor(t, 30*time.Second, "every call beyond the limit to be refused", func() bool {
+		return busy.Load()+other.Load() >= flood-maxServed
+	})
+	during := heap()
+	if n := running.Load(); n > maxServed || n == 0 {
+		t.Fatalf("%d handlers running, limit %d", n, maxServed)
+	}
+	// Unbounded, 4000 calls of 64 KiB would hold 250 MiB on the server.
+	if grown := int64(during) - int64(before); grown > 64<<20 {
+		t.Fatalf("heap grew by %d MiB under the flood", grown>>20)
+	}
+	close(release)
+	wg.Wait()
+	if peak.Load() > maxServed {
+		t.Fatalf("%d handlers ran at once, limit %d", peak.Load(), maxServed)
+	}
+	t.Logf("%d served, %d refused busy; heap %d → %d MiB", ok.Load(), busy.Load(), before>>20, during>>20)
+	if got := mustRequest(t, a.conn(b), hEcho, []byte("after")); string(got) != "after" {
+		t.Fatalf("after the flood: %q", got)
+	}
+	if s := b.m.peers[a.addr].cur.Load(); s != nil {
+		if c, n := s.servedLim.calls.Load(), s.servedLim.bytes.Load(); c != 0 || n != 0 {
+			t.Fatalf("after the flood the connection still counts %d calls, %d bytes served", c, n)
+		}
+	}
+}
+
+// Issue 11.4: a peer that sends calls without reading the answers is
+// stopped being read once the answers it does not take reach their bound,
+// instead of making the node queue answers without end.
+func TestUnreadAnswersStopTheReader(t *testing.T) {
+	nodes := newTestCluster(t, 2, clusterOpts{register: registerEcho, noStart: true,
+		tweak: func(_ int, c *Config) { c.PeerTimeout = time.Minute }})
+	a, b := nodes[0], nodes[1]
+	dialer, acceptor := a, b
+	if !a.m.peers[b.addr].dials {
+		dialer, acceptor = b, a
+	}
+	conn := impersonate(t, dialer, acceptor)
+	defer conn.Close()
+	waitFor(t, 10*time.Second, "the acceptor to install the connection", func() bool {
+		return acceptor.conn(dialer).State() == StateConnected
+	})
+	// Frames of calls to a handler that does not exist: each one is
+	// answered by the reader itself. The fake peer never reads.
+	var batch []byte
+	for i := range 2000 {
+		batch = append(batch, packet(packetHeader{op: opRequest, handler: hTest, mux: uint64(2*i + 1)}, nil)...)
+	}
+	f := frame(batch)
+	var sent int
+	blocked := false
+	for range 5000 {
+		_ = conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		if _, err := conn.Write(f); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				blocked = true
+				break
+			}
+			t.Fatal(err)
+		}
+		sent += 2000
+	}
+	if !blocked {
+		t.Fatalf("the node read %d calls whose answers nobody took without pushing back", sent)
+	}
+	s := acceptor.m.peers[dialer.addr].cur.Load()
+	if s == nil {
+		t.Fatal("the acceptor dropped the connection")
+	}
+	queued := func() int {
+		s.sched.mu.Lock()
+		defer s.sched.mu.Unlock()
+		return s.sched.answers
+	}
+	// The write may have blocked only because the reader is slow; it is the
+	// bound that must stop it.
+	waitFor(t, 10*time.Second, "the answer queue to reach its bound", func() bool { return queued() >= maxQueuedAnswers })
+	for range 10 {
+		if n := queued(); n > maxQueuedAnswers {
+			t.Fatalf("%d answers queued, bound %d", n, maxQueuedAnswers)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("pushed back after %d calls with %d answers queued", sent, queued())
 }

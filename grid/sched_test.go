@@ -157,7 +157,7 @@ func TestSmallRequestOvertakesBulkMessage(t *testing.T) {
 		t.Fatal("the small request waited for the whole bulk message")
 	default:
 	}
-	<-arrived
+	recvWithin(t, arrived, 10*time.Second, "arrived")
 	_ = st.CloseSend()
 }
 

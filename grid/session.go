@@ -49,7 +49,11 @@ type session struct {
 	own, peerLimits limits      // what this side and the peer accept
 	servedLim       servedLimit // calls served for the peer
 
-	wmu      sync.Mutex   // serialises socket writes: the writer's frames and the final close frame
+	// wsem (capacity 1) serialises socket writes: the writer's frames and
+	// the final close frame. A channel rather than a mutex so that close
+	// can give up on it: a write may not return even past its deadline
+	// (a wedged network stack, a connection wrapper that ignores it).
+	wsem     chan struct{}
 	lastRecv atomic.Int64 // Manager clock, ns
 	rttNanos atomic.Int64
 	wg       sync.WaitGroup
@@ -75,6 +79,7 @@ func newSession(m *Manager, p *peer, conn net.Conn, buffered *bufio.Reader, dial
 		streams:    map[uint64]*Stream{},
 		served:     map[uint64]*served{},
 		done:       make(chan struct{}),
+		wsem:       make(chan struct{}, 1),
 		partials:   map[uint64]*partial{},
 	}
 	var src io.Reader = conn
@@ -136,11 +141,22 @@ func (s *session) close(cause error) {
 		// Shutting down: tell the peer, so it logs an orderly close rather
 		// than a lost connection. The deadline comes first: it also ends a
 		// frame write blocked on a peer that stopped reading, which holds
-		// wmu; the writer then sees done and writes nothing more.
+		// wsem; the writer then sees done and writes nothing more.
+		// Closing the socket when the time is up ends even a write that
+		// ignores its deadline.
 		_ = s.conn.SetWriteDeadline(time.Now().Add(closeFrameTimeout))
-		s.wmu.Lock()
-		_, _ = s.conn.Write(closeFrame)
-		s.wmu.Unlock()
+		expired := make(chan struct{})
+		t := time.AfterFunc(closeFrameTimeout, func() {
+			close(expired)
+			_ = s.conn.Close()
+		})
+		select {
+		case s.wsem <- struct{}{}:
+			_, _ = s.conn.Write(closeFrame)
+			<-s.wsem
+		case <-expired: // the writer is stuck: close without the courtesy
+		}
+		t.Stop()
 	}
 	// Any other end: close the socket at once, which also ends a blocked
 	// write, without waiting for the writer.
@@ -189,16 +205,16 @@ func (s *session) writeLoop() {
 				break
 			}
 			start := putWSHeader(b, len(b)-maxWSHeader)
-			s.wmu.Lock()
+			s.wsem <- struct{}{}
 			if s.isClosed() {
-				s.wmu.Unlock()
+				<-s.wsem
 				return
 			}
 			// A peer that takes nothing for a whole PeerTimeout is as good
 			// as dead; the deadline keeps a write from blocking forever.
 			_ = s.conn.SetWriteDeadline(time.Now().Add(s.m.cfg.PeerTimeout))
 			_, err := s.conn.Write(b[start:])
-			s.wmu.Unlock()
+			<-s.wsem
 			if err != nil {
 				s.close(fmt.Errorf("write: %w", err))
 				return

@@ -113,12 +113,12 @@ func TestRequestCancelPropagates(t *testing.T) {
 		_, err := nodes[0].conn(nodes[1]).Request(ctx, hTest, []byte("block"))
 		errc <- err
 	}()
-	<-started
+	recvWithin(t, started, 10*time.Second, "started")
 	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
+	if err := recvWithin(t, errc, 10*time.Second, "errc"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled request returned %v", err)
 	}
-	if err := <-handlerErr; !errors.Is(err, context.Canceled) {
+	if err := recvWithin(t, handlerErr, 10*time.Second, "handlerErr"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("remote handler context ended with %v, want Canceled", err)
 	}
 	// The connection is still fine.

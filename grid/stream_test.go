@@ -75,7 +75,7 @@ func TestStreamEcho(t *testing.T) {
 		if _, err := st.Recv(); err != io.EOF {
 			t.Fatalf("after the end: %v, want io.EOF", err)
 		}
-		if err := <-sendErr; err != nil {
+		if err := recvWithin(t, sendErr, 10*time.Second, "sendErr"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -174,14 +174,14 @@ func TestStreamCancelAndDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := <-deadlines; d != time.Hour {
+	if d := recvWithin(t, deadlines, 10*time.Second, "deadlines"); d != time.Hour {
 		t.Fatalf("handler saw deadline in %v, want 1h", d)
 	}
 	if msg, err := st.Recv(); err != nil || string(msg) != "started" {
 		t.Fatalf("%q %v", msg, err)
 	}
 	cancel()
-	if err := <-handlerSaw; !errors.Is(err, context.Canceled) {
+	if err := recvWithin(t, handlerSaw, 10*time.Second, "handlerSaw"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("handler context: %v", err)
 	}
 	if _, err := st.Recv(); !errors.Is(err, context.Canceled) {
@@ -203,7 +203,7 @@ func TestStreamCancelAndDeadline(t *testing.T) {
 	if _, err := st2.Recv(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Recv after deadline: %v", err)
 	}
-	if err := <-handlerSaw; err == nil {
+	if err := recvWithin(t, handlerSaw, 10*time.Second, "handlerSaw"); err == nil {
 		t.Fatal("handler not cancelled after the caller's deadline")
 	}
 }
@@ -274,7 +274,7 @@ func TestSlowConsumerStallsAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-blocked
+	recvWithin(t, blocked, 10*time.Second, "blocked")
 	// The producer is held: at most the window is in flight, plus the one
 	// message its forwarder holds while it waits for credit.
 	if p := produced.Load(); p > int64(window.Msgs)+1 {
@@ -352,7 +352,7 @@ func TestSendBlocksOnHandlerWindow(t *testing.T) {
 		t.Fatalf("sender got %d messages out against a handler window of 3", s)
 	}
 	close(release)
-	if err := <-done; err != nil {
+	if err := recvWithin(t, done, 10*time.Second, "done"); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := st.Recv()
