@@ -21,7 +21,13 @@
 //   - a handler's error reaches the caller as *RemoteErr carrying a code that
 //     maps back to the same sentinel error (RegisterError);
 //   - losing the connection fails every call in flight on it promptly with
-//     ErrDisconnected; a handler that panics fails its call, not the node.
+//     ErrDisconnected; a handler that panics fails its call, not the node;
+//   - legitimate load never breaks a connection: each side keeps within the
+//     limits the other announced at the handshake, and a peer asking for more
+//     than a connection may hold (Config.MaxServed, MaxServedBytes) gets
+//     ErrBusy, which may be retried;
+//   - without TLS every packet is checksummed; with Config.TLS the grid runs
+//     over wss with certificates verified both ways.
 //
 // The wire format, flow-control rules, lifecycle and security model are
 // described in docs/grid.md.
