@@ -214,7 +214,15 @@ func (n *Node) setupGrid() error {
 	gc.Self, gc.Peers = n.self, n.nodeHosts()
 	gc.Secret = []byte(n.cfg.ClusterSecret)
 	if n.cfg.ClusterSecret == "" {
+		start := time.Now()
 		gc.Secret = ClusterSecretFor(n.cfg.RootUser, n.cfg.RootPassword)
+		// The derived secret is only as strong as the root password, and
+		// it changes with it: an explicit random one is better on both
+		// counts. Said once, at start; the secret itself is never logged.
+		n.log.Info("the cluster secret is derived from the root credentials (Argon2id); "+
+			"set GRIDSTORE_CLUSTER_SECRET (--cluster-secret) on every node to a long random value "+
+			"so that grid authentication does not rest on the root password",
+			zap.Duration("derivation", time.Since(start)))
 	}
 	gc.OnStateChange = lockSrv.OnStateChange
 	gc.Logger = n.log.Named("grid")
