@@ -36,6 +36,15 @@ type Config struct {
 	// hand a node a listener whose port they already know); Address still
 	// names the port for finding Self.
 	Listener net.Listener
+	// CertsDir, when set, is a directory holding CertFileName, KeyFileName
+	// and optionally CAFileName. The node then serves everything on its
+	// port over TLS (S3, admin, health, metrics, grid, shard reads), asks
+	// clients for a certificate without requiring one (S3 clients need
+	// none; the grid and the shard reads refuse peers without one the CAs
+	// signed), and dials its peers over TLS with its own certificate,
+	// whatever scheme the endpoint list writes. Listener, if set, must then
+	// be a plain TCP listener: the node wraps it.
+	CertsDir string
 	// Self is the host:port under which the endpoint list names this node.
 	// Empty means: find it among the endpoints whose port is Address's by
 	// this machine's interface addresses (endpoint.FindSelf).
