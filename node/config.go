@@ -1,15 +1,18 @@
 package node
 
 import (
-	"crypto/hmac"
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/crypto/argon2"
 
 	"github.com/gridstore/gridstore/grid"
 	"github.com/gridstore/gridstore/node/bootstrap"
@@ -33,6 +36,15 @@ type Config struct {
 	// hand a node a listener whose port they already know); Address still
 	// names the port for finding Self.
 	Listener net.Listener
+	// CertsDir, when set, is a directory holding CertFileName, KeyFileName
+	// and optionally CAFileName. The node then serves everything on its
+	// port over TLS (S3, admin, health, metrics, grid, shard reads), asks
+	// clients for a certificate without requiring one (S3 clients need
+	// none; the grid and the shard reads refuse peers without one the CAs
+	// signed), and dials its peers over TLS with its own certificate,
+	// whatever scheme the endpoint list writes. Listener, if set, must then
+	// be a plain TCP listener: the node wraps it.
+	CertsDir string
 	// Self is the host:port under which the endpoint list names this node.
 	// Empty means: find it among the endpoints whose port is Address's by
 	// this machine's interface addresses (endpoint.FindSelf).
@@ -41,9 +53,11 @@ type Config struct {
 	// RootUser and RootPassword are the S3 and admin credentials. The
 	// password is never logged.
 	RootUser, RootPassword string
-	// ClusterSecret authenticates the grid connections between nodes.
-	// Empty means one derived from the root credentials (ClusterSecretFor),
-	// so nodes started with the same credentials trust each other.
+	// ClusterSecret authenticates the grid connections between nodes
+	// (16 bytes or more). Empty means one derived from the root credentials
+	// with Argon2id (ClusterSecretFor), so nodes started with the same
+	// credentials trust each other; an explicit random secret is
+	// recommended for multi-node deployments.
 	ClusterSecret string
 
 	// Region is the S3 region signatures are scoped to; "" is us-east-1.
@@ -156,13 +170,75 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// Parameters of the cluster secret's derivation from the root credentials
+// (ClusterSecretFor). That secret keys the HMAC tokens of every grid
+// handshake and shard read, and those cross the network (in clear unless the
+// grid runs over TLS): whoever records one can test root password guesses
+// against it offline, and the derivation is what each guess costs. Argon2id
+// with RFC 9106's second recommended parameter set (3 passes over 64 MiB, 4
+// lanes) makes a guess cost 64 MiB of memory and about a quarter of a second
+// of a core, where the HMAC it replaces cost a microsecond. Changing any of
+// these changes every derived secret: nodes of builds with different values
+// do not trust each other (they refuse to form a deployment anyway).
+const (
+	kdfTime    = 3        // passes
+	kdfMemory  = 64 << 10 // KiB: 64 MiB
+	kdfThreads = 4        // lanes
+	kdfKeyLen  = 32       // bytes of secret
+	// kdfLabel starts the salt: it separates this derivation from any other
+	// use of the same password (a salt of the user alone would not), and
+	// names its version.
+	kdfLabel = "gridstore cluster secret v2"
+)
+
+// derivation is one memoized ClusterSecretFor result; once makes concurrent
+// callers for the same credentials wait for a single derivation.
+type derivation struct {
+	once   sync.Once
+	secret []byte
+}
+
+// derivedSecrets memoizes ClusterSecretFor per credentials, keyed by
+// memoKey: a process derives each secret once, however many nodes it starts
+// (tests start dozens, and under the race detector one derivation takes a
+// second). It holds one entry per distinct pair of root credentials the
+// process has seen, which is a handful.
+var derivedSecrets sync.Map // [sha256.Size]byte -> *derivation
+
 // ClusterSecretFor derives the grid's cluster secret from the root
-// credentials: an HMAC-SHA256 under a fixed label, so that the secret on the
-// wire's HMAC tokens is not the password itself and changes with either.
+// credentials with Argon2id (see kdfTime and the others), salted with a fixed
+// label and the user, so that nodes started with the same credentials trust
+// each other and the tokens on the wire are expensive to search for the
+// password. The result is memoized in the process; the caller gets its own
+// copy.
 func ClusterSecretFor(user, password string) []byte {
-	mac := hmac.New(sha256.New, []byte("gridstore cluster secret v1"))
-	mac.Write([]byte(user))
-	mac.Write([]byte{0})
-	mac.Write([]byte(password))
-	return mac.Sum(nil)
+	e, _ := derivedSecrets.LoadOrStore(memoKey(user, password), &derivation{})
+	d := e.(*derivation)
+	d.once.Do(func() { d.secret = deriveClusterSecret(user, password) })
+	return bytes.Clone(d.secret)
+}
+
+// deriveClusterSecret is ClusterSecretFor without the memo.
+func deriveClusterSecret(user, password string) []byte {
+	salt := make([]byte, 0, len(kdfLabel)+1+len(user))
+	salt = append(append(append(salt, kdfLabel...), 0), user...)
+	return argon2.IDKey([]byte(password), salt, kdfTime, kdfMemory, kdfThreads, kdfKeyLen)
+}
+
+// memoKey names a pair of credentials in derivedSecrets without keeping the
+// password itself in a map that outlives the node. Lengths prefix both parts
+// so that no two pairs share a key ("ab","c" and "a","bc").
+func memoKey(user, password string) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte("gridstore cluster secret memo\x00"))
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(user)))
+	h.Write(n[:])
+	h.Write([]byte(user))
+	binary.BigEndian.PutUint64(n[:], uint64(len(password)))
+	h.Write(n[:])
+	h.Write([]byte(password))
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
 }

@@ -11,6 +11,9 @@
 //   - /health/live, /health/ready, /health/cluster and /metrics, unsigned;
 //   - the signed admin API under /gridstore/admin/v1/ (package node/admin).
 //
+// With Config.CertsDir all of it is served over TLS, and the grid and the
+// shard reads go to peers over TLS with the node's certificate (tls.go).
+//
 // Health and metrics paths are valid S3 paths too (a bucket may be called
 // "metrics"): a request that carries an S3 signature always goes to the S3
 // API, so only unsigned requests (probes, Prometheus scrapes) reach them.

@@ -28,7 +28,7 @@ const (
 // testNode is a node started by a test, stopped by its cleanup.
 type testNode struct {
 	*Node
-	URL string // http://127.0.0.1:port
+	URL string // http://127.0.0.1:port, https with Config.CertsDir
 }
 
 // testLogger logs errors of the nodes into the test's output.
@@ -64,7 +64,7 @@ func startNode(t testing.TB, cfg Config) *testNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.Shutdown(context.Background()) })
-	return &testNode{Node: n, URL: "http://" + n.Addr()}
+	return &testNode{Node: n, URL: n.Scheme() + "://" + n.Addr()}
 }
 
 // waitReady waits until n is up, failing the test if it fails first.

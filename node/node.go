@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,8 +43,10 @@ type Node struct {
 	self  string // host:port in the endpoint list; "" in the local form
 	creds sigv4.StaticCredentials
 
-	ln      net.Listener
+	ln      net.Listener // over TLS when tls is set
 	hs      *http.Server
+	tls     *nodeTLS      // nil: plain http
+	reads   *http.Client  // shard reads from peers (remote.NewHTTPClient)
 	grid    *grid.Manager // nil for a single node
 	lockSrv *nslock.Server
 	boot    *bootstrap.Service
@@ -95,14 +98,30 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	var nt *nodeTLS
+	switch {
+	case cfg.CertsDir != "":
+		if nt, err = loadTLS(cfg.CertsDir); err != nil {
+			return nil, fmt.Errorf("%w: TLS: %w", ErrConfig, err)
+		}
+	case !topo.IsLocalForm() && topo.Endpoints[0].Scheme == "https":
+		// The list promises TLS between nodes; serving plain http
+		// instead would break that promise silently.
+		return nil, fmt.Errorf("%w: the endpoints are https:// URLs but no certificates directory is set (CertsDir)", ErrConfig)
+	}
 	ln := cfg.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Address); err != nil {
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Address, err)
 		}
 	}
+	reads := remote.DefaultHTTPClient
+	if nt != nil {
+		ln = tls.NewListener(ln, nt.server)
+		reads = remote.NewHTTPClient(nt.client)
+	}
 	n := &Node{
-		cfg: cfg, log: log, ln: ln,
+		cfg: cfg, log: log, ln: ln, tls: nt, reads: reads,
 		creds:  sigv4.StaticCredentials{cfg.RootUser: cfg.RootPassword},
 		ready:  make(chan struct{}),
 		failed: make(chan struct{}),
@@ -158,6 +177,14 @@ func (n *Node) setup(ctx context.Context, topo endpoint.Topology) error {
 	}
 	n.topo, n.self = resolved, self
 	n.log = n.log.With(zap.String("node_addr", n.nodeName()))
+	if n.tls != nil {
+		if len(resolved.Nodes) > 1 {
+			if err := n.tls.checkPeers(hostOf(self)); err != nil {
+				return fmt.Errorf("%w: TLS: %w", ErrConfig, err)
+			}
+		}
+		n.log.Info("TLS on: S3, admin, grid and shard reads are served over https; peers are dialed over TLS", n.tls.logFields()...)
+	}
 	if err := n.makeDriveDirs(); err != nil {
 		return err
 	}
@@ -214,7 +241,18 @@ func (n *Node) setupGrid() error {
 	gc.Self, gc.Peers = n.self, n.nodeHosts()
 	gc.Secret = []byte(n.cfg.ClusterSecret)
 	if n.cfg.ClusterSecret == "" {
+		start := time.Now()
 		gc.Secret = ClusterSecretFor(n.cfg.RootUser, n.cfg.RootPassword)
+		// The derived secret is only as strong as the root password, and
+		// it changes with it: an explicit random one is better on both
+		// counts. Said once, at start; the secret itself is never logged.
+		n.log.Info("the cluster secret is derived from the root credentials (Argon2id); "+
+			"set GRIDSTORE_CLUSTER_SECRET (--cluster-secret) on every node to a long random value "+
+			"so that grid authentication does not rest on the root password",
+			zap.Duration("derivation", time.Since(start)))
+	}
+	if n.tls != nil {
+		gc.TLS = n.tls.client
 	}
 	gc.OnStateChange = lockSrv.OnStateChange
 	gc.Logger = n.log.Named("grid")
@@ -332,8 +370,12 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 			r.local = append(r.local, ld)
 		}
 	}
+	var ropts []remote.Option
+	if n.tls != nil {
+		ropts = append(ropts, remote.OverTLS())
+	}
 	if n.grid != nil {
-		if r.remote, err = remote.NewServer(n.grid, r.local, n.log.Named("drives")); err != nil {
+		if r.remote, err = remote.NewServer(n.grid, r.local, n.log.Named("drives"), ropts...); err != nil {
 			return nil, err
 		}
 	}
@@ -349,7 +391,7 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 					drive = ld
 				}
 			default:
-				rc, err := remote.NewClient(n.grid, ep.Host, ep.URL, nil)
+				rc, err := remote.NewClient(n.grid, ep.Host, ep.URL, n.reads, ropts...)
 				if err != nil {
 					return nil, fmt.Errorf("drive %s: %w", ep.URL, err)
 				}
@@ -459,6 +501,15 @@ func (n *Node) cleanupLoop() {
 // Addr returns the address the node listens on.
 func (n *Node) Addr() string { return n.ln.Addr().String() }
 
+// Scheme is "https" when the node serves over TLS (Config.CertsDir), else
+// "http".
+func (n *Node) Scheme() string {
+	if n.tls != nil {
+		return "https"
+	}
+	return "http"
+}
+
 // Ready is closed once the node serves S3.
 func (n *Node) Ready() <-chan struct{} { return n.ready }
 
@@ -516,6 +567,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 		if n.grid != nil {
 			_ = n.grid.Close()
+		}
+		if n.reads != remote.DefaultHTTPClient {
+			// The node's own pool of connections to its peers; the
+			// shared default's belong to the process.
+			n.reads.CloseIdleConnections()
 		}
 		n.shutdownErr = err
 		n.log.Info("node stopped")

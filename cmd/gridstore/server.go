@@ -26,6 +26,7 @@ const (
 	envRootUser        = "GRIDSTORE_ROOT_USER"
 	envRootPassword    = "GRIDSTORE_ROOT_PASSWORD"
 	envClusterSecret   = "GRIDSTORE_CLUSTER_SECRET"
+	envCertsDir        = "GRIDSTORE_CERTS_DIR"
 	envAddress         = "GRIDSTORE_ADDRESS"
 	envSelf            = "GRIDSTORE_SELF"
 	envRegion          = "GRIDSTORE_REGION"
@@ -61,6 +62,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&cfg.RootUser, "root-user", os.Getenv(envRootUser), "root access key ("+envRootUser+")")
 	fs.StringVar(&cfg.RootPassword, "root-password", os.Getenv(envRootPassword), "root secret key ("+envRootPassword+"; prefer the variable)")
 	fs.StringVar(&cfg.ClusterSecret, "cluster-secret", os.Getenv(envClusterSecret), "secret of the grid between nodes; derived from the root\ncredentials when empty ("+envClusterSecret+")")
+	fs.StringVar(&cfg.CertsDir, "certs-dir", os.Getenv(envCertsDir), "directory of "+node.CertFileName+", "+node.KeyFileName+" and optionally "+node.CAFileName+
+		":\nserve https and run the grid over TLS with peer certificates ("+envCertsDir+")")
 	fs.StringVar(&cfg.Region, "region", envOr(envRegion, "us-east-1"), "S3 region ("+envRegion+")")
 	fs.StringVar(&domains, "domain", os.Getenv(envDomains), "comma-separated domains for virtual-host-style requests\n(bucket.domain) ("+envDomains+")")
 	var envErrs []error
@@ -121,7 +124,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	code := exitOK
 	select {
 	case <-n.Ready():
-		printBanner(stdout, n.Addr(), cfg)
+		printBanner(stdout, n.Scheme(), n.Addr(), cfg)
 		select {
 		case <-ctx.Done():
 		case <-n.Failed():
@@ -142,17 +145,18 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // printBanner tells a person where the S3 API is and how to log in. The
 // secret itself is not printed: it is in the variable the operator set.
-func printBanner(w io.Writer, addr string, cfg node.Config) {
+func printBanner(w io.Writer, scheme, addr string, cfg node.Config) {
 	host, port, _ := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
+	base := scheme + "://" + net.JoinHostPort(host, port)
 	fmt.Fprintf(w, "gridstore %s is up\n", version)
-	fmt.Fprintf(w, "  S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
+	fmt.Fprintf(w, "  S3 endpoint: %s\n", base)
 	fmt.Fprintf(w, "  Access key:  %s\n", cfg.RootUser)
 	fmt.Fprintf(w, "  Secret key:  (the value of %s)\n", envRootPassword)
 	fmt.Fprintf(w, "  Region:      %s\n", cfg.Region)
-	fmt.Fprintf(w, "  Health:      http://%s%s\n", net.JoinHostPort(host, port), node.PathReady)
+	fmt.Fprintf(w, "  Health:      %s%s\n", base, node.PathReady)
 }
 
 // envOr returns the environment variable's value, or def if it is unset.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gridstore/gridstore/internal/testpki"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -121,6 +124,9 @@ func TestServerConfigErrors(t *testing.T) {
 		{name: "bad parity variable", env: envParity, val: "two", args: []string{"server", filepath.Join(dir, "b{1...4}")}, want: envParity},
 		{name: "short password", env: envRootPassword, val: "short", args: []string{"server", "--address", "127.0.0.1:0", filepath.Join(dir, "c{1...4}")}, want: "at least 8"},
 		{name: "bad endpoints", args: []string{"server", "--address", "127.0.0.1:0", filepath.Join(dir, "d{1...3}")}, want: "drive"},
+		{name: "missing certificates directory", env: envCertsDir, val: filepath.Join(dir, "no-certs"), args: []string{"server", "--address", "127.0.0.1:0", filepath.Join(dir, "e{1...4}")}, want: "certificates directory"},
+		{name: "certificates directory without files", args: []string{"server", "--address", "127.0.0.1:0", "--certs-dir", dir, filepath.Join(dir, "f{1...4}")}, want: "public.crt"},
+		{name: "https endpoints without certificates", args: []string{"server", "--address", "127.0.0.1:0", "--self", "127.0.0.1:9", "https://127.0.0.1:{9...10}" + dir + "/g{1...2}"}, want: "https://"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(envRootUser, "cmdtest")
@@ -137,5 +143,56 @@ func TestServerConfigErrors(t *testing.T) {
 				t.Fatalf("stderr does not mention %q:\n%s", tc.want, stderr.String())
 			}
 		})
+	}
+}
+
+// TestServerCommandTLS: with GRIDSTORE_CERTS_DIR the server serves https,
+// says so in its banner, and a client that trusts the CA reaches it.
+func TestServerCommandTLS(t *testing.T) {
+	t.Setenv(envRootUser, "cmdtest")
+	t.Setenv(envRootPassword, "server-command-tls-password")
+	ca := testpki.NewCA(t, "command CA")
+	t.Setenv(envCertsDir, testpki.WriteDir(t, ca.Issue(t, testpki.Leaf{}), ca))
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stdout, stderr syncBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, []string{"server", "--address", addr, "--log-level", "warn", filepath.Join(t.TempDir(), "d{1...4}")}, &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(stdout.String(), "is up") {
+		select {
+		case code := <-exited:
+			t.Fatalf("server exited with %d\nstderr: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not up after 60 s\nstderr: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out := stdout.String(); !strings.Contains(out, "https://"+addr) {
+		t.Fatalf("banner does not give the https endpoint:\n%s", out)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get("https://" + addr + "/health/ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ready over https: %d", resp.StatusCode)
+	}
+	stop()
+	select {
+	case code := <-exited:
+		if code != exitOK {
+			t.Fatalf("server exit code %d\nstderr: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not exit")
 	}
 }

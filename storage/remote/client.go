@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/gridstore/gridstore/grid"
 	"github.com/gridstore/gridstore/storage"
@@ -34,10 +32,19 @@ var _ storage.Drive = (*Client)(nil)
 
 // NewClient returns the drive served under endpoint (its Endpoint() on the
 // serving node) by peer, a grid address of m. httpClient carries the range
-// reads to the peer's read endpoint; nil means DefaultHTTPClient.
-func NewClient(m *grid.Manager, peer, endpoint string, httpClient *http.Client) (*Client, error) {
+// reads to the peer's read endpoint; nil means DefaultHTTPClient, except with
+// OverTLS, which needs a client that presents this node's certificate.
+func NewClient(m *grid.Manager, peer, endpoint string, httpClient *http.Client, opts ...Option) (*Client, error) {
 	if endpoint == "" || len(endpoint) > maxKeyLen {
 		return nil, fmt.Errorf("remote drive %q on %s: endpoint must be 1 to %d bytes", endpoint, peer, maxKeyLen)
+	}
+	o := applyOptions(opts)
+	scheme := "http://"
+	if o.tls {
+		if httpClient == nil {
+			return nil, fmt.Errorf("remote drive %s on %s: reads over TLS need an HTTP client with this node's certificate (NewHTTPClient)", endpoint, peer)
+		}
+		scheme = "https://"
 	}
 	known := false
 	for _, p := range m.Peers() {
@@ -60,32 +67,14 @@ func NewClient(m *grid.Manager, peer, endpoint string, httpClient *http.Client) 
 		endpoint: endpoint,
 		conn:     m.Connection(peer).Subroute(endpoint),
 		http:     httpClient,
-		readURL:  "http://" + peer + ReadPath,
+		readURL:  scheme + peer + ReadPath,
 		name:     name,
 	}, nil
 }
 
-// DefaultHTTPClient is the client NewClient uses for range reads when given
-// none. Compared with http.DefaultClient it keeps many idle connections per
-// peer (an erasure GET reads from every drive of a node at once, and a new
-// connection per read would cost a handshake each), never asks for
-// compression, and bounds dialing and the wait for headers so that a node
-// that vanished from the network fails the read instead of hanging it. The
-// body has no timeout of its own: the caller's context bounds it.
-var DefaultHTTPClient = &http.Client{
-	Transport: &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 15 * time.Second}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		DisableCompression:    true,
-		WriteBufferSize:       4 << 10,
-		ReadBufferSize:        64 << 10,
-	},
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
+// DefaultHTTPClient is the client NewClient uses for plain-http range reads
+// when given none (see NewHTTPClient).
+var DefaultHTTPClient = NewHTTPClient(nil)
 
 // String returns where the drive is, for logs: the endpoint if it is a URL,
 // else the peer's address and the endpoint.

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -49,12 +50,25 @@ type testCluster struct {
 	client *testNode
 	rs     *Server
 	hc     *http.Client // the client node's range-read client
+	opts   []Option     // of the cluster's Clients and Server
 }
 
 // newTestCluster starts the two nodes, the server one serving drives, and
 // waits until they are connected.
 func newTestCluster(t testing.TB, drives ...storage.Drive) *testCluster {
 	t.Helper()
+	return startTestCluster(t, nil, drives...)
+}
+
+// startTestCluster is newTestCluster, over TLS when pki is set: the grid
+// dials wss, both HTTP servers ask for client certificates, and reads go
+// over https with OverTLS.
+func startTestCluster(t testing.TB, pki *testPKI, drives ...storage.Drive) *testCluster {
+	t.Helper()
+	var opts []Option
+	if pki != nil {
+		opts = append(opts, OverTLS())
+	}
 	var lns [2]net.Listener
 	var addrs []string
 	for i := range lns {
@@ -69,6 +83,11 @@ func newTestCluster(t testing.TB, drives ...storage.Drive) *testCluster {
 	start := func(i int, serve bool) *testNode {
 		cfg := grid.LocalConfig()
 		cfg.Self, cfg.Peers, cfg.Secret = addrs[i], addrs, testSecret
+		ln := lns[i]
+		if pki != nil {
+			cfg.TLS = pki.client
+			ln = tls.NewListener(ln, pki.server)
+		}
 		if tt, ok := t.(*testing.T); ok {
 			cfg.Logger = zaptest.NewLogger(tt, zaptest.Level(zap.WarnLevel))
 		}
@@ -79,7 +98,7 @@ func newTestCluster(t testing.TB, drives ...storage.Drive) *testCluster {
 		mux := http.NewServeMux()
 		mux.Handle(cfg.Path, m.Handler())
 		if serve {
-			rs, err := NewServer(m, drives, cfg.Logger)
+			rs, err := NewServer(m, drives, cfg.Logger, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +106,7 @@ func newTestCluster(t testing.TB, drives ...storage.Drive) *testCluster {
 			mux.Handle(ReadPath, rs.HTTPHandler())
 		}
 		n := &testNode{m: m, addr: addrs[i], srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
-		go func() { _ = n.srv.Serve(lns[i]) }()
+		go func() { _ = n.srv.Serve(ln) }()
 		t.Cleanup(n.Close)
 		return n
 	}
@@ -95,8 +114,13 @@ func newTestCluster(t testing.TB, drives ...storage.Drive) *testCluster {
 	c.client = start(1, false)
 	c.server.m.Start()
 	c.client.m.Start()
-	tr := DefaultHTTPClient.Transport.(*http.Transport).Clone()
-	c.hc = &http.Client{Transport: tr}
+	c.opts = opts
+	c.hc = DefaultHTTPClient
+	if pki != nil {
+		c.hc = NewHTTPClient(pki.client)
+	}
+	tr := c.hc.Transport.(*http.Transport).Clone()
+	c.hc = &http.Client{Transport: tr, CheckRedirect: c.hc.CheckRedirect}
 	t.Cleanup(tr.CloseIdleConnections) // after the nodes close: cleanups run last first
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -112,7 +136,7 @@ func newTestCluster(t testing.TB, drives ...storage.Drive) *testCluster {
 // remote returns the client node's drive for endpoint.
 func (c *testCluster) remote(endpoint string) *Client {
 	c.t.Helper()
-	rc, err := NewClient(c.client.m, c.server.addr, endpoint, c.hc)
+	rc, err := NewClient(c.client.m, c.server.addr, endpoint, c.hc, c.opts...)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -146,7 +170,7 @@ func (c *testCluster) serve(t testing.TB, d storage.Drive) *Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.rs.RemoveDrive(d.Endpoint()) })
-	rc, err := NewClient(c.client.m, c.server.addr, d.Endpoint(), c.hc)
+	rc, err := NewClient(c.client.m, c.server.addr, d.Endpoint(), c.hc, c.opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

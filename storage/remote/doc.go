@@ -66,4 +66,14 @@
 // sendfile to happen the HTTP server must hand net/http the plain
 // *net.TCPConn (no wrapping listener or TLS), and for long ranges it must not
 // set a short WriteTimeout.
+//
+// # TLS
+//
+// When the node's grid runs over TLS, give NewServer and NewClient the
+// OverTLS option and NewClient an http.Client from NewHTTPClient with the
+// grid's client configuration: reads then go over https with this node's
+// certificate, and the read endpoint refuses a request without a verified
+// client certificate (403, grid.ErrTLSRequired at the client) before it
+// checks the signature. Encryption happens in user space, so reads over TLS
+// are copied, never sent with sendfile.
 package remote

@@ -26,7 +26,11 @@ import (
 //
 // The request is signed by the calling node (grid.Manager.SignHTTP, which
 // covers the method and the whole URI) and refused with 401 unless
-// VerifyHTTP accepts it. A success is 200 with Content-Length and exactly the
+// VerifyHTTP accepts it. With OverTLS it must also arrive over TLS with a
+// verified client certificate, else it is refused with 403 (the client
+// reports grid.ErrTLSRequired). Over TLS the bytes are encrypted in user
+// space (Go has no kernel TLS), so there is no sendfile: the range is copied
+// through the TLS connection's buffers. A success is 200 with Content-Length and exactly the
 // range's bytes. An error is a non-200 status with the error's wire code in
 // the ErrorHeader header and its message as the body; the client turns the
 // code back into the storage sentinel with the grid's error registry, so a
@@ -133,6 +137,11 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		writeError(w, http.StatusMethodNotAllowed, "", "method "+r.Method+" not allowed")
+		return
+	}
+	if s.opts.tls && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
+		s.log.Debug("remote read: refused", zap.String("remote", r.RemoteAddr), zap.Error(grid.ErrTLSRequired))
+		writeError(w, http.StatusForbidden, "", "TLS with a verified client certificate required")
 		return
 	}
 	peer, err := s.m.VerifyHTTP(r)
@@ -251,6 +260,8 @@ func (c *Client) ReadFileStream(ctx context.Context, volume, path string, offset
 			err = errorFromCode(code, msg)
 		case resp.StatusCode == http.StatusUnauthorized:
 			err = fmt.Errorf("%w: read endpoint refused our signature: %s", grid.ErrUnauthorized, msg)
+		case resp.StatusCode == http.StatusForbidden:
+			err = fmt.Errorf("%w: read endpoint refused the connection: %s", grid.ErrTLSRequired, msg)
 		default:
 			err = fmt.Errorf("HTTP %s: %s", resp.Status, msg)
 		}

@@ -20,8 +20,9 @@ const maxKeyLen = 255
 // Server serves a node's drives to its peers: grid handlers for every Drive
 // method, on one subroute per drive, and an HTTP handler for bulk reads.
 type Server struct {
-	m   *grid.Manager
-	log *zap.Logger
+	m    *grid.Manager
+	log  *zap.Logger
+	opts options
 
 	mu         sync.RWMutex
 	drives     map[string]storage.Drive // by key (Endpoint()); nil: not served now
@@ -30,12 +31,13 @@ type Server struct {
 
 // NewServer registers the grid handlers of every drive on m, each drive under
 // its Endpoint() as subroute. Mount HTTPHandler at ReadPath on the HTTP server
-// that serves m.Handler(). log may be nil.
-func NewServer(m *grid.Manager, drives []storage.Drive, log *zap.Logger) (*Server, error) {
+// that serves m.Handler(). log may be nil. With OverTLS, reads must arrive
+// over TLS with a verified client certificate.
+func NewServer(m *grid.Manager, drives []storage.Drive, log *zap.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Server{m: m, log: log, drives: map[string]storage.Drive{}, registered: map[string]bool{}}
+	s := &Server{m: m, log: log, opts: applyOptions(opts), drives: map[string]storage.Drive{}, registered: map[string]bool{}}
 	seen := map[string]bool{}
 	for _, d := range drives {
 		key := d.Endpoint()
