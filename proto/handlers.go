@@ -61,11 +61,16 @@ const (
 	HandlerDriveWriteMetadata HandlerID = 111
 	// HandlerDriveDeleteVersion serves Drive.DeleteVersion.
 	HandlerDriveDeleteVersion HandlerID = 112
-	// HandlerDriveWalkDir serves Drive.WalkDir: a stream of batches of
-	// entries from the handler.
-	HandlerDriveWalkDir HandlerID = 113
+	// 113 served Drive.WalkDir with messages of MetaEntry values back to
+	// back; retired for HandlerDriveWalkDir (a message is now one msgp
+	// map), never to be registered again: each format reads the other as
+	// empty batches or nameless entries, not as an error.
+
 	// HandlerDriveVerifyFile serves Drive.VerifyFile.
 	HandlerDriveVerifyFile HandlerID = 114
+	// HandlerDriveWalkDir serves Drive.WalkDir: a typed stream of batches
+	// of entries (storage/remote walkBatch) from the handler.
+	HandlerDriveWalkDir HandlerID = 115
 )
 
 // Namespace locks.

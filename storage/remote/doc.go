@@ -21,12 +21,13 @@
 //	ListDir, RenameData, ReadVersion,   method: HandlerDriveMakeVol...
 //	ReadMetadata, WriteMetadata,
 //	DeleteVersion, VerifyFile
-//	CreateFile                          grid stream HandlerDriveCreateFile: shard
-//	                                    bytes from the caller, result at the end
-//	WalkDir                             grid stream HandlerDriveWalkDir: batches
-//	                                    of entries from the handler, flow
-//	                                    controlled, so the walk pauses when the
-//	                                    caller does
+//	CreateFile                          raw grid stream HandlerDriveCreateFile:
+//	                                    shard bytes from the caller, result at
+//	                                    the end
+//	WalkDir                             typed grid stream (grid.StreamRPC)
+//	                                    HandlerDriveWalkDir: batches of entries
+//	                                    from the handler, flow controlled, so
+//	                                    the walk pauses when the caller does
 //	ReadFileStream                      signed HTTP GET on ReadPath, served
 //	                                    from file to socket with sendfile(2)
 //

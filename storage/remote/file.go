@@ -173,6 +173,17 @@ func detach(ctx context.Context, grace time.Duration) (context.Context, context.
 }
 
 // createFileHandler serves CreateFile for the drive under key.
+//
+// Unlike WalkDir, this stream is raw (grid.StreamHandler, not a
+// grid.StreamRPC), and so is its opening payload. The messages are shard
+// bytes, not records: streamReader hands each one from the grid's receive
+// buffer straight to the drive's writer, with no decode and no copy, and
+// gives it back to the pool after. Wrapping them in a msgp type would add a
+// header to strip and, through the typed wrapper, a copy of every chunk into
+// a decoded value. A StreamRPC types its messages and its payload alike, so
+// the payload stays a hand-decoded createFileReq (msgp-generated all the
+// same): one decode per upload, with the same ErrBadRequest as a typed
+// handler's.
 func (s *Server) createFileHandler(key string) grid.StreamHandlerFunc {
 	return func(ctx context.Context, payload []byte, in <-chan []byte, _ chan<- []byte) error {
 		var req createFileReq

@@ -83,6 +83,21 @@ type renameDataReq struct {
 	DstPath   string           `msg:"dp"`
 }
 
+// walkBatch is one message of a WalkDir stream: entries in walk order, a few
+// at first and then up to walkMaxBatch (see walk.go). The options that open
+// the stream are a storage.WalkDirOptions.
+type walkBatch struct {
+	Entries []storage.MetaEntry `msg:"e"`
+}
+
+// Reset clears b for reuse and keeps the memory of Entries, but not of the
+// entries: decoding into a kept record would overwrite it under a caller
+// that still holds it, and a kept entry would pin its record in memory.
+func (b *walkBatch) Reset() {
+	clear(b.Entries)
+	b.Entries = b.Entries[:0]
+}
+
 // createFileReq opens a CreateFile stream. The shard bytes follow as the
 // stream's messages (raw, not msgp: see createFileHandler).
 type createFileReq struct {

@@ -7,7 +7,7 @@ import (
 )
 
 // The typed single requests, shared by the server (Register) and the client
-// (Call). CreateFile and WalkDir are raw streams, see file.go and walk.go.
+// (Call). The streams are in file.go (CreateFile) and walk.go (WalkDir).
 var (
 	rpcDiskInfo      = grid.NewSingleRPC(proto.HandlerDriveDiskInfo, newEmpty, func() *storage.DiskInfo { return new(storage.DiskInfo) })
 	rpcMakeVol       = grid.NewSingleRPC(proto.HandlerDriveMakeVol, func() *volReq { return new(volReq) }, newEmpty)

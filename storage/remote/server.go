@@ -181,7 +181,7 @@ func (s *Server) register(key string) error {
 			InBytes:    createWindowBytes,
 			Handle:     s.createFileHandler(key),
 		}, key),
-		s.m.RegisterStream(proto.HandlerDriveWalkDir, grid.StreamHandler{Handle: s.walkDirHandler(key)}, key),
+		streamWalkDir.RegisterSend(s.m, s.walkDirHandler(key), key),
 	)
 }
 
