@@ -8,7 +8,7 @@
 // handlers registered on it. Callers get a *Connection from Manager.Connection
 // and issue Request (a []byte in, a []byte or an error out) or NewStream (an
 // initial payload, then messages both ways under per-stream credit-based flow
-// control). SingleHandler and StreamHandler wrap both in msgp-typed generics.
+// control). SingleRPC and StreamRPC wrap both in msgp-typed generics.
 //
 // What the grid guarantees:
 //   - a deadline on the caller's context travels to the handler (single
