@@ -3,15 +3,9 @@ package grid
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -21,83 +15,24 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/gridstore/gridstore/internal/testpki"
 )
-
-// testPKI is a CA and certificates it signs, made for one test.
-type testPKI struct {
-	ca     *x509.Certificate
-	caKey  *ecdsa.PrivateKey
-	roots  *x509.CertPool
-	serial int64
-}
-
-func newTestPKI(t *testing.T) *testPKI {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "gridstore test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
-	return &testPKI{ca: ca, caKey: key, roots: roots, serial: 1}
-}
-
-// cert issues a certificate for 127.0.0.1 good for serving and for
-// authenticating as a client, as a node's certificate must be.
-func (p *testPKI) cert(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(p.serial),
-		Subject:      pkix.Name{CommonName: "node"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // Issue 11.7: with certificates, the grid runs over TLS with the peer's
 // certificate verified both ways; requests and streams work, and the
 // packets carry no checksum (TLS authenticates them). A node running TLS
 // refuses a grid connection without a client certificate.
 func TestGridOverTLS(t *testing.T) {
-	pki := newTestPKI(t)
-	certs := []tls.Certificate{pki.cert(t), pki.cert(t)}
+	ca := testpki.NewCA(t, "grid test CA")
+	roots := ca.Pool()
+	certs := []tls.Certificate{ca.Issue(t, testpki.Leaf{}).TLS, ca.Issue(t, testpki.Leaf{}).TLS}
 	nodes := newTestCluster(t, 2, clusterOpts{
 		register: registerEchoStream,
 		serverTLS: func(i int) *tls.Config {
-			return &tls.Config{Certificates: certs[i : i+1], ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pki.roots, MinVersion: tls.VersionTLS13}
+			return &tls.Config{Certificates: certs[i : i+1], ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: roots, MinVersion: tls.VersionTLS13}
 		},
 		tweak: func(i int, c *Config) {
-			c.TLS = &tls.Config{RootCAs: pki.roots, Certificates: certs[i : i+1], MinVersion: tls.VersionTLS13}
+			c.TLS = &tls.Config{RootCAs: roots, Certificates: certs[i : i+1], MinVersion: tls.VersionTLS13}
 		},
 	})
 	a, b := nodes[0], nodes[1]
@@ -130,7 +65,7 @@ func TestGridOverTLS(t *testing.T) {
 	var status int
 	d := ws.Dialer{
 		Header:        ws.HandshakeHeaderHTTP(hdr),
-		TLSConfig:     &tls.Config{RootCAs: pki.roots, MinVersion: tls.VersionTLS13},
+		TLSConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13},
 		OnStatusError: func(code int, _ []byte, _ io.Reader) { status = code },
 	}
 	if conn, _, _, err := d.Dial(context.Background(), "wss://"+b.addr+b.cfg.Path); err == nil {

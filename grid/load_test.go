@@ -131,6 +131,9 @@ func TestCloseWithPeerPaused(t *testing.T) {
 		return s != nil && s.sched.pending()
 	})
 	time.Sleep(200 * time.Millisecond) // let the writer fill the socket and block
+	if s := a.m.peers[b.addr].cur.Load(); s == nil || !s.sched.pending() {
+		t.Fatal("a's queue drained: the peer is not paused, and Close would not be tested")
+	}
 	closed := make(chan struct{})
 	start := time.Now()
 	go func() {
@@ -377,22 +380,9 @@ func TestHandlerContextDeadline(t *testing.T) {
 // Issue 11.5: a malformed accept from the peer fails the opening call
 // instead of leaving it waiting.
 func TestMalformedAcceptFailsCall(t *testing.T) {
-	// A long peer timeout: the call must fail because of the accept, not
-	// because the silent fake peer is declared dead.
-	nodes := newTestCluster(t, 2, clusterOpts{register: registerEcho, noStart: true,
-		tweak: func(_ int, c *Config) { c.PeerTimeout = time.Minute }})
-	a, b := nodes[0], nodes[1]
-	dialer, acceptor := a, b
-	if !a.m.peers[b.addr].dials {
-		dialer, acceptor = b, a
-	}
-	// The test plays the dialer: it connects to the acceptor as the dialer
-	// would, and answers the acceptor's stream opening with a bad accept.
-	conn := impersonate(t, dialer, acceptor)
-	defer conn.Close()
-	waitFor(t, 10*time.Second, "the acceptor to install the connection", func() bool {
-		return acceptor.conn(dialer).State() == StateConnected
-	})
+	// The test plays the dialer and answers the acceptor's stream opening
+	// with a bad accept.
+	dialer, acceptor, conn := fakeDialer(t)
 	res := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -519,18 +509,7 @@ func TestFloodGetsBusy(t *testing.T) {
 // stopped being read once the answers it does not take reach their bound,
 // instead of making the node queue answers without end.
 func TestUnreadAnswersStopTheReader(t *testing.T) {
-	nodes := newTestCluster(t, 2, clusterOpts{register: registerEcho, noStart: true,
-		tweak: func(_ int, c *Config) { c.PeerTimeout = time.Minute }})
-	a, b := nodes[0], nodes[1]
-	dialer, acceptor := a, b
-	if !a.m.peers[b.addr].dials {
-		dialer, acceptor = b, a
-	}
-	conn := impersonate(t, dialer, acceptor)
-	defer conn.Close()
-	waitFor(t, 10*time.Second, "the acceptor to install the connection", func() bool {
-		return acceptor.conn(dialer).State() == StateConnected
-	})
+	dialer, acceptor, conn := fakeDialer(t)
 	// Frames of calls to a handler that does not exist: each one is
 	// answered by the reader itself. The fake peer never reads.
 	var batch []byte
@@ -573,4 +552,24 @@ func TestUnreadAnswersStopTheReader(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("pushed back after %d calls with %d answers queued", sent, queued())
+}
+
+// fakeDialer starts two nodes without dialing and connects to the accepting
+// one as the dialing one would, returning the raw connection for the test
+// to play the dialer on. The peer timeout is long: whatever the test checks
+// must not be the silent fake peer being declared dead.
+func fakeDialer(t *testing.T) (dialer, acceptor *testNode, conn net.Conn) {
+	t.Helper()
+	nodes := newTestCluster(t, 2, clusterOpts{register: registerEcho, noStart: true,
+		tweak: func(_ int, c *Config) { c.PeerTimeout = time.Minute }})
+	dialer, acceptor = nodes[0], nodes[1]
+	if !dialer.m.peers[acceptor.addr].dials {
+		dialer, acceptor = acceptor, dialer
+	}
+	conn = impersonate(t, dialer, acceptor)
+	t.Cleanup(func() { _ = conn.Close() })
+	waitFor(t, 10*time.Second, "the acceptor to install the connection", func() bool {
+		return acceptor.conn(dialer).State() == StateConnected
+	})
+	return dialer, acceptor, conn
 }
