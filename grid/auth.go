@@ -14,7 +14,7 @@ import (
 
 // ProtocolVersion is the grid wire protocol spoken by this build. Peers with a
 // different version are refused at the handshake, on both sides.
-const ProtocolVersion = 2
+const ProtocolVersion = 3
 
 // Handshake headers. The upgrade request carries who is calling whom, when,
 // a random nonce and an HMAC over all of it; the 101 answer carries the

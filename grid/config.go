@@ -70,7 +70,7 @@ type Config struct {
 	// arrive over TLS with a verified client certificate, so the HTTP server
 	// that mounts Handler must ask for client certificates
 	// (tls.VerifyClientCertIfGiven with the same CAs). Nil: plain ws, where
-	// every packet carries a CRC32C so that a corrupted byte closes the
+	// every packet carries a checksum (packetSum) so that a corrupted byte closes the
 	// connection instead of reaching a handler.
 	TLS *tls.Config
 

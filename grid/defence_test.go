@@ -55,7 +55,7 @@ func TestGridOverTLS(t *testing.T) {
 	}
 	st.Cancel()
 	s := a.m.peers[b.addr].cur.Load()
-	if s == nil || s.fr.checksums || s.sched.checksums {
+	if s == nil || s.fr.checksums || s.checksums {
 		t.Fatal("a TLS connection still checksums its packets (or is gone)")
 	}
 

@@ -99,7 +99,7 @@ func FuzzSession(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ours, theirs := net.Pipe()
 		s := newSession(m, p, ours, nil, false, ownLimits(&m.cfg))
-		s.fr.checksums, s.sched.checksums = false, false
+		s.fr.checksums, s.checksums = false, false
 		p.install(s)
 		go func() { _, _ = drain(theirs) }() // take what the session answers
 		_ = theirs.SetWriteDeadline(time.Now().Add(5 * time.Second))

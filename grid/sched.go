@@ -1,8 +1,6 @@
 package grid
 
 import (
-	"encoding/binary"
-	"hash/crc32"
 	"sync"
 )
 
@@ -61,7 +59,6 @@ type scheduler struct {
 	fragment   int           // largest fragment payload
 	wake       chan struct{} // signalled (cap 1) when there is something to write
 	closed     bool
-	checksums  bool
 	limit      int64 // the receiver's bound on bytes of incomplete messages
 	incomplete int64 // bytes of messages started and not finished
 	answers    int   // queued outMsgs with answer set
@@ -69,8 +66,8 @@ type scheduler struct {
 	served     *servedLimit // given back what a written answer held
 }
 
-func newScheduler(fragment int, limit int64, checksums bool, served *servedLimit) *scheduler {
-	return &scheduler{fragment: fragment, limit: limit, checksums: checksums, served: served,
+func newScheduler(fragment int, limit int64, served *servedLimit) *scheduler {
+	return &scheduler{fragment: fragment, limit: limit, served: served,
 		wake: make(chan struct{}, 1), answerRoom: make(chan struct{}, 1)}
 }
 
@@ -255,7 +252,7 @@ func (s *scheduler) fill(buf []byte) []byte {
 			if cap(buf)-len(buf) < packetHeaderSize+len(m.payload) {
 				return buf
 			}
-			buf = appendPacket(buf, &m.h, m.payload, len(m.payload), 0, s.checksums)
+			buf = appendPacket(buf, &m.h, m.payload, len(m.payload), 0)
 		}
 		s.finished(m)
 		s.uhead++
@@ -303,7 +300,7 @@ func (s *scheduler) fill(buf []byte) []byte {
 				m.incomplete = true
 			}
 			waiting = 0
-			buf = appendPacket(buf, &m.h, m.payload[m.off:m.off+chunk], len(m.payload), m.off, s.checksums)
+			buf = appendPacket(buf, &m.h, m.payload[m.off:m.off+chunk], len(m.payload), m.off)
 			m.off += chunk
 			if chunk == left {
 				s.finished(m)
@@ -327,8 +324,9 @@ func (s *scheduler) pending() bool {
 }
 
 // appendPacket frames chunk, which starts at offset off of a message of size
-// bytes, as one packet, with its checksum when sum is set.
-func appendPacket(buf []byte, tmpl *packetHeader, chunk []byte, size, off int, sum bool) []byte {
+// bytes, as one packet. Its checksum, if the connection wants one, is
+// written by sealPackets once the frame is full.
+func appendPacket(buf []byte, tmpl *packetHeader, chunk []byte, size, off int) []byte {
 	h := *tmpl
 	h.size = uint32(size)
 	h.len = uint32(len(chunk))
@@ -342,11 +340,5 @@ func appendPacket(buf []byte, tmpl *packetHeader, chunk []byte, size, off int, s
 	n := len(buf)
 	buf = buf[:n+packetHeaderSize]
 	h.put(buf[n:])
-	buf = append(buf, chunk...)
-	if sum {
-		crc := crc32.Update(0, crcTable, buf[n:n+crcOffset])
-		crc = crc32.Update(crc, crcTable, buf[n+packetHeaderSize:])
-		binary.LittleEndian.PutUint32(buf[n+crcOffset:], crc)
-	}
-	return buf
+	return append(buf, chunk...)
 }

@@ -28,7 +28,7 @@ func decodeFrame(t *testing.T, payload []byte) []packetHeader {
 
 // Point 4: small messages queued together share one frame.
 func TestSchedulerBatchesSmallMessages(t *testing.T) {
-	s := newScheduler(32<<10, 1<<30, true, nil)
+	s := newScheduler(32<<10, 1<<30, nil)
 	for i := range 10 {
 		s.send(outMsg{h: packetHeader{op: opRequest, handler: hEcho, mux: uint64(2*i + 1)}, payload: []byte("small")})
 	}
@@ -45,7 +45,7 @@ func TestSchedulerBatchesSmallMessages(t *testing.T) {
 // after it goes out in the very next frame, not after the whole message.
 func TestSchedulerInterleavesBulkAndSmall(t *testing.T) {
 	const frag = 32 << 10
-	s := newScheduler(frag, 1<<30, true, nil)
+	s := newScheduler(frag, 1<<30, nil)
 	bulk := &sendQueue{}
 	s.sendQueued(bulk, outMsg{h: packetHeader{op: opMsg, mux: 1}, payload: make([]byte, 1<<20)})
 	other := &sendQueue{}
@@ -90,7 +90,7 @@ func TestSchedulerInterleavesBulkAndSmall(t *testing.T) {
 }
 
 func TestSchedulerCancelAndDrop(t *testing.T) {
-	s := newScheduler(1024, 1<<30, true, nil)
+	s := newScheduler(1024, 1<<30, nil)
 	req := make([]byte, 4096)
 	s.send(outMsg{h: packetHeader{op: opRequest, handler: hEcho, mux: 1}, payload: req})
 	// First fragment goes out, then the caller gives up.
@@ -247,7 +247,7 @@ func TestSchedulerKeepsIncompleteWithinLimit(t *testing.T) {
 		frag  = 16 << 10
 		limit = 3 << 20
 	)
-	s := newScheduler(frag, limit, true, nil)
+	s := newScheduler(frag, limit, nil)
 	sizes := []int{1 << 20, 2 << 20, 1 << 20, 3 << 20, 512 << 10, 1<<20 + 1, 700 << 10, 2 << 20}
 	for i, n := range sizes {
 		q := &sendQueue{}

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -212,8 +211,7 @@ func packet(h packetHeader, payload []byte) []byte {
 	b := make([]byte, packetHeaderSize)
 	h.put(b)
 	b = append(b, payload...)
-	crc := crc32.Update(0, crcTable, b[:crcOffset])
-	binary.LittleEndian.PutUint32(b[crcOffset:], crc32.Update(crc, crcTable, payload))
+	binary.LittleEndian.PutUint32(b[sumOffset:], packetSum(b[:sumOffset], payload))
 	return b
 }
 

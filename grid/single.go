@@ -251,12 +251,21 @@ func (s *session) serveSingle(sv *served, buf, payload []byte) {
 		case err != nil:
 			s.answerError(opResponse, sv, err)
 		default:
-			s.answerError(opResponse, sv, fmt.Errorf("handler %v response of %d bytes, %s takes at most %d: %w",
-				sv.ent.id, len(resp), s.peer.addr, s.peerLimits.maxMessage, ErrMessageTooLarge))
+			s.answerTooLarge(sv, len(resp))
 		}
 		return
 	}
 	s.sched.send(outMsg{h: packetHeader{op: opResponse, mux: sv.mux}, payload: resp, recycle: recycle, slot: true, slotBytes: sv.slotBytes})
+}
+
+// answerTooLarge fails a call whose answer the peer would refuse. It is
+// kept out of serveSingle, which starts every served call's goroutine: a
+// larger frame there makes each of those goroutines grow its stack.
+//
+//go:noinline
+func (s *session) answerTooLarge(sv *served, size int) {
+	s.answerError(opResponse, sv, fmt.Errorf("handler %v response of %d bytes, %s takes at most %d: %w",
+		sv.ent.id, size, s.peer.addr, s.peerLimits.maxMessage, ErrMessageTooLarge))
 }
 
 // answerError ends a served single call with an error; the call's slot is
