@@ -81,17 +81,7 @@ func (s *Set) beginCommit(ctx context.Context, bucket, object string, pre Precon
 // marker.
 func (s *Set) currentOf(bucket, object string, olds [][]storage.FileVersion, errs []error) (*storage.FileVersion, error) {
 	n := len(s.drives)
-	answers := make([]metaAnswer, n)
-	for pos := range n {
-		switch {
-		case errs[pos] != nil:
-			answers[pos] = metaAnswer{err: errs[pos]}
-		case len(olds[pos]) == 0:
-			answers[pos] = metaAnswer{err: storage.ErrFileNotFound}
-		default:
-			answers[pos] = metaAnswer{fi: storage.FileInfo{Volume: bucket, Name: object, FileVersion: olds[pos][0]}}
-		}
-	}
+	answers := latestAnswers(s.drives, olds, errs)
 	d, _ := decide(answers, allTrue(n), s.readQuorum)
 	switch d.verdict {
 	case verdictFound:
@@ -117,23 +107,47 @@ func (s *Set) currentOf(bucket, object string, olds [][]storage.FileVersion, err
 func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []error, also func(ctx context.Context, pos int, d storage.Drive)) {
 	// Only versions older than the new one go, by ID, so this needs no
 	// lock: the next writer of the name need not wait for it.
+	// Nor need the writer to wait for a slow drive: it waits for a write
+	// quorum of drives and writeGrace more, and leaves the rest to finish
+	// on their own.
 	st.lk.Unlock()
-	_, _ = fanOut(ctx, s.drives, s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-		if commitErrs[pos] == nil {
-			for _, v := range st.olds[pos] {
-				_ = d.DeleteVersion(ctx, st.bucket, st.object, v.VersionID)
+	_, _ = fanOutWrite(ctx, s.drives, s.driveTimeout, s.writeQuorum, s.writeGrace(), nil,
+		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+			if commitErrs[pos] == nil {
+				for _, v := range st.olds[pos] {
+					_ = d.DeleteVersion(ctx, st.bucket, st.object, v.VersionID)
+				}
 			}
-		}
-		if also != nil {
-			also(ctx, pos, d)
-		}
-		return struct{}{}, nil
-	}, nil, 0)
+			if also != nil {
+				also(ctx, pos, d)
+			}
+			return struct{}{}, nil
+		})
 }
+
+// writeGrace is how long a step of a write (commit, delete, cleanup)
+// waits for the drives beyond its quorum: longer than a metadata read's
+// StragglerWait, since a drive that misses a commit must be healed and
+// one that misses a cleanup keeps garbage until the next write, but far
+// below the drive timeout a paused drive would cost.
+func (s *Set) writeGrace() time.Duration { return 10 * s.stragglerWait }
 
 // readVersionLists returns every version each drive holds of the object
 // (nil for a drive that has none or did not say), and each drive's error.
+// Like readLatest it stops waiting, after StragglerWait, once the answers
+// so far settle which version is current: a drive that did not answer
+// then keeps the versions it holds until the object is healed there, and
+// the new version's ModTime is still after every version a read quorum
+// holds, since any quorum shares a drive with the answers it waited for.
 func (s *Set) readVersionLists(ctx context.Context, bucket, object string) ([][]storage.FileVersion, []error) {
+	n := len(s.drives)
+	settled := func(olds [][]storage.FileVersion, errs []error, answered []bool, pending int) bool {
+		if pending >= n-n/2 {
+			return false
+		}
+		_, settled := decide(latestAnswers(s.drives, olds, errs), answered, s.readQuorum)
+		return settled
+	}
 	return fanOut(ctx, s.drives, s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) ([]storage.FileVersion, error) {
 		raw, err := d.ReadMetadata(ctx, bucket, object)
 		if err != nil {
@@ -147,7 +161,24 @@ func (s *Set) readVersionLists(ctx context.Context, bucket, object string) ([][]
 			meta.Versions[i].InlineData = nil // only what defines the versions is needed
 		}
 		return meta.Versions, nil
-	}, nil, 0)
+	}, settled, s.stragglerWait)
+}
+
+// latestAnswers turns version lists into what decide weighs: each drive's
+// latest version, or why it has none.
+func latestAnswers(drives []storage.Drive, olds [][]storage.FileVersion, errs []error) []metaAnswer {
+	answers := make([]metaAnswer, len(drives))
+	for pos := range drives {
+		switch {
+		case errs[pos] != nil:
+			answers[pos] = metaAnswer{err: errs[pos]}
+		case len(olds[pos]) == 0:
+			answers[pos] = metaAnswer{err: storage.ErrFileNotFound}
+		default:
+			answers[pos] = metaAnswer{fi: storage.FileInfo{FileVersion: olds[pos][0]}}
+		}
+	}
+	return answers
 }
 
 // precheck evaluates pre against the object's current version before a

@@ -27,10 +27,11 @@ func (s *Set) DeleteObject(ctx context.Context, bucket, object string) error {
 		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), ErrLockLost)
 	}
 	// Like a commit, the outcome must not depend on the client staying.
-	_, errs := fanOut(context.WithoutCancel(ctx), s.drives, s.driveTimeout,
+	_, errs := fanOutWrite(ctx, s.drives, s.driveTimeout, s.writeQuorum, s.writeGrace(),
+		func(err error) bool { return err == nil || errors.Is(err, storage.ErrVolumeNotFound) },
 		func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
 			return struct{}{}, deleteAll(ctx, d, bucket, object)
-		}, nil, 0)
+		})
 	done, noBucket := 0, 0
 	note := newHealNote(len(s.drives))
 	for pos, err := range errs {

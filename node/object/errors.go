@@ -85,6 +85,12 @@ var errShardTimeout = errors.New("shard made no progress within the shard timeou
 // errDriveTimeout marks a drive call abandoned at Config.DriveTimeout.
 var errDriveTimeout = errors.New("drive did not answer within the drive timeout")
 
+// errStraggler marks a drive a write stopped waiting for once its quorum
+// had answered: the call goes on, and the object is queued for healing
+// there. It wraps errDriveTimeout, which is what it amounts to for the
+// request.
+var errStraggler = fmt.Errorf("%w: still running after the write's quorum answered", errDriveTimeout)
+
 // errNotAsked marks a set position an operation did not call: no drive
 // handle (nil in Config.Drives), or a drive left out (offline at the start
 // of a PUT, its shard not written).

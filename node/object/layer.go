@@ -726,7 +726,7 @@ func (l *Layer) probeHealth(ctx context.Context) []SetHealth {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = s.health(i, s.probe(ctx))
+			out[i] = s.health(i, s.probeDrives(ctx, false))
 		}()
 	}
 	wg.Wait()

@@ -180,19 +180,53 @@ func (s *Set) newPutJob(ctx context.Context, bucket, object string, parity int, 
 	return j, nil
 }
 
-// probe reports which drives are online: DiskInfo answered, in time, that
-// they are.
+// availability is what a drive can say about itself without a call: a
+// remote drive whose node the liveness checks find dead or unreachable, a
+// local drive its health checks took out of service. It answers at once,
+// so a write never waits to learn what is known already, and a drive that
+// is merely busy is not taken for offline (a timed probe under load was).
+// known is false when the drive cannot tell (a remote drive without a
+// liveness view): then it is asked.
+type availability interface {
+	Available() (up, known bool)
+}
+
+// probe reports which drives are online: those that can tell say so
+// (availability); the others are asked with DiskInfo, which must answer in
+// time that they are.
 func (s *Set) probe(ctx context.Context) []bool {
-	_, errs := fanOut(ctx, s.drives, s.probeTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+	return s.probeDrives(ctx, true)
+}
+
+// probeDrives is probe; with trustKnown false every drive is asked, as a
+// health check should.
+func (s *Set) probeDrives(ctx context.Context, trustKnown bool) []bool {
+	online := make([]bool, len(s.drives))
+	ask := make([]storage.Drive, len(s.drives))
+	asking := false
+	for pos, d := range s.drives {
+		if a, ok := d.(availability); ok && trustKnown {
+			if up, known := a.Available(); known {
+				online[pos] = up
+				continue
+			}
+		}
+		ask[pos], asking = d, asking || d != nil
+	}
+	if !asking {
+		return online
+	}
+	_, errs := fanOut(ctx, ask, s.probeTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
 		info, err := d.DiskInfo(ctx)
 		if err == nil && !info.Online {
 			err = storage.ErrDriveOffline
 		}
 		return struct{}{}, err
 	}, nil, 0)
-	online := make([]bool, len(errs))
-	for i, err := range errs {
-		online[i] = err == nil
+	for pos, err := range errs {
+		if ask[pos] != nil {
+			online[pos] = err == nil
+		}
 	}
 	return online
 }
@@ -374,9 +408,10 @@ func (j *putJob) commit(ctx context.Context, pre Precondition) (ObjectInfo, erro
 			targets[pos] = d
 		}
 	}
-	_, errs := fanOut(wctx, targets, s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-		return struct{}{}, j.publish(ctx, pos, d)
-	}, nil, 0)
+	_, errs := fanOutWrite(wctx, targets, s.driveTimeout, j.writeQuorum, s.writeGrace(), nil,
+		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+			return struct{}{}, j.publish(ctx, pos, d)
+		})
 	committed := countNil(errs)
 
 	note := newHealNote(len(s.drives))
@@ -460,7 +495,10 @@ func (j *putJob) removeTmp(ctx context.Context, on []bool) {
 			targets[pos] = d
 		}
 	}
-	_, _ = fanOut(context.WithoutCancel(ctx), targets, j.s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
-		return struct{}{}, d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
-	}, nil, 0)
+	// A staging directory a slow drive still holds costs space only, and is
+	// wiped when the drive next opens: nobody waits long for it.
+	_, _ = fanOutWrite(ctx, targets, j.s.driveTimeout, j.writeQuorum, j.s.writeGrace(), nil,
+		func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+			return struct{}{}, d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
+		})
 }

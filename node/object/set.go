@@ -2,7 +2,6 @@ package object
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -229,78 +228,6 @@ func checkBucket(bucket string) error {
 		return fmt.Errorf("%w: %q", ErrInvalidBucketName, clip(bucket))
 	}
 	return nil
-}
-
-// fanOut calls fn on every non-nil drive of drives (set positions; nil
-// positions get errNotAsked) at once, each call under its own deadline of
-// timeout, and returns what each call returned, in position order.
-//
-// It returns when every call has returned, or timeout (plus a little
-// slack) after the start, whichever comes first: a call that ignores its
-// context is abandoned with errDriveTimeout and finishes on its own. If
-// settled is set, it is asked after every answer whether those so far
-// (vals and errs where answered is set; pending counts the rest) decide
-// the outcome; from then on fanOut waits at most grace for the others.
-// settled runs on the caller's goroutine. Calls still running
-// when fanOut returns are cancelled and reported as errDriveTimeout.
-func fanOut[T any](ctx context.Context, drives []storage.Drive, timeout time.Duration,
-	fn func(ctx context.Context, pos int, d storage.Drive) (T, error),
-	settled func(vals []T, errs []error, answered []bool, pending int) bool, grace time.Duration,
-) ([]T, []error) {
-	type answer struct {
-		pos int
-		v   T
-		err error
-	}
-	vals := make([]T, len(drives))
-	errs := make([]error, len(drives))
-	answered := make([]bool, len(drives))
-	parent, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the calls we no longer wait for
-	ch := make(chan answer, len(drives))
-	pending := 0
-	for pos, d := range drives {
-		if d == nil {
-			errs[pos], answered[pos] = errNotAsked, true
-			continue
-		}
-		pending++
-		go func() {
-			dctx, dcancel := context.WithTimeout(parent, timeout)
-			defer dcancel()
-			v, err := fn(dctx, pos, d)
-			if err != nil && errors.Is(dctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-				err = fmt.Errorf("%w: %w", errDriveTimeout, err)
-			}
-			ch <- answer{pos, v, err}
-		}()
-	}
-	// The slack lets calls that honour their deadline report it themselves.
-	hard := time.NewTimer(timeout + timeout/10 + 10*time.Millisecond)
-	defer hard.Stop()
-	var graceC <-chan time.Time
-	for pending > 0 {
-		select {
-		case a := <-ch:
-			vals[a.pos], errs[a.pos], answered[a.pos] = a.v, a.err, true
-			pending--
-			if graceC == nil && settled != nil && pending > 0 && settled(vals, errs, answered, pending) {
-				t := time.NewTimer(grace)
-				defer t.Stop()
-				graceC = t.C
-			}
-			continue
-		case <-hard.C:
-		case <-graceC:
-		}
-		break
-	}
-	for pos := range drives {
-		if !answered[pos] {
-			errs[pos] = fmt.Errorf("%w (%s)", errDriveTimeout, drives[pos])
-		}
-	}
-	return vals, errs
 }
 
 // countNil returns the number of nil errors.

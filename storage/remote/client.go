@@ -24,6 +24,8 @@ type Client struct {
 	readURL  string
 	name     string
 
+	alive func(peer string) bool // WithLiveness; nil: the grid's view only
+
 	closed   atomic.Bool
 	lastInfo atomic.Pointer[storage.DiskInfo] // last DiskInfo the drive gave
 }
@@ -69,6 +71,7 @@ func NewClient(m *grid.Manager, peer, endpoint string, httpClient *http.Client, 
 		http:     httpClient,
 		readURL:  scheme + peer + ReadPath,
 		name:     name,
+		alive:    o.alive,
 	}, nil
 }
 
@@ -91,6 +94,22 @@ func (c *Client) Peer() string { return c.peer }
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	return nil
+}
+
+// Available reports, without a call, whether the drive can be reached: the
+// client is open, the grid connection to its node is up, and the cluster's
+// liveness view (WithLiveness) does not hold the node dead. Without a
+// liveness view a connected drive cannot tell (known false): a paused node
+// keeps its connections until the grid's PeerTimeout, far longer than a
+// request should wait, so the caller has to ask it.
+func (c *Client) Available() (up, known bool) {
+	if c.closed.Load() || c.m.Connection(c.peer).State() != grid.StateConnected {
+		return false, true
+	}
+	if c.alive == nil {
+		return true, false
+	}
+	return c.alive(c.peer), true
 }
 
 // ready fails a call that must not start: the client is closed or ctx done.

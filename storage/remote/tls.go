@@ -7,31 +7,6 @@ import (
 	"time"
 )
 
-// Option configures a Client or a Server.
-type Option func(*options)
-
-type options struct {
-	tls bool
-}
-
-func applyOptions(opts []Option) options {
-	var o options
-	for _, fn := range opts {
-		fn(&o)
-	}
-	return o
-}
-
-// OverTLS says that the node's internode HTTP runs over TLS, as its grid
-// does (grid.Config.TLS). A Client then reads from https://peer, through an
-// http.Client that presents this node's certificate (NewHTTPClient with the
-// grid's client configuration; NewClient refuses a nil one). A Server
-// refuses reads that did not arrive over TLS with a verified client
-// certificate, in addition to checking their signature: the same rule the
-// grid applies to its upgrades, so that the read endpoint is no weaker than
-// the grid beside it.
-func OverTLS() Option { return func(o *options) { o.tls = true } }
-
 // NewHTTPClient returns an http.Client for range reads. Compared with
 // http.DefaultClient it keeps many idle connections per peer (an erasure
 // GET reads from every drive of a node at once, and a new connection per

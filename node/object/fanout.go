@@ -1,0 +1,140 @@
+package object
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gridstore/gridstore/storage"
+)
+
+// fanOut calls fn on every non-nil drive of drives (set positions; nil
+// positions get errNotAsked) at once, each call under its own deadline of
+// timeout, and returns what each call returned, in position order.
+//
+// It returns when every call has returned, or timeout (plus a little
+// slack) after the start, whichever comes first: a call that ignores its
+// context is abandoned with errDriveTimeout and finishes on its own. If
+// settled is set, it is asked after every answer whether those so far
+// (vals and errs where answered is set; pending counts the rest) decide
+// the outcome; from then on fanOut waits at most grace for the others.
+// settled runs on the caller's goroutine. Calls still running
+// when fanOut returns are cancelled and reported as errDriveTimeout.
+func fanOut[T any](ctx context.Context, drives []storage.Drive, timeout time.Duration,
+	fn func(ctx context.Context, pos int, d storage.Drive) (T, error),
+	settled func(vals []T, errs []error, answered []bool, pending int) bool, grace time.Duration,
+) ([]T, []error) {
+	return fanOutWith(ctx, drives, fanOpts[T]{timeout: timeout, settled: settled, grace: grace}, fn)
+}
+
+// fanOutWrite is fanOut for the steps of a write (shard commits, deletes,
+// cleanups): it returns once quorum calls have succeeded (ok decides what
+// counts; nil means a nil error) and grace more has passed, or once quorum
+// can no longer be reached, so one slow or paused drive does not hold up
+// the answer. The calls it stops waiting for are not cancelled: they run
+// to the end of their own timeout and report errStraggler, and the caller
+// queues the object for healing on those drives, as for any drive that
+// missed the write. A quorum of 0 waits grace for everything.
+func fanOutWrite[T any](ctx context.Context, drives []storage.Drive, timeout time.Duration, quorum int, grace time.Duration,
+	ok func(error) bool, fn func(ctx context.Context, pos int, d storage.Drive) (T, error),
+) ([]T, []error) {
+	if ok == nil {
+		ok = func(err error) bool { return err == nil }
+	}
+	return fanOutWith(ctx, drives, fanOpts[T]{timeout: timeout, grace: grace, detach: true, waitFirst: quorum <= 0,
+		settled: func(_ []T, errs []error, answered []bool, pending int) bool {
+			good := 0
+			for pos, err := range errs {
+				if answered[pos] && ok(err) {
+					good++
+				}
+			}
+			return good >= quorum || good+pending < quorum
+		}}, fn)
+}
+
+// fanOpts are fanOutWith's choices; see fanOut and fanOutWrite.
+type fanOpts[T any] struct {
+	timeout time.Duration
+	settled func(vals []T, errs []error, answered []bool, pending int) bool
+	grace   time.Duration
+	// detach leaves the calls fanOutWith stops waiting for running, under
+	// their own timeout, instead of cancelling them.
+	detach bool
+	// waitFirst starts the grace period at once, before any answer.
+	waitFirst bool
+}
+
+func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T],
+	fn func(ctx context.Context, pos int, d storage.Drive) (T, error),
+) ([]T, []error) {
+	type answer struct {
+		pos int
+		v   T
+		err error
+	}
+	vals := make([]T, len(drives))
+	errs := make([]error, len(drives))
+	answered := make([]bool, len(drives))
+	parent, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the calls we no longer wait for, unless detached
+	if o.detach {
+		parent = context.WithoutCancel(ctx)
+	}
+	ch := make(chan answer, len(drives)) // late answers never block
+	pending := 0
+	for pos, d := range drives {
+		if d == nil {
+			errs[pos], answered[pos] = errNotAsked, true
+			continue
+		}
+		pending++
+		go func() {
+			dctx, dcancel := context.WithTimeout(parent, o.timeout)
+			defer dcancel()
+			v, err := fn(dctx, pos, d)
+			if err != nil && errors.Is(dctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+				err = fmt.Errorf("%w: %w", errDriveTimeout, err)
+			}
+			ch <- answer{pos, v, err}
+		}()
+	}
+	// The slack lets calls that honour their deadline report it themselves.
+	hard := time.NewTimer(o.timeout + o.timeout/10 + 10*time.Millisecond)
+	defer hard.Stop()
+	var graceC <-chan time.Time
+	var graceT *time.Timer
+	if o.waitFirst && pending > 0 {
+		graceT = time.NewTimer(o.grace)
+		graceC = graceT.C
+	}
+	for pending > 0 {
+		select {
+		case a := <-ch:
+			vals[a.pos], errs[a.pos], answered[a.pos] = a.v, a.err, true
+			pending--
+			if graceC == nil && o.settled != nil && pending > 0 && o.settled(vals, errs, answered, pending) {
+				graceT = time.NewTimer(o.grace)
+				graceC = graceT.C
+			}
+			continue
+		case <-hard.C:
+		case <-graceC:
+		}
+		break
+	}
+	if graceT != nil {
+		graceT.Stop()
+	}
+	for pos := range drives {
+		if !answered[pos] {
+			if o.detach {
+				errs[pos] = fmt.Errorf("%w (%s)", errStraggler, drives[pos])
+			} else {
+				errs[pos] = fmt.Errorf("%w (%s)", errDriveTimeout, drives[pos])
+			}
+		}
+	}
+	return vals, errs
+}
