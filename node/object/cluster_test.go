@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -581,6 +582,67 @@ func TestClusterPausedNode(t *testing.T) {
 	c.Nodes[3].Resume()
 	c.WaitConnected()
 	readAll(t, c, allNodes(c), merge(objs, newer))
+}
+
+// TestClusterPausedNodeLiveness: with a liveness view (node/cluster's, here
+// a switch) and the object layer's default timeouts, a paused node costs a
+// PUT at most a write grace while the view still says it is alive (the
+// second or two before memberlist notices: the shard files it cannot
+// finish are given up once a write quorum is complete), and nothing at all
+// once the view says it is dead: its drives are not asked, for the PUT or
+// the GET. Before, a PUT waited for the paused drive's shard file for
+// minutes.
+func TestClusterPausedNodeLiveness(t *testing.T) {
+	var dead atomic.Bool
+	var c *objecttest.Cluster
+	c = newCluster(t, objecttest.Options{
+		Set: object.Config{DriveTimeout: object.DefaultDriveTimeout, ShardTimeout: object.DefaultShardTimeout,
+			ProbeTimeout: object.DefaultProbeTimeout, LockTimeout: object.DefaultLockTimeout},
+		Grid:     func(_ int, gc *grid.Config) { gc.PeerTimeout = 5 * time.Minute },
+		Liveness: func(_ int, peer string) bool { return !dead.Load() || peer != c.Nodes[3].Addr },
+	})
+	ctx := testCtx(t)
+	objs := putSizes(t, c.Nodes[0].Layer(), "before", 300)
+	c.Nodes[3].Pause()
+	defer c.Nodes[3].Resume()
+	// Generous against a noisy machine; what this guards against took
+	// minutes (PUT) and the 30 s shard timeout (GET).
+	const limit = 10 * time.Second
+	newer := map[string][]byte{}
+	for i, size := range []int{3 << 10, 900 << 10} {
+		key := fmt.Sprintf("alive-%d", i)
+		newer[key] = body(uint64(500+i), size)
+		within(t, limit, "a PUT while the paused node is thought alive", func() {
+			if _, err := put(ctx, c.Nodes[0].Layer(), key, newer[key]); err != nil {
+				t.Errorf("put %s: %v", key, err)
+			}
+		})
+	}
+	dead.Store(true)
+	for i, size := range []int{3 << 10, 900 << 10} {
+		key := fmt.Sprintf("dead-%d", i)
+		newer[key] = body(uint64(600+i), size)
+		within(t, limit, "a PUT once the paused node is known dead", func() {
+			if _, err := put(ctx, c.Nodes[1].Layer(), key, newer[key]); err != nil {
+				t.Errorf("put %s: %v", key, err)
+			}
+		})
+	}
+	all := merge(objs, newer)
+	for _, key := range sortedKeys(all) {
+		within(t, limit, "a GET once the paused node is known dead", func() {
+			if got, err := get(ctx, c.Nodes[2].Layer(), key); err != nil || !bytes.Equal(got, all[key]) {
+				t.Errorf("get %s: %d bytes, %v", key, len(got), err)
+			}
+		})
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	dead.Store(false)
+	c.Nodes[3].Resume()
+	c.WaitConnected()
+	readAll(t, c, allNodes(c), all)
 }
 
 // keysInSets returns n keys with prefix that land in set want of l.

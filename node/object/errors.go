@@ -91,6 +91,11 @@ var errDriveTimeout = errors.New("drive did not answer within the drive timeout"
 // request.
 var errStraggler = fmt.Errorf("%w: still running after the write's quorum answered", errDriveTimeout)
 
+// errKnownOffline marks a drive not asked because it said, without a call,
+// that it is offline (availability): its node is dead or unreachable, or
+// the drive is out of service.
+var errKnownOffline = fmt.Errorf("%w: known offline, not asked", storage.ErrDriveOffline)
+
 // errNotAsked marks a set position an operation did not call: no drive
 // handle (nil in Config.Drives), or a drive left out (offline at the start
 // of a PUT, its shard not written).

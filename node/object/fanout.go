@@ -89,6 +89,10 @@ func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T]
 			errs[pos], answered[pos] = errNotAsked, true
 			continue
 		}
+		if knownDown(d) {
+			errs[pos], answered[pos] = fmt.Errorf("%w (%s)", errKnownOffline, d), true
+			continue
+		}
 		pending++
 		go func() {
 			dctx, dcancel := context.WithTimeout(parent, o.timeout)

@@ -321,7 +321,7 @@ func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string
 		// A drive that did not answer in time may still have the shard:
 		// the data dir is unique to the version, so whatever is found
 		// there is it, and the bitrot check stands guard.
-		if drive == nil || !(d.agree[pos] || errors.Is(a.err, errDriveTimeout)) || (skip != nil && skip[pos]) {
+		if drive == nil || !(d.agree[pos] || errors.Is(a.err, errDriveTimeout)) || (skip != nil && skip[pos]) || knownDown(drive) {
 			continue
 		}
 		pr, err := s.newPrefetchReader(ctx, drive, bucket, partPath, chunk, shardOffset, shardLength)

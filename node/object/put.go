@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -191,6 +192,15 @@ type availability interface {
 	Available() (up, known bool)
 }
 
+// knownDown reports whether d says, without a call, that it is offline.
+func knownDown(d storage.Drive) bool {
+	if a, ok := d.(availability); ok {
+		up, known := a.Available()
+		return known && !up
+	}
+	return false
+}
+
 // probe reports which drives are online: those that can tell say so
 // (availability); the others are asked with DiskInfo, which must answer in
 // time that they are.
@@ -304,34 +314,7 @@ func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) e
 	src := io.TeeReader(&limitedReader{r: data, left: MaxObjectSize + 1}, sum)
 	written, shardErrs, encErr := j.coder.Encode(ctx, writers, src, size, j.writeQuorum)
 
-	// Every shard file is finished (or abandoned) before this returns, in
-	// parallel since finishing syncs the file.
-	done := make(chan struct{}, n)
-	for pos, sw := range sws {
-		if sw == nil {
-			continue
-		}
-		var shardErr error
-		if shardErrs != nil {
-			shardErr = shardErrs[j.dist[pos]-1]
-		}
-		go func() {
-			defer func() { done <- struct{}{} }()
-			switch {
-			case encErr != nil:
-				sw.abort(encErr)
-			case shardErr != nil:
-				sw.abort(shardErr)
-			default:
-				j.written[pos] = sw.finish() == nil
-			}
-		}()
-	}
-	for _, sw := range sws {
-		if sw != nil {
-			<-done
-		}
-	}
+	j.finishShards(sws, shardErrs, encErr)
 	if encErr != nil {
 		return encodeError(encErr)
 	}
@@ -341,6 +324,73 @@ func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) e
 	j.md5 = sum.Sum(nil)
 	j.setSize(written)
 	return nil
+}
+
+// finishShards finishes every shard file in parallel (finishing syncs the
+// file) and marks in j.written those that are complete. Once a write
+// quorum of them is, it waits at most writeGrace for the others: a drive
+// slow to sync, or a paused one, is given up (its CreateFile cancelled, so
+// it removes what it wrote) and healed later, rather than holding up the
+// PUT for the shard timeout. Files abandoned on an encode failure are
+// waited for, so that a failed PUT leaves nothing behind.
+func (j *putJob) finishShards(sws []*shardWriter, shardErrs []error, encErr error) {
+	type finished struct {
+		pos int
+		ok  bool
+	}
+	results := make(chan finished, len(sws)) // late finishers never block
+	running := 0
+	for pos, sw := range sws {
+		if sw == nil {
+			continue
+		}
+		var shardErr error
+		if shardErrs != nil {
+			shardErr = shardErrs[j.dist[pos]-1]
+		}
+		running++
+		go func() {
+			switch {
+			case encErr != nil:
+				sw.abort(encErr)
+			case shardErr != nil:
+				sw.abort(shardErr)
+			default:
+				results <- finished{pos, sw.finish() == nil}
+				return
+			}
+			results <- finished{pos, false}
+		}()
+	}
+	var grace <-chan time.Time
+	complete, waiting := 0, make([]bool, len(sws))
+	for pos, sw := range sws {
+		waiting[pos] = sw != nil
+	}
+	for running > 0 {
+		select {
+		case r := <-results:
+			running--
+			waiting[r.pos] = false
+			if r.ok {
+				j.written[r.pos] = true
+				complete++
+			}
+			if grace == nil && encErr == nil && complete >= j.writeQuorum && running > 0 {
+				t := time.NewTimer(j.s.writeGrace())
+				defer t.Stop()
+				grace = t.C
+			}
+			continue
+		case <-grace:
+		}
+		break
+	}
+	for pos, w := range waiting {
+		if w {
+			sws[pos].cancel() // its finish fails; j.written[pos] stays false
+		}
+	}
 }
 
 // encodeError maps an Encode failure to this package's errors.

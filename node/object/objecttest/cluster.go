@@ -69,6 +69,10 @@ type Options struct {
 	Grid func(node int, c *grid.Config)
 	// Heal, if set, gives the heal queue of a node's layer.
 	Heal func(node int) object.HealQueue
+	// Liveness, if set, is node's view of which peers (grid addresses) are
+	// alive, given to its remote drives (remote.WithLiveness) as
+	// node/cluster's would be.
+	Liveness func(node int, peer string) bool
 }
 
 // BitrotKey is the cluster's bitrot key.
@@ -376,7 +380,11 @@ func (n *Node) start(ln net.Listener) (err error) {
 				sets[si][pos] = served[d%c.opts.DrivesPerNode]
 				continue
 			}
-			rc, err := remote.NewClient(m, c.addrs[owner], c.endpoint(d), hc)
+			var ropts []remote.Option
+			if c.opts.Liveness != nil {
+				ropts = append(ropts, remote.WithLiveness(func(peer string) bool { return c.opts.Liveness(n.Index, peer) }))
+			}
+			rc, err := remote.NewClient(m, c.addrs[owner], c.endpoint(d), hc, ropts...)
 			if err != nil {
 				return err
 			}
