@@ -39,9 +39,12 @@
 //
 // # PUT
 //
-//  1. Probe the drives (DiskInfo). With k offline, the object gets parity
-//     min(p+k, n/2), recorded in its ErasureInfo, so that it is as durable
-//     as the others once they are back; too few online is ErrWriteQuorum.
+//  1. Find the drives that are offline: those that know it say so without
+//     a call (a remote drive whose node the liveness view holds dead, a
+//     drive out of service), the others are probed (DiskInfo). With k
+//     offline, the object gets parity min(p+k, n/2), recorded in its
+//     ErasureInfo, so that it is as durable as the others once they are
+//     back; too few online is ErrWriteQuorum.
 //  2. Objects up to InlineLimit (128 KiB; with an unknown size, read up to
 //     one byte more to find out) are coded in memory and every drive gets
 //     its own bitrot-framed shard inline in its metadata record. Larger
@@ -50,7 +53,10 @@
 //     ring buffer into the drive's CreateFile at
 //     TmpVolume/<uuid>/<data-dir>/part.1, all drives in parallel; a shard
 //     that fails or stalls is dropped, and the write goes on while a write
-//     quorum of shards is healthy.
+//     quorum of shards is healthy. Once a write quorum of shard files is
+//     complete, the others get a write grace (10 × StragglerWait) to finish
+//     syncing; a file still unfinished then (a paused drive) is given up,
+//     and the drive healed later.
 //  3. Under the object's write lock (writers of a name are ordered there;
 //     the data was written without it), read every drive's versions, give
 //     the new version a ModTime after all of them (node clocks drift) and
@@ -73,6 +79,13 @@
 //  5. A write quorum committed: delete the versions the drives held before,
 //     with their data dirs, and the tmp directories; queue the drives that
 //     missed the write for healing; acknowledge.
+//
+// Every fan-out of a write (the commit, the cleanups of step 5, DELETE)
+// returns once its quorum has answered and the write grace has passed
+// (fanOutWrite), not when the slowest drive has: the calls it stops
+// waiting for are not cancelled but finish on their own, and the object is
+// queued for healing on those drives. The version read of step 3 settles
+// like a GET's. Drives known offline are asked nothing at all.
 //
 // S3 shows these per-write versions as the "null" version of an
 // unversioned bucket; ObjectInfo.VersionID is internal.
