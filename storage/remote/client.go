@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gridstore/gridstore/grid"
 	"github.com/gridstore/gridstore/storage"
@@ -127,11 +129,32 @@ func call[Req, Resp grid.Msg](ctx context.Context, c *Client, op string, rpc *gr
 		return zero, c.wrap(op, err)
 	}
 	resp, err := rpc.Call(ctx, c.conn, req)
+	// A busy peer refused the call before running it: try again after a
+	// short, jittered pause, a few times within ctx. Busy is load, not a
+	// dead drive, and must not count as one (the object layer takes an
+	// error for a missing answer).
+	for pause := busyRetryFirst; errors.Is(err, grid.ErrBusy) && pause <= busyRetryLast; pause *= 4 {
+		t := time.NewTimer(pause/2 + rand.N(pause/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return resp, c.wrap(op, err)
+		case <-t.C:
+		}
+		resp, err = rpc.Call(ctx, c.conn, req)
+	}
 	if err != nil {
 		return resp, c.wrap(op, err)
 	}
 	return resp, nil
 }
+
+// The pauses between retries of a call the peer refused as busy: 5, 20, 80
+// and 320 ms, each jittered by half.
+const (
+	busyRetryFirst = 5 * time.Millisecond
+	busyRetryLast  = 320 * time.Millisecond
+)
 
 // DiskInfo asks the drive. When it cannot be reached (ErrDriveOffline), the
 // last figures it gave are returned with Online false, together with the

@@ -65,6 +65,13 @@ func newTestCluster(t testing.TB, drives ...storage.Drive) *testCluster {
 // over https with OverTLS.
 func startTestCluster(t testing.TB, pki *testPKI, drives ...storage.Drive) *testCluster {
 	t.Helper()
+	return startTestClusterWith(t, pki, nil, drives...)
+}
+
+// startTestClusterWith is startTestCluster with adjust applied to both
+// nodes' grid configuration.
+func startTestClusterWith(t testing.TB, pki *testPKI, adjust func(*grid.Config), drives ...storage.Drive) *testCluster {
+	t.Helper()
 	var opts []Option
 	if pki != nil {
 		opts = append(opts, OverTLS())
@@ -83,6 +90,9 @@ func startTestCluster(t testing.TB, pki *testPKI, drives ...storage.Drive) *test
 	start := func(i int, serve bool) *testNode {
 		cfg := grid.LocalConfig()
 		cfg.Self, cfg.Peers, cfg.Secret = addrs[i], addrs, testSecret
+		if adjust != nil {
+			adjust(&cfg)
+		}
 		ln := lns[i]
 		if pki != nil {
 			cfg.TLS = pki.client
