@@ -228,6 +228,17 @@ func (c *Coder) putBlock(b *blockBuffer) {
 // clears the per-block read state. Capacities are capped at the shard so
 // that reedsolomon, which reuses the capacity of an emptied shard, rebuilds
 // it in place.
+// count returns how many shards of the block b holds.
+func (b *blockBuffer) count() int {
+	n := 0
+	for _, ok := range b.present {
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
 func (b *blockBuffer) layout(shardSize int) {
 	for i := range b.shards {
 		lo, hi := i*shardSize, (i+1)*shardSize

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // Decode writes the bytes [offset, offset+length) of an object of size bytes
@@ -31,6 +32,37 @@ import (
 // block is read while the current one is written to dst. Decode returns only
 // after every Read it started has returned; it does not close the readers.
 func (c *Coder) Decode(ctx context.Context, dst io.Writer, readers []io.Reader, offset, length, size int64) (n int64, shardErrs []error, err error) {
+	return c.DecodeWith(ctx, dst, readers, offset, length, size, DecodeOptions{})
+}
+
+// DecodeOptions tunes DecodeWith.
+type DecodeOptions struct {
+	// Late, if positive, is how long a block's reads may take before
+	// Decode hedges: it asks as many more shards (parity) as reads are
+	// still out, and decodes from whichever shards arrive first. The
+	// reads that were outrun are interrupted, which needs readers that
+	// implement Interrupter (others are waited for, as without Late);
+	// a reader that was outrun is read after the others from then on.
+	Late time.Duration
+	// Observe, if set, is told how long each block took to have enough
+	// shards, from when its reads were asked: what a caller learns Late
+	// from.
+	Observe func(time.Duration)
+}
+
+// Interrupter is a shard reader whose Read (or Skip) can be told to give
+// up waiting: it then returns ErrShardLate at once and stays usable. The
+// bytes it was waiting for go to its next Read; an interrupted Skip keeps
+// what it had left to pass over and passes over it first on the next call.
+// Interrupt may be called from any goroutine. If no Read or Skip is
+// waiting, the next one returns ErrShardLate at once (Decode then merely
+// asks one shard more than it needed).
+type Interrupter interface {
+	Interrupt()
+}
+
+// DecodeWith is Decode with options; see DecodeOptions.
+func (c *Coder) DecodeWith(ctx context.Context, dst io.Writer, readers []io.Reader, offset, length, size int64, opts DecodeOptions) (n int64, shardErrs []error, err error) {
 	if len(readers) != c.TotalShards() {
 		return 0, nil, fmt.Errorf("%w: decode: %d readers for %d shards", ErrInvalidArgument, len(readers), c.TotalShards())
 	}
@@ -41,6 +73,7 @@ func (c *Coder) Decode(ctx context.Context, dst io.Writer, readers []io.Reader, 
 		return 0, nil, fmt.Errorf("decode: %w", err)
 	}
 	in := newShardReaders(readers, c.data, !c.sequentialIO)
+	in.late, in.observe = opts.Late, opts.Observe
 	defer in.close()
 	if length == 0 {
 		return 0, in.errs, nil
@@ -91,6 +124,7 @@ func (c *Coder) Decode(ctx context.Context, dst io.Writer, readers []io.Reader, 
 func (c *Coder) startBlockRead(in *shardReaders, b *blockBuffer, block, first, size int64) {
 	b.layout(int(c.blockShardSize(block, size)))
 	b.rel = c.shardOffset(block) - c.shardOffset(first)
+	in.asked = time.Now()
 	in.ask(b, c.data, block)
 }
 
@@ -132,6 +166,15 @@ type shardReaders struct {
 	done    chan shardResult
 	pending int
 	wg      sync.WaitGroup
+
+	// Hedging (DecodeOptions): inFlight marks the readers with a read of
+	// the current block out, outrun those once interrupted, which are
+	// asked after the others; asked is when the block's reads started.
+	late     time.Duration
+	observe  func(time.Duration)
+	inFlight []bool
+	outrun   []bool
+	asked    time.Time
 }
 
 func newShardReaders(readers []io.Reader, need int, parallel bool) *shardReaders {
@@ -143,6 +186,8 @@ func newShardReaders(readers []io.Reader, need int, parallel bool) *shardReaders
 		parallel: parallel,
 		reqs:     make([]chan shardRequest, len(readers)),
 		done:     make(chan shardResult, len(readers)),
+		inFlight: make([]bool, len(readers)),
+		outrun:   make([]bool, len(readers)),
 	}
 	for i, r := range readers {
 		if r == nil {
@@ -167,28 +212,32 @@ func (s *shardReaders) healthy() int {
 }
 
 // ask starts reading up to want more shards of b's block, lowest index
-// first so that data shards are preferred, and returns how many it asked.
+// first so that data shards are preferred, readers once outrun last, and
+// returns how many it asked.
 func (s *shardReaders) ask(b *blockBuffer, want int, block int64) int {
 	asked := 0
-	for i := 0; i < len(s.readers) && asked < want; i++ {
-		if !s.usable(i) || b.asked[i] {
-			continue
+	for pass := range 2 {
+		for i := 0; i < len(s.readers) && asked < want; i++ {
+			if !s.usable(i) || b.asked[i] || s.outrun[i] != (pass == 1) {
+				continue
+			}
+			b.asked[i] = true
+			asked++
+			req := shardRequest{buf: b.shards[i], block: block, skip: b.rel - s.pos[i], from: s.pos[i]}
+			s.pos[i] = b.rel + int64(len(req.buf))
+			if !s.parallel {
+				s.record(b, i, readShard(s.readers[i], req), block)
+				continue
+			}
+			if s.reqs[i] == nil {
+				s.reqs[i] = make(chan shardRequest, 1)
+				s.wg.Add(1)
+				go s.serve(i)
+			}
+			s.inFlight[i] = true
+			s.reqs[i] <- req
+			s.pending++
 		}
-		b.asked[i] = true
-		asked++
-		req := shardRequest{buf: b.shards[i], block: block, skip: b.rel - s.pos[i]}
-		s.pos[i] = b.rel + int64(len(req.buf))
-		if !s.parallel {
-			s.record(b, i, readShard(s.readers[i], req), block)
-			continue
-		}
-		if s.reqs[i] == nil {
-			s.reqs[i] = make(chan shardRequest, 1)
-			s.wg.Add(1)
-			go s.serve(i)
-		}
-		s.reqs[i] <- req
-		s.pending++
 	}
 	return asked
 }
@@ -196,23 +245,36 @@ func (s *shardReaders) ask(b *blockBuffer, want int, block int64) int {
 func (s *shardReaders) serve(i int) {
 	defer s.wg.Done()
 	for req := range s.reqs[i] {
-		err := readShard(s.readers[i], req)
-		if err != nil {
+		consumed, err := readShardCounting(s.readers[i], req)
+		if err != nil && !errors.Is(err, ErrShardLate) {
 			err = fmt.Errorf("block %d: %w", req.block, err)
 		}
-		s.done <- shardResult{shard: i, err: err}
+		if errors.Is(err, ErrShardLate) {
+			// Where the reader really is: the next request skips from there.
+			consumed += req.from
+		}
+		s.done <- shardResult{shard: i, err: err, consumed: consumed}
 	}
 }
 
 // collect waits for the reads in flight and records them in b (if not nil).
 func (s *shardReaders) collect(b *blockBuffer) {
-	for ; s.pending > 0; s.pending-- {
-		r := <-s.done
-		if r.err != nil {
-			s.errs[r.shard] = fmt.Errorf("shard %d: %w", r.shard, r.err)
-		} else if b != nil {
-			b.present[r.shard] = true
-		}
+	for s.pending > 0 {
+		s.take(b, <-s.done)
+	}
+}
+
+// take records one finished read in b (if not nil).
+func (s *shardReaders) take(b *blockBuffer, r shardResult) {
+	s.pending--
+	s.inFlight[r.shard] = false
+	switch {
+	case errors.Is(r.err, ErrShardLate):
+		s.pos[r.shard] = r.consumed // not present, still usable
+	case r.err != nil:
+		s.errs[r.shard] = fmt.Errorf("shard %d: %w", r.shard, r.err)
+	case b != nil:
+		b.present[r.shard] = true
 	}
 }
 
@@ -225,23 +287,82 @@ func (s *shardReaders) record(b *blockBuffer, i int, err error, block int64) {
 }
 
 // finish waits until b holds `need` healthy shards of block, asking other
-// readers as those in flight fail.
+// readers as those in flight fail, and, with late set, more readers when
+// those in flight take longer than late (hedging).
 func (s *shardReaders) finish(b *blockBuffer, block int64) error {
-	for {
-		s.collect(b)
-		good := 0
-		for _, ok := range b.present {
-			if ok {
-				good++
+	if !s.parallel || s.late <= 0 || !s.interruptible() {
+		for {
+			s.collect(b)
+			if err := s.enough(b, block); err == nil || !errors.Is(err, errAskedMore) {
+				return err
 			}
 		}
+	}
+	late := time.NewTimer(max(0, s.late-time.Since(s.asked)))
+	defer late.Stop()
+	for {
+		good := b.count()
 		if good >= s.need {
+			// Outrun: the reads still out give up at once, so that b is
+			// free for reuse when this returns, and their readers go last.
+			for i, f := range s.inFlight {
+				if f {
+					s.readers[i].(Interrupter).Interrupt()
+					s.outrun[i] = true
+				}
+			}
+			s.collect(b)
+			if s.observe != nil {
+				s.observe(time.Since(s.asked))
+			}
 			return nil
 		}
-		if s.ask(b, s.need-good, block) == 0 {
-			return fmt.Errorf("%d of %d shards healthy, need %d: %w", good, len(s.readers), s.need, ErrReadQuorum)
+		if s.pending+good < s.need {
+			if s.ask(b, s.need-good-s.pending, block) > 0 {
+				continue
+			}
+			if s.pending == 0 {
+				return fmt.Errorf("%d of %d shards healthy, need %d: %w", good, len(s.readers), s.need, ErrReadQuorum)
+			}
+		}
+		select {
+		case r := <-s.done:
+			s.take(b, r)
+		case <-late.C:
+			// As many more as are out: whichever need arrive first win.
+			s.ask(b, s.pending, block)
 		}
 	}
+}
+
+// errAskedMore tells finish's plain loop that enough asked more readers.
+var errAskedMore = errors.New("asked more")
+
+// enough reports nil when b holds need shards, errAskedMore after asking
+// readers to replace those that failed, or ErrReadQuorum when none is left.
+func (s *shardReaders) enough(b *blockBuffer, block int64) error {
+	good := b.count()
+	if good >= s.need {
+		if s.observe != nil {
+			s.observe(time.Since(s.asked))
+		}
+		return nil
+	}
+	if s.ask(b, s.need-good, block) == 0 {
+		return fmt.Errorf("%d of %d shards healthy, need %d: %w", good, len(s.readers), s.need, ErrReadQuorum)
+	}
+	return errAskedMore
+}
+
+// interruptible reports whether every reader can be interrupted, which
+// hedging needs: an outrun read must give b back before finish returns.
+func (s *shardReaders) interruptible() bool {
+	for _, r := range s.readers {
+		if _, ok := r.(Interrupter); r != nil && !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // close stops the goroutines once their current read has returned.
@@ -258,18 +379,32 @@ func (s *shardReaders) close() {
 // readShard reads one block's shard into req.buf, first passing over the
 // req.skip bytes of blocks this reader was not asked for.
 func readShard(r io.Reader, req shardRequest) error {
+	_, err := readShardCounting(r, req)
+	return err
+}
+
+// readShardCounting is readShard, also telling how many bytes it skipped
+// and read: where an interrupted reader stopped.
+func readShardCounting(r io.Reader, req shardRequest) (int64, error) {
 	if req.skip > 0 {
 		if err := skipShard(r, req.skip); err != nil {
-			return err
+			if errors.Is(err, ErrShardLate) {
+				// An interrupted Skip keeps what it has left to pass over
+				// for the next call (Interrupter's contract): as far as
+				// positions go, it is done.
+				return req.skip, ErrShardLate
+			}
+			return 0, err
 		}
 	}
-	if _, err := io.ReadFull(r, req.buf); err != nil {
+	n, err := io.ReadFull(r, req.buf)
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return err
+		return req.skip + int64(n), err
 	}
-	return nil
+	return req.skip + int64(n), nil
 }
 
 // shardSkipper is a shard reader that can pass over bytes more cheaply than

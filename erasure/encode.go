@@ -156,11 +156,13 @@ type shardRequest struct {
 	buf   []byte
 	block int64
 	skip  int64 // for reads: shard bytes to pass over first
+	from  int64 // for reads: where the reader was, relative to the range start
 }
 
 type shardResult struct {
-	shard int
-	err   error
+	shard    int
+	err      error
+	consumed int64 // for reads: bytes skipped and read, if err is ErrShardLate
 }
 
 func newShardWriters(writers []io.Writer, parallel bool) *shardWriters {

@@ -20,6 +20,12 @@ var (
 	// the block cannot be decoded. No byte of that block has been written.
 	ErrReadQuorum = errors.New("erasure: read quorum not met")
 
+	// ErrShardLate is what a shard reader's Read returns when Decode
+	// interrupts it (Interrupter) because other shards made the block
+	// first. The reader stays usable: the interrupted bytes are still
+	// coming, and the next Read or Skip takes them.
+	ErrShardLate = errors.New("erasure: shard read outrun by other shards")
+
 	// ErrShardMissing marks a shard whose reader or writer was given as nil.
 	ErrShardMissing = errors.New("erasure: shard missing")
 

@@ -590,8 +590,10 @@ func TestClusterPausedNode(t *testing.T) {
 // second or two before memberlist notices: the shard files it cannot
 // finish are given up once a write quorum is complete), and nothing at all
 // once the view says it is dead: its drives are not asked, for the PUT or
-// the GET. Before, a PUT waited for the paused drive's shard file for
-// minutes.
+// the GET. While it is thought alive, a GET reads parity once a shard is
+// late (a learned threshold of at most 500 ms) instead of waiting for the
+// shard timeout. Before, a PUT waited for the paused drive's shard file for
+// minutes and a GET 30 s.
 func TestClusterPausedNodeLiveness(t *testing.T) {
 	var dead atomic.Bool
 	var c *objecttest.Cluster
@@ -616,6 +618,15 @@ func TestClusterPausedNodeLiveness(t *testing.T) {
 			if _, err := put(ctx, c.Nodes[0].Layer(), key, newer[key]); err != nil {
 				t.Errorf("put %s: %v", key, err)
 			}
+		})
+	}
+	for _, key := range sortedKeys(objs) {
+		within(t, limit, "a GET while the paused node is thought alive", func() {
+			start := time.Now()
+			if got, err := get(ctx, c.Nodes[2].Layer(), key); err != nil || !bytes.Equal(got, objs[key]) {
+				t.Errorf("get %s: %d bytes, %v", key, len(got), err)
+			}
+			t.Logf("GET %s with a paused node thought alive: %v", key, time.Since(start).Round(time.Millisecond))
 		})
 	}
 	dead.Store(true)

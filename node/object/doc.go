@@ -96,8 +96,11 @@
 // fails, or is closed), so that a concurrent PUT cannot remove the data
 // being read: a GET returns the old version or the new one, whole. After
 // version selection, erasure.Decode reads the blocks of the range from the
-// data shards, and from parity only when a data shard is missing, slow
-// (no block within ShardTimeout) or corrupt (bitrot): parity shards are lazy
+// data shards, and from parity only when a data shard is missing, late
+// (its block not there within Config.LateShard, learned from recent reads
+// within 50–500 ms: then parity is read too and the first shards to arrive
+// win, and the late drive is read last for the rest of the GET), slow (no
+// block within ShardTimeout) or corrupt (bitrot): parity shards are lazy
 // bitrot readers over ReadFileStream, never opened unless needed. Each shard
 // in use is prefetched PrefetchDepth blocks ahead of the block being
 // written to the caller, with bounded memory; a caller that stops reading

@@ -332,7 +332,8 @@ func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string
 		prefetchers = append(prefetchers, pr)
 	}
 
-	written, shardErrs, err := coder.Decode(ctx, w, readers, offset, length, part.Size)
+	written, shardErrs, err := coder.DecodeWith(ctx, w, readers, offset, length, part.Size,
+		erasure.DecodeOptions{Late: s.late.threshold(), Observe: s.late.observe})
 	if ctx.Err() == nil {
 		// A cancelled request says nothing about the drives.
 		for shard, e := range shardErrs {

@@ -44,6 +44,24 @@ type prefetchReader struct {
 	cur     fetched        // the chunk being consumed
 	off     int            // consumed bytes of cur
 	err     error          // sticky: a failed shard is not read again
+
+	// interrupts carries Interrupt to a waiting Read or Skip (one pending
+	// at most); skipLeft is what an interrupted Skip has still to pass over.
+	interrupts chan struct{}
+	skipLeft   int64
+}
+
+var _ erasure.Interrupter = (*prefetchReader)(nil)
+
+// Interrupt makes a Read or Skip waiting for a chunk return
+// erasure.ErrShardLate at once, without giving the shard up: the chunk
+// goes to the next call. erasure.Decode calls it when other shards made
+// the block first; it is safe from any goroutine.
+func (r *prefetchReader) Interrupt() {
+	select {
+	case r.interrupts <- struct{}{}:
+	default:
+	}
 }
 
 type fetched struct {
@@ -67,11 +85,12 @@ func (s *Set) newPrefetchReader(ctx context.Context, d storage.Drive, volume, pa
 	depth := s.prefetch
 	r := &prefetchReader{
 		ctx: rctx, cancel: cancel, src: src,
-		pool:    s.chunkPool(int(chunkSize)),
-		chunk:   int(chunkSize),
-		timeout: s.shardTimeout,
-		results: make(chan fetched, depth+1),
-		credits: make(chan struct{}, depth+1),
+		pool:       s.chunkPool(int(chunkSize)),
+		chunk:      int(chunkSize),
+		timeout:    s.shardTimeout,
+		results:    make(chan fetched, depth+1),
+		credits:    make(chan struct{}, depth+1),
+		interrupts: make(chan struct{}, 1),
 	}
 	for range depth + 1 {
 		r.credits <- struct{}{}
@@ -135,15 +154,20 @@ func (r *prefetchReader) next() error {
 	} else {
 		r.timer.Reset(r.timeout)
 	}
+	// A chunk that is there wins over an interrupt.
 	select {
 	case f := <-r.results:
 		r.timer.Stop()
-		if f.err != nil {
-			r.err = f.err
-			return r.err
-		}
-		r.cur, r.off = f, 0
-		return nil
+		return r.took(f)
+	default:
+	}
+	select {
+	case <-r.interrupts:
+		r.timer.Stop()
+		return erasure.ErrShardLate
+	case f := <-r.results:
+		r.timer.Stop()
+		return r.took(f)
 	case <-r.timer.C:
 		r.err = fmt.Errorf("%w (%v)", errShardTimeout, r.timeout)
 	case <-r.ctx.Done():
@@ -151,6 +175,16 @@ func (r *prefetchReader) next() error {
 	}
 	r.cancel()
 	return r.err
+}
+
+// took makes f the current chunk, or its error the reader's.
+func (r *prefetchReader) took(f fetched) error {
+	if f.err != nil {
+		r.err = f.err
+		return r.err
+	}
+	r.cur, r.off = f, 0
+	return nil
 }
 
 // releaseCur returns the consumed chunk's buffer and credit.
@@ -171,6 +205,11 @@ func (r *prefetchReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if r.skipLeft > 0 {
+		if err := r.skip(); err != nil {
+			return 0, err
+		}
+	}
 	if r.cur.buf == nil || r.off == r.cur.n {
 		if err := r.next(); err != nil {
 			return 0, err
@@ -183,22 +222,31 @@ func (r *prefetchReader) Read(p []byte) (int, error) {
 
 // Skip passes over n bytes of shard data, as erasure.Decode asks of a
 // parity shard that joins late. Before the first Read it is free.
+// Interrupted, it keeps what it has left for the next Read or Skip.
 func (r *prefetchReader) Skip(n int64) error {
 	if r.err != nil {
 		return r.err
 	}
+	r.skipLeft += n
+	return r.skip()
+}
+
+// skip passes over skipLeft bytes.
+func (r *prefetchReader) skip() error {
 	if !r.started {
+		n := r.skipLeft
+		r.skipLeft = 0
 		return r.src.Skip(n)
 	}
-	for n > 0 {
+	for r.skipLeft > 0 {
 		if r.cur.buf == nil || r.off == r.cur.n {
 			if err := r.next(); err != nil {
 				return err
 			}
 		}
-		k := min(n, int64(r.cur.n-r.off))
+		k := min(r.skipLeft, int64(r.cur.n-r.off))
 		r.off += int(k)
-		n -= k
+		r.skipLeft -= k
 	}
 	return nil
 }

@@ -61,6 +61,11 @@ type Config struct {
 	// outcome: their answers add shards (inline objects) and heal
 	// information but cannot change the outcome.
 	StragglerWait time.Duration
+	// LateShard is how long a GET waits for a block's shards before it
+	// also reads parity and decodes from whichever arrive first (see
+	// erasure.DecodeOptions.Late); 0 means learned from recent reads
+	// (lateTracker: 50–500 ms), a negative value never.
+	LateShard time.Duration
 	// LockTimeout bounds the wait for a namespace lock.
 	LockTimeout time.Duration
 	// MinPartSize is the smallest size of every part of a multipart
@@ -84,6 +89,8 @@ type Set struct {
 
 	driveTimeout, shardTimeout, probeTimeout, stragglerWait, lockTimeout time.Duration
 	minPartSize                                                          int64
+
+	late lateTracker // when a GET's shard read is late
 
 	coders     sync.Map // coderKey -> *erasure.Coder
 	chunkPools sync.Map // chunk size (int) -> *sync.Pool of *[]byte
@@ -132,6 +139,7 @@ func NewSet(cfg Config) (*Set, error) {
 	if s.prefetch < 0 {
 		s.prefetch = 0
 	}
+	s.late.fixed = cfg.LateShard
 	if s.locker == nil {
 		s.locker = NewLocalLocker()
 	}

@@ -1,0 +1,219 @@
+package erasure
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// stallingReader is a shard reader that an Interrupter can outrun. Its
+// reads stall, ignoring everything but Interrupt, the way a read from a
+// paused drive does: while stalled is set (until released), or for delay
+// before each read.
+type stallingReader struct {
+	r           io.Reader
+	delay       time.Duration
+	stallBlocks int // the first stallBlocks reads stall until released
+	failFrom    int // reads from the failFrom-th on fail (0: never)
+	reads       int
+	release     chan struct{}
+	interrupts  chan struct{} // sticky: one pending interrupt at most
+	skipLeft    int64         // left over from an interrupted Skip
+	interrupted atomic.Int32
+}
+
+func newStallingReader(r io.Reader) *stallingReader {
+	return &stallingReader{r: r, release: make(chan struct{}), interrupts: make(chan struct{}, 1)}
+}
+
+func (s *stallingReader) Interrupt() {
+	select {
+	case s.interrupts <- struct{}{}:
+	default:
+	}
+}
+
+// wait stalls as configured; it reports ErrShardLate when interrupted.
+func (s *stallingReader) wait() error {
+	var stall <-chan struct{}
+	if s.reads < s.stallBlocks {
+		stall = s.release
+	}
+	var delay <-chan time.Time
+	if s.delay > 0 {
+		t := time.NewTimer(s.delay)
+		defer t.Stop()
+		delay = t.C
+	}
+	if stall == nil && delay == nil {
+		select {
+		case <-s.interrupts:
+			s.interrupted.Add(1)
+			return ErrShardLate
+		default:
+			return nil
+		}
+	}
+	for stall != nil || delay != nil {
+		select {
+		case <-stall:
+			stall = nil
+		case <-delay:
+			delay = nil
+		case <-s.interrupts:
+			s.interrupted.Add(1)
+			return ErrShardLate
+		}
+	}
+	return nil
+}
+
+func (s *stallingReader) Read(p []byte) (int, error) {
+	if err := s.wait(); err != nil {
+		return 0, err
+	}
+	if s.skipLeft > 0 {
+		if _, err := io.CopyN(io.Discard, s.r, s.skipLeft); err != nil {
+			return 0, err
+		}
+		s.skipLeft = 0
+	}
+	s.reads++
+	if s.failFrom > 0 && s.reads >= s.failFrom {
+		return 0, errors.New("drive gone")
+	}
+	return s.r.Read(p)
+}
+
+// Skip passes over n bytes, or, interrupted, keeps them for the next call.
+func (s *stallingReader) Skip(n int64) error {
+	s.skipLeft += n
+	if err := s.wait(); err != nil {
+		return err
+	}
+	_, err := io.CopyN(io.Discard, s.r, s.skipLeft)
+	s.skipLeft = 0
+	return err
+}
+
+func hedgeReaders(t *testing.T, f decodeFixture) ([]io.Reader, []*stallingReader) {
+	plain := rangeReaders(t, f.c, f.files, 0, f.size, f.size)
+	readers := make([]io.Reader, len(plain))
+	stalling := make([]*stallingReader, len(plain))
+	for i, r := range plain {
+		stalling[i] = newStallingReader(r)
+		readers[i] = stalling[i]
+	}
+	return readers, stalling
+}
+
+func decodeHedged(t *testing.T, f decodeFixture, readers []io.Reader, late time.Duration) ([]byte, []error, error) {
+	t.Helper()
+	var out bytes.Buffer
+	var observed atomic.Int32
+	n, errs, err := f.c.DecodeWith(context.Background(), &out, readers, 0, f.size, f.size,
+		DecodeOptions{Late: late, Observe: func(time.Duration) { observed.Add(1) }})
+	if n != int64(out.Len()) {
+		t.Fatalf("Decode returned n=%d but wrote %d bytes", n, out.Len())
+	}
+	if err == nil && observed.Load() == 0 {
+		t.Error("Observe was never called")
+	}
+	return out.Bytes(), errs, err
+}
+
+// A data shard that stalls (a paused drive) is outrun by parity once it is
+// late: the object comes back whole, the stalled shard is not reported
+// failed, and Decode does not wait for it.
+func TestDecodeOutrunsAStalledShard(t *testing.T) {
+	f := newDecodeFixture(t)
+	readers, stalling := hedgeReaders(t, f)
+	stalling[1].stallBlocks = 1 << 30 // for good
+	defer close(stalling[1].release)
+	done := make(chan struct{})
+	var got []byte
+	var errs []error
+	var err error
+	go func() {
+		defer close(done)
+		got, errs, err = decodeHedged(t, f, readers, 10*time.Millisecond)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Decode waited for a stalled shard although parity was there")
+	}
+	if err != nil || !bytes.Equal(got, f.object) {
+		t.Fatalf("decode: %v", err)
+	}
+	for i, e := range errs {
+		if e != nil {
+			t.Errorf("shard %d reported %v; an outrun shard is not a failed one", i, e)
+		}
+	}
+	if stalling[1].interrupted.Load() == 0 {
+		t.Error("the stalled shard's read was never interrupted")
+	}
+}
+
+// A shard late for its first block only, then quick, is outrun once and
+// then read in its turn (last, behind the others): its position stays right,
+// which the bitrot readers below it would catch if it did not.
+func TestDecodeOutrunShardKeepsItsPlace(t *testing.T) {
+	f := newDecodeFixture(t)
+	readers, stalling := hedgeReaders(t, f)
+	stalling[0].stallBlocks = 1
+	// Both parity shards fail from their third read (block 2) on, so that
+	// from there the outrun shard must be read again, two blocks further.
+	stalling[4].failFrom, stalling[5].failFrom = 3, 3
+	go func() {
+		for stalling[0].interrupted.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		close(stalling[0].release)
+	}()
+	got, errs, err := decodeHedged(t, f, readers, 10*time.Millisecond)
+	if err != nil || !bytes.Equal(got, f.object) {
+		t.Fatalf("decode: %v", err)
+	}
+	if stalling[0].interrupted.Load() == 0 || stalling[0].reads == 0 {
+		t.Fatalf("shard 0: %d interrupts, %d reads; the test wants it outrun, then read", stalling[0].interrupted.Load(), stalling[0].reads)
+	}
+	if errs[0] != nil {
+		t.Fatalf("shard 0 reported %v", errs[0])
+	}
+}
+
+// When every shard is slow alike (an overloaded node), hedging asks more
+// but never turns slowness into a failure.
+func TestDecodeAllSlowStillDecodes(t *testing.T) {
+	f := newDecodeFixture(t)
+	readers, stalling := hedgeReaders(t, f)
+	for _, s := range stalling {
+		s.delay = 15 * time.Millisecond
+	}
+	got, errs, err := decodeHedged(t, f, readers, time.Millisecond)
+	if err != nil || !bytes.Equal(got, f.object) {
+		t.Fatalf("decode with every shard slow: %v", err)
+	}
+	for i, e := range errs {
+		if e != nil {
+			t.Errorf("shard %d reported %v", i, e)
+		}
+	}
+}
+
+// Readers that cannot be interrupted are waited for, as without Late.
+func TestDecodeLateNeedsInterrupters(t *testing.T) {
+	f := newDecodeFixture(t)
+	readers := rangeReaders(t, f.c, f.files, 0, f.size, f.size)
+	got, _, err := decodeHedged(t, f, readers, time.Nanosecond)
+	if err != nil || !bytes.Equal(got, f.object) {
+		t.Fatalf("decode: %v", err)
+	}
+}
+
