@@ -77,6 +77,11 @@ type Config struct {
 	// ShutdownTimeout bounds how long Shutdown waits for in-flight requests
 	// when its context has no deadline.
 	ShutdownTimeout time.Duration
+	// StallTimeout is how long an S3 request may go without progress on
+	// its connection: a body that sends nothing or a client that takes
+	// nothing of the response for this long ends the request (node/stall.go).
+	// 0 means DefaultStallTimeout; negative, never.
+	StallTimeout time.Duration
 
 	// AppVersion is the build's version: nodes of different builds refuse
 	// to form a deployment together.
@@ -109,6 +114,7 @@ func DefaultConfig() Config {
 		MultipartExpiry: 24 * time.Hour,
 		CleanupInterval: time.Hour,
 		ShutdownTimeout: 30 * time.Second,
+		StallTimeout:    DefaultStallTimeout,
 		Timing: Timing{
 			Grid:      grid.DefaultConfig(),
 			Bootstrap: bootstrap.DefaultConfig(),

@@ -61,6 +61,12 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"The node is starting: it waits for a quorum of nodes and drives to agree on the deployment."), "")
 		return
 	}
+	stall := n.cfg.StallTimeout
+	if stall == 0 {
+		stall = DefaultStallTimeout
+	}
+	w, r, done := guardStalls(w, r, stall)
+	defer done()
 	rn.s3.ServeHTTP(w, r)
 }
 

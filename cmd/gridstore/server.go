@@ -36,6 +36,7 @@ const (
 	envSetSize         = "GRIDSTORE_SET_SIZE"
 	envMultipartExpiry = "GRIDSTORE_MULTIPART_EXPIRY"
 	envShutdownTimeout = "GRIDSTORE_SHUTDOWN_TIMEOUT"
+	envStallTimeout    = "GRIDSTORE_STALL_TIMEOUT"
 	envEndpoints       = "GRIDSTORE_ENDPOINTS"
 )
 
@@ -72,6 +73,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	intFlag(fs, &envErrs, &cfg.SetSize, "set-size", envSetSize, "drives per erasure set; 0 chooses from the drive count")
 	durationFlag(fs, &envErrs, &cfg.MultipartExpiry, "multipart-expiry", envMultipartExpiry, "age after which unfinished multipart uploads are removed")
 	durationFlag(fs, &envErrs, &cfg.ShutdownTimeout, "shutdown-timeout", envShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	durationFlag(fs, &envErrs, &cfg.StallTimeout, "stall-timeout", envStallTimeout, "how long an S3 request may send or take nothing before it is cut")
 	logOpts := logging.OptionsFromEnv()
 	logOpts.RegisterFlags(fs)
 	if err := errors.Join(envErrs...); err != nil {

@@ -3,6 +3,7 @@ package s3
 import (
 	"context"
 	"errors"
+	"os"
 	"strconv"
 
 	"github.com/gridstore/gridstore/node/object"
@@ -67,7 +68,9 @@ func (s *Server) toS3(err error, rq *request) *s3err.Error {
 				break
 			}
 		}
-		if e.Code == s3err.InternalError && errors.Is(err, context.DeadlineExceeded) {
+		// A client that stopped sending its body: the connection's stall
+		// deadline (os.ErrDeadlineExceeded) or a context's.
+		if e.Code == s3err.InternalError && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)) {
 			e.Code, e.Message = s3err.RequestTimeout, ""
 		}
 	}
