@@ -82,6 +82,12 @@ type Config struct {
 	// nothing of the response for this long ends the request (node/stall.go).
 	// 0 means DefaultStallTimeout; negative, never.
 	StallTimeout time.Duration
+	// MaxRequests and RequestMemory bound the S3 requests in flight and
+	// the buffer memory they may take (node/admission.go); beyond them a
+	// request is refused at once with 503 SlowDown. 0 means
+	// DefaultMaxRequests and DefaultRequestMemory (1 GiB).
+	MaxRequests   int
+	RequestMemory int64
 
 	// AppVersion is the build's version: nodes of different builds refuse
 	// to form a deployment together.

@@ -9,6 +9,7 @@ import (
 	"github.com/gridstore/gridstore/node/admin"
 	"github.com/gridstore/gridstore/node/s3/s3err"
 	"github.com/gridstore/gridstore/storage/remote"
+	"go.uber.org/zap"
 )
 
 // reservedBucket is the first path segment of gridstore's own endpoints
@@ -61,6 +62,15 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"The node is starting: it waits for a quorum of nodes and drives to agree on the deployment."), "")
 		return
 	}
+	cost, err := rn.admit.admit(r)
+	if err != nil {
+		retryAfterHeader(w)
+		s3err.Write(w, r, s3err.Newf(s3err.SlowDown, "The node is at its limit of requests in flight; retry in a moment."), "")
+		n.metrics.RequestRefused()
+		n.log.Debug("request refused: node at its limit", zap.Error(err))
+		return
+	}
+	defer rn.admit.release(cost)
 	stall := n.cfg.StallTimeout
 	if stall == 0 {
 		stall = DefaultStallTimeout

@@ -79,6 +79,7 @@ type running struct {
 	remote  *remote.Server  // nil for a single node
 	clients []*remote.Client
 	heal    *healqueue.Queue
+	admit   *admission
 }
 
 // Start checks cfg, listens on cfg.Address and starts serving: liveness and
@@ -359,6 +360,14 @@ func (n *Node) clearNeedlessHealing(r *running) []int {
 // clients of the others', and the servers in front of it.
 func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 	r := &running{res: res}
+	maxReqs, maxMem := n.cfg.MaxRequests, n.cfg.RequestMemory
+	if maxReqs <= 0 {
+		maxReqs = DefaultMaxRequests
+	}
+	if maxMem <= 0 {
+		maxMem = DefaultRequestMemory
+	}
+	r.admit = newAdmission(maxReqs, maxMem, res.Layout.SetSize, res.Layout.Parity, n.cfg.Timing.Set.BlockSize)
 	defer func() {
 		if err != nil {
 			r.closeClients()

@@ -37,6 +37,8 @@ const (
 	envMultipartExpiry = "GRIDSTORE_MULTIPART_EXPIRY"
 	envShutdownTimeout = "GRIDSTORE_SHUTDOWN_TIMEOUT"
 	envStallTimeout    = "GRIDSTORE_STALL_TIMEOUT"
+	envMaxRequests     = "GRIDSTORE_MAX_REQUESTS"
+	envRequestMemory   = "GRIDSTORE_REQUEST_MEMORY_MIB"
 	envEndpoints       = "GRIDSTORE_ENDPOINTS"
 )
 
@@ -74,6 +76,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	durationFlag(fs, &envErrs, &cfg.MultipartExpiry, "multipart-expiry", envMultipartExpiry, "age after which unfinished multipart uploads are removed")
 	durationFlag(fs, &envErrs, &cfg.ShutdownTimeout, "shutdown-timeout", envShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	durationFlag(fs, &envErrs, &cfg.StallTimeout, "stall-timeout", envStallTimeout, "how long an S3 request may send or take nothing before it is cut")
+	intFlag(fs, &envErrs, &cfg.MaxRequests, "max-requests", envMaxRequests, "S3 requests in flight beyond which more are refused with SlowDown")
+	var requestMemoryMiB int
+	intFlag(fs, &envErrs, &requestMemoryMiB, "request-memory-mib", envRequestMemory, "MiB of request buffers beyond which more requests are refused with SlowDown (default 1024)")
 	logOpts := logging.OptionsFromEnv()
 	logOpts.RegisterFlags(fs)
 	if err := errors.Join(envErrs...); err != nil {
@@ -86,6 +91,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return exitUsage
 	}
+	cfg.RequestMemory = int64(requestMemoryMiB) << 20
 	cfg.Endpoints = fs.Args()
 	if len(cfg.Endpoints) == 0 {
 		cfg.Endpoints = strings.Fields(os.Getenv(envEndpoints))

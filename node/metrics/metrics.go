@@ -56,6 +56,7 @@ type Metrics struct {
 	received   *prometheus.CounterVec
 	sent       *prometheus.CounterVec
 	quorumErrs *prometheus.CounterVec
+	refused    prometheus.Counter
 
 	// children caches the child metrics of each (api, status) pair:
 	// WithLabelValues hashes the labels and (for status) needs the number
@@ -103,16 +104,23 @@ func New(src Sources) *Metrics {
 			Namespace: Namespace, Name: "quorum_errors_total",
 			Help: "S3 requests that failed because a set lacked read or write quorum.",
 		}, []string{"api"}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "s3_requests_refused_total",
+			Help: "S3 requests refused with SlowDown because the node was at its limit of requests or request memory.",
+		}),
 		children: make(map[reqKey]*reqChildren),
 	}
 	m.reg.MustRegister(
-		m.requests, m.duration, m.received, m.sent, m.quorumErrs,
+		m.requests, m.duration, m.received, m.sent, m.quorumErrs, m.refused,
 		newPullCollector(src),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
 }
+
+// RequestRefused counts an S3 request refused at admission.
+func (m *Metrics) RequestRefused() { m.refused.Inc() }
 
 // ObserveRequest records one S3 request: api is the operation name (one of
 // a small fixed set: it becomes a label), status the HTTP status answered,
