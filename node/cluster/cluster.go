@@ -262,7 +262,10 @@ func (c *Cluster) DroppedEvents() uint64 { return c.dropped.Load() }
 // Close leaves the pool gracefully (the others see this node leave at
 // once instead of detecting a death), stops gossiping and closes every
 // subscriber's channel. It may wait for a join attempt in flight (at most
-// Config.TCPTimeout). The view is frozen afterwards.
+// Config.TCPTimeout). The view is frozen afterwards. memberlist does not
+// wait for a probe in flight when it shuts down: that goroutine ends on its
+// own within ProbeInterval × AwarenessMaxMultiplier (1.6 s by default), so
+// a goroutine-leak check right after Close should allow for it.
 func (c *Cluster) Close() error { return c.stop(true) }
 
 // stop shuts the node down, leaving gracefully or, for tests that simulate

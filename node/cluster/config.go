@@ -129,9 +129,11 @@ type Config struct {
 //     message sent 4 × ceil(log10(N+1)) times by every node that has it)
 //     and piggybacked on probes: 1–2 hops, ≤ 200 ms.
 //
-// Total ≈ 0.1 + 0.2 + (0.8…1.4) + 0.1 ≈ 1.2–1.8 s. The worst case, a peer
-// only one node cannot reach so that nobody confirms, is ~2.9 s — and then
-// the peer is likely alive and refutes.
+// Total ≈ (0…0.2) + 0.2 + (0.8…1.4) + (0…0.2) ≈ 1.0–1.8 s; measured
+// 1.0–1.7 s with 4 nodes on loopback, in process and as real processes
+// killed or SIGSTOPped (docs/benchmarks.md). The worst case, a peer only
+// one node cannot reach so that nobody confirms, is ~2.9 s — and then the
+// peer is likely alive and refutes.
 //
 // A busy node is not declared dead: a ping it answers within ProbeTimeout
 // or, through the indirect and TCP pings, within ProbeInterval leaves it

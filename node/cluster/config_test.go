@@ -136,3 +136,17 @@ func TestTransition(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveIP(t *testing.T) {
+	if ip, err := resolveIP("10.1.2.3"); err != nil || ip != "10.1.2.3" {
+		t.Errorf("resolveIP(10.1.2.3) = %q, %v", ip, err)
+	}
+	// localhost resolves to an IPv4 loopback where the system has one: the
+	// preferred family.
+	if ip, err := resolveIP("localhost"); err != nil || (ip != "127.0.0.1" && ip != "::1") {
+		t.Errorf("resolveIP(localhost) = %q, %v", ip, err)
+	}
+	if _, err := resolveIP("no-such-host.invalid"); err == nil {
+		t.Error("an unresolvable name resolved")
+	}
+}

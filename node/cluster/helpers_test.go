@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -248,4 +250,23 @@ func countLogs(logs *observer.ObservedLogs, substr string) int {
 		}
 	}
 	return n
+}
+
+// dumpLogs writes every node's Info-and-up lines (memberlist's suspicions
+// and failures included) to the test log, merged in time order.
+func dumpLogs(t *testing.T, nodes []*testNode) {
+	type line struct {
+		at   time.Time
+		text string
+	}
+	var all []line
+	for _, n := range nodes {
+		for _, e := range n.logs.All() {
+			all = append(all, line{e.Time, fmt.Sprintf("%s %-5s %s %s %v", e.Time.Format("15:04:05.000"), e.Level, n.name, e.Message, e.ContextMap())})
+		}
+	}
+	slices.SortFunc(all, func(a, b line) int { return a.at.Compare(b.at) })
+	for _, l := range all {
+		t.Log(l.text)
+	}
 }
