@@ -60,6 +60,18 @@ func TestClusterOfFourNodes(t *testing.T) {
 			t.Fatalf("drive %+v not online", d)
 		}
 	}
+	eventually(t, 15*time.Second, "gossip does not see every node alive", func() bool {
+		info, err := c.Info(t.Context())
+		if err != nil {
+			return false
+		}
+		for _, nd := range info.Nodes {
+			if nd.Gossip != "alive" {
+				return false
+			}
+		}
+		return true
+	})
 
 	// 8 drives in one set of parity 4: writes need 5 drives. One node
 	// down leaves 6, two leave 4.
@@ -93,6 +105,12 @@ func TestClusterOfFourNodes(t *testing.T) {
 	}
 	if down != 2 {
 		t.Fatalf("admin info shows %d nodes down, want 2: %+v", down, info.Nodes)
+	}
+	// Gossip knew it too: the two nodes left the pool on shutdown.
+	for _, nd := range info.Nodes[2:] {
+		if nd.Gossip != "dead" {
+			t.Errorf("gossip view of stopped node %s: %q, want dead", nd.Address, nd.Gossip)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gridstore/gridstore/grid"
 	"github.com/gridstore/gridstore/node/bootstrap"
+	"github.com/gridstore/gridstore/node/cluster"
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/nslock"
 )
@@ -86,7 +87,12 @@ type Config struct {
 	// the buffer memory they may take (node/admission.go); beyond them a
 	// request is refused at once with 503 SlowDown. 0 means
 	// DefaultMaxRequests and DefaultRequestMemory (1 GiB).
-	MaxRequests   int
+	MaxRequests int
+	// GossipPort is the port of the node's gossip (memberlist, UDP and
+	// TCP); 0 derives it from the node's port (cluster.GossipPort: +10000),
+	// as every peer does for every other. Negative turns gossip off: dead
+	// and paused nodes are then noticed only by the grid.
+	GossipPort    int
 	RequestMemory int64
 
 	// AppVersion is the build's version: nodes of different builds refuse
@@ -111,6 +117,10 @@ type Timing struct {
 	Set object.Config
 	// ListStallTimeout bounds a listing's wait for one drive.
 	ListStallTimeout time.Duration
+	// Cluster holds the gossip timings (node/cluster); its Self, Peers,
+	// Secret and addresses are the node's. The zero value means
+	// cluster.DefaultConfig.
+	Cluster cluster.Config
 }
 
 // DefaultConfig returns production settings.
@@ -125,6 +135,7 @@ func DefaultConfig() Config {
 			Grid:      grid.DefaultConfig(),
 			Bootstrap: bootstrap.DefaultConfig(),
 			Lock:      nslock.DefaultConfig(),
+			Cluster:   cluster.DefaultConfig(),
 		},
 	}
 }
@@ -140,6 +151,7 @@ func LocalConfig() Config {
 		Grid:      grid.LocalConfig(),
 		Bootstrap: bootstrap.LocalConfig(),
 		Lock:      nslock.LocalConfig(),
+		Cluster:   cluster.TestConfig(),
 		Set: object.Config{
 			DriveTimeout:  3 * time.Second,
 			ShardTimeout:  3 * time.Second,

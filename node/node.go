@@ -21,6 +21,7 @@ import (
 	"github.com/gridstore/gridstore/grid"
 	"github.com/gridstore/gridstore/node/admin"
 	"github.com/gridstore/gridstore/node/bootstrap"
+	"github.com/gridstore/gridstore/node/cluster"
 	"github.com/gridstore/gridstore/node/endpoint"
 	"github.com/gridstore/gridstore/node/metrics"
 	"github.com/gridstore/gridstore/node/object"
@@ -45,9 +46,10 @@ type Node struct {
 
 	ln      net.Listener // over TLS when tls is set
 	hs      *http.Server
-	tls     *nodeTLS      // nil: plain http
-	reads   *http.Client  // shard reads from peers (remote.NewHTTPClient)
-	grid    *grid.Manager // nil for a single node
+	tls     *nodeTLS         // nil: plain http
+	reads   *http.Client     // shard reads from peers (remote.NewHTTPClient)
+	grid    *grid.Manager    // nil for a single node
+	members *cluster.Cluster // gossiped liveness; nil for a single node or with gossip off
 	lockSrv *nslock.Server
 	boot    *bootstrap.Service
 	metrics *metrics.Metrics
@@ -131,6 +133,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.setup(ctx, topo); err != nil {
 		n.cancel()
 		_ = ln.Close()
+		if n.members != nil {
+			_ = n.members.Close()
+		}
 		if n.grid != nil {
 			_ = n.grid.Close()
 		}
@@ -266,7 +271,7 @@ func (n *Node) setupGrid() error {
 		return fmt.Errorf("register lock handlers: %w", err)
 	}
 	n.grid, n.lockSrv = m, lockSrv
-	return nil
+	return n.setupCluster(gc.Secret)
 }
 
 // bringUp agrees on the deployment and builds the object layer.
@@ -383,6 +388,9 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 	if n.tls != nil {
 		ropts = append(ropts, remote.OverTLS())
 	}
+	if n.members != nil {
+		ropts = append(ropts, remote.WithLiveness(n.alive))
+	}
 	if n.grid != nil {
 		if r.remote, err = remote.NewServer(n.grid, r.local, n.log.Named("drives"), ropts...); err != nil {
 			return nil, err
@@ -481,6 +489,7 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 		Parity:       parity,
 		Sets:         r.layer.Health,
 		Grid:         n.gridStats,
+		Gossip:       n.gossipState,
 	}, n.creds, n.cfg.Region, n.log.Named("admin"))
 	return r, nil
 }
@@ -573,6 +582,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.wg.Wait()
 		if r := n.up.Load(); r != nil {
 			r.close()
+		}
+		if n.members != nil {
+			_ = n.members.Close() // leaves the pool: the others know at once
 		}
 		if n.grid != nil {
 			_ = n.grid.Close()

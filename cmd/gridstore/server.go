@@ -38,6 +38,7 @@ const (
 	envShutdownTimeout = "GRIDSTORE_SHUTDOWN_TIMEOUT"
 	envStallTimeout    = "GRIDSTORE_STALL_TIMEOUT"
 	envMaxRequests     = "GRIDSTORE_MAX_REQUESTS"
+	envGossipPort      = "GRIDSTORE_GOSSIP_PORT"
 	envRequestMemory   = "GRIDSTORE_REQUEST_MEMORY_MIB"
 	envEndpoints       = "GRIDSTORE_ENDPOINTS"
 )
@@ -76,6 +77,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	durationFlag(fs, &envErrs, &cfg.MultipartExpiry, "multipart-expiry", envMultipartExpiry, "age after which unfinished multipart uploads are removed")
 	durationFlag(fs, &envErrs, &cfg.ShutdownTimeout, "shutdown-timeout", envShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	durationFlag(fs, &envErrs, &cfg.StallTimeout, "stall-timeout", envStallTimeout, "how long an S3 request may send or take nothing before it is cut")
+	intFlag(fs, &envErrs, &cfg.GossipPort, "gossip-port", envGossipPort, "UDP and TCP port of the liveness gossip; 0 is the node's port + 10000, -1 turns gossip off")
 	intFlag(fs, &envErrs, &cfg.MaxRequests, "max-requests", envMaxRequests, "S3 requests in flight beyond which more are refused with SlowDown")
 	var requestMemoryMiB int
 	intFlag(fs, &envErrs, &requestMemoryMiB, "request-memory-mib", envRequestMemory, "MiB of request buffers beyond which more requests are refused with SlowDown (default 1024)")

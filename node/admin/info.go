@@ -63,6 +63,9 @@ type NodeInfo struct {
 	Self bool
 	// RTT is the last ping round trip over the grid; 0 for Self.
 	RTT time.Duration
+	// Gossip is memberlist's view of the node (node/cluster: alive, dead
+	// or unknown), beside the grid's in State; empty without gossip.
+	Gossip string `json:",omitempty"`
 	// LastError says why the grid connection last ended or failed.
 	LastError string `json:",omitempty"`
 }
@@ -143,6 +146,9 @@ type Sources struct {
 	Sets func(ctx context.Context) []object.SetHealth
 	// Grid returns this node's grid connections; nil for a single node.
 	Grid func() []grid.PeerStats
+	// Gossip returns memberlist's view of a node (by address); nil
+	// without gossip.
+	Gossip func(addr string) string
 	// DriveTimeout bounds each drive's DiskInfo and the Sets call; 0 means
 	// DriveTimeout.
 	DriveTimeout time.Duration
@@ -269,6 +275,9 @@ func nodes(src Sources, peers []grid.PeerStats) []NodeInfo {
 					n.LastError = "grid " + p.State.String()
 				}
 			}
+		}
+		if src.Gossip != nil {
+			n.Gossip = src.Gossip(addr)
 		}
 		out = append(out, n)
 	}

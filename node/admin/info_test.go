@@ -37,6 +37,12 @@ func testSources(t *testing.T) Sources {
 				{Addr: "node3:9000", State: grid.StateConnected, RTT: 850 * time.Microsecond, Connects: 3, InFlight: 2, LastActive: 1200 * time.Millisecond, LastError: "ping timeout"},
 			}
 		},
+		Gossip: func(addr string) string {
+			if addr == "node4:9000" {
+				return "dead"
+			}
+			return "alive"
+		},
 	}
 	for i := range 8 {
 		node, disk := nodes[i%4], i/4+1
@@ -76,10 +82,10 @@ func TestCollect(t *testing.T) {
 		t.Errorf("deployment %q node %q", info.DeploymentID, info.Node)
 	}
 	wantNodes := []NodeInfo{
-		{Address: "node1:9000", State: NodeUp, Self: true},
-		{Address: "node2:9000", State: NodeUp, RTT: 1234 * time.Microsecond},
-		{Address: "node3:9000", State: NodeUp, RTT: 850 * time.Microsecond},
-		{Address: "node4:9000", State: NodeDown, LastError: "dial tcp 10.0.0.4:9000: connect: connection refused"},
+		{Address: "node1:9000", State: NodeUp, Self: true, Gossip: "alive"},
+		{Address: "node2:9000", State: NodeUp, RTT: 1234 * time.Microsecond, Gossip: "alive"},
+		{Address: "node3:9000", State: NodeUp, RTT: 850 * time.Microsecond, Gossip: "alive"},
+		{Address: "node4:9000", State: NodeDown, LastError: "dial tcp 10.0.0.4:9000: connect: connection refused", Gossip: "dead"},
 	}
 	if fmt.Sprint(info.Nodes) != fmt.Sprint(wantNodes) {
 		t.Errorf("nodes\n got %+v\nwant %+v", info.Nodes, wantNodes)

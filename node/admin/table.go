@@ -38,13 +38,17 @@ func WriteInfoTable(w io.Writer, info *Info) error {
 
 	fmt.Fprintf(&out, "\nNodes: %d of %d up\n", up, len(info.Nodes))
 	table(&out, func(t io.Writer) {
-		fmt.Fprintln(t, "NODE\tSTATE\tRTT\tDRIVES ONLINE\tLAST ERROR")
+		fmt.Fprintln(t, "NODE\tSTATE\tGOSSIP\tRTT\tDRIVES ONLINE\tLAST ERROR")
 		for _, n := range info.Nodes {
 			rtt := duration(n.RTT)
 			if n.Self {
 				rtt = "(this node)"
 			}
-			fmt.Fprintf(t, "%s\t%s\t%s\t%d/%d\t%s\n", n.Address, n.State, rtt, onNode[n.Address], ofNode[n.Address], n.LastError)
+			gossip := n.Gossip
+			if gossip == "" {
+				gossip = "-"
+			}
+			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", n.Address, n.State, gossip, rtt, onNode[n.Address], ofNode[n.Address], n.LastError)
 		}
 	})
 
