@@ -216,4 +216,3 @@ func TestDecodeLateNeedsInterrupters(t *testing.T) {
 		t.Fatalf("decode: %v", err)
 	}
 }
-
