@@ -73,6 +73,15 @@ var (
 	ErrDiskAccessDenied = &Error{"storage.DiskAccessDenied", "storage: drive access denied"}
 	// ErrDriveOffline: the drive is closed, unmounted or unreachable.
 	ErrDriveOffline = &Error{"storage.DriveOffline", "storage: drive offline"}
+	// ErrDriveTimeout: a call did not return within its deadline (see
+	// storage/health), as a drive stuck in a system call does. The call was
+	// abandoned, so whether it took effect is unknown; for the caller the
+	// drive is offline for this request.
+	ErrDriveTimeout = &Error{"storage.DriveTimeout", "storage: drive call timed out"}
+	// ErrDriveFaulty: the drive kept timing out and is out of service until
+	// a probe finds it working again (see storage/health). Calls fail at once
+	// without touching the disk; callers treat it as offline.
+	ErrDriveFaulty = &Error{"storage.DriveFaulty", "storage: drive faulty, out of service"}
 )
 
 // Format errors, from opening or formatting a drive.
@@ -101,7 +110,7 @@ var sentinels = []*Error{
 	ErrFileNotFound, ErrFileVersionNotFound, ErrFileCorrupt, ErrUnknownFormat,
 	ErrSizeMismatch, ErrDirectoryNotEmpty, ErrTooManyVersions,
 	ErrInvalidVolume, ErrInvalidPath, ErrInvalidArgument,
-	ErrDiskFull, ErrFaultyDisk, ErrDiskAccessDenied, ErrDriveOffline,
+	ErrDiskFull, ErrFaultyDisk, ErrDiskAccessDenied, ErrDriveOffline, ErrDriveTimeout, ErrDriveFaulty,
 	ErrUnformatted, ErrDriveNotEmpty, ErrAlreadyFormatted, ErrDeploymentMismatch,
 	ErrLayoutMismatch, ErrDrivePosition, ErrDriveInUse,
 }

@@ -32,7 +32,7 @@ func TestSentinelCodes(t *testing.T) {
 	for _, e := range []*Error{ErrVolumeNotFound, ErrVolumeExists, ErrVolumeNotEmpty, ErrFileNotFound,
 		ErrFileVersionNotFound, ErrFileCorrupt, ErrUnknownFormat, ErrSizeMismatch,
 		ErrDirectoryNotEmpty, ErrTooManyVersions, ErrInvalidVolume, ErrInvalidPath, ErrInvalidArgument,
-		ErrDiskFull, ErrFaultyDisk, ErrDiskAccessDenied, ErrDriveOffline, ErrUnformatted, ErrDriveNotEmpty,
+		ErrDiskFull, ErrFaultyDisk, ErrDiskAccessDenied, ErrDriveOffline, ErrDriveTimeout, ErrDriveFaulty, ErrUnformatted, ErrDriveNotEmpty,
 		ErrAlreadyFormatted, ErrDeploymentMismatch, ErrLayoutMismatch, ErrDrivePosition, ErrDriveInUse} {
 		if !seen[e.Code()] {
 			t.Errorf("%v missing from Sentinels()", e)

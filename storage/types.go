@@ -105,11 +105,45 @@ type DiskInfo struct {
 	DriveID     string `msg:"id"`
 	// Healing is set while a replaced drive is being filled from its set.
 	Healing bool `msg:"h"`
-	// Online is false when the drive could not be reached; a remote
-	// client then reports the last figures it had.
+	// Online is false when the drive could not be reached, or is out of
+	// service (Health.State HealthFaulty); the figures are then the last
+	// ones known.
 	Online bool `msg:"o"`
 	// Latency has one entry per Drive method name ("RenameData", ...).
 	Latency map[string]OpLatency `msg:"lat,limit=64"`
+	// Health is what the drive's hang detection (storage/health) knows;
+	// zero for a drive without it.
+	Health DriveHealth `msg:"hl"`
+}
+
+// Drive health states (DriveHealth.State).
+const (
+	// HealthOK: the drive answers within its deadlines.
+	HealthOK = "ok"
+	// HealthFaulty: the drive kept timing out and is out of service until
+	// a probe finds it working; its calls fail with ErrDriveFaulty.
+	HealthFaulty = "faulty"
+)
+
+// DriveHealth describes how a drive has been answering: whether it is in
+// service, and how many of its calls hung. storage/health keeps it.
+type DriveHealth struct {
+	// State is HealthOK or HealthFaulty; "" for a drive whose calls are
+	// not watched.
+	State string `msg:"s"`
+	// Since is when State last changed (or the watching began).
+	Since time.Time `msg:"since"`
+	// Timeouts counts the calls that did not return within their
+	// deadline since the watching began.
+	Timeouts uint64 `msg:"to"`
+	// Consecutive counts the timeouts since a call last returned in time.
+	Consecutive int `msg:"c"`
+	// Abandoned counts the calls given up on whose goroutines are still
+	// inside the drive (stuck in a system call, as far as anyone can tell).
+	Abandoned int `msg:"ab"`
+	// LastErr says why the drive was last taken out of service, or why
+	// the last probe failed; "" if it never was.
+	LastErr string `msg:"le,omitempty"`
 }
 
 // OpLatency summarises recent calls of one drive operation.

@@ -120,6 +120,12 @@ func (z *DiskInfo) DecodeMsg(dc *msgp.Reader) (err error) {
 				}
 				z.Latency[za0001] = za0002
 			}
+		case "hl":
+			err = z.Health.DecodeMsg(dc)
+			if err != nil {
+				err = msgp.WrapError(err, "Health")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -133,9 +139,9 @@ func (z *DiskInfo) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *DiskInfo) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 10
+	// map header, size 11
 	// write "t"
-	err = en.Append(0x8a, 0xa1, 0x74)
+	err = en.Append(0x8b, 0xa1, 0x74)
 	if err != nil {
 		return
 	}
@@ -246,15 +252,25 @@ func (z *DiskInfo) EncodeMsg(en *msgp.Writer) (err error) {
 			return
 		}
 	}
+	// write "hl"
+	err = en.Append(0xa2, 0x68, 0x6c)
+	if err != nil {
+		return
+	}
+	err = z.Health.EncodeMsg(en)
+	if err != nil {
+		err = msgp.WrapError(err, "Health")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z *DiskInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 10
+	// map header, size 11
 	// string "t"
-	o = append(o, 0x8a, 0xa1, 0x74)
+	o = append(o, 0x8b, 0xa1, 0x74)
 	o = msgp.AppendUint64(o, z.Total)
 	// string "f"
 	o = append(o, 0xa1, 0x66)
@@ -290,6 +306,13 @@ func (z *DiskInfo) MarshalMsg(b []byte) (o []byte, err error) {
 			err = msgp.WrapError(err, "Latency", za0001)
 			return
 		}
+	}
+	// string "hl"
+	o = append(o, 0xa2, 0x68, 0x6c)
+	o, err = z.Health.MarshalMsg(o)
+	if err != nil {
+		err = msgp.WrapError(err, "Health")
+		return
 	}
 	return
 }
@@ -402,6 +425,12 @@ func (z *DiskInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				}
 				z.Latency[za0001] = za0002
 			}
+		case "hl":
+			bts, err = z.Health.UnmarshalMsg(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Health")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -423,6 +452,276 @@ func (z *DiskInfo) Msgsize() (s int) {
 			s += msgp.StringPrefixSize + len(za0001) + za0002.Msgsize()
 		}
 	}
+	s += 3 + z.Health.Msgsize()
+	return
+}
+
+// DecodeMsg implements msgp.Decodable
+func (z *DriveHealth) DecodeMsg(dc *msgp.Reader) (err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, err = dc.ReadMapHeader()
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > z94b1f360limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, err = dc.ReadMapKeyPtr()
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "s":
+			z.State, err = dc.ReadString()
+			if err != nil {
+				err = msgp.WrapError(err, "State")
+				return
+			}
+		case "since":
+			z.Since, err = dc.ReadTimeUTC()
+			if err != nil {
+				err = msgp.WrapError(err, "Since")
+				return
+			}
+		case "to":
+			z.Timeouts, err = dc.ReadUint64()
+			if err != nil {
+				err = msgp.WrapError(err, "Timeouts")
+				return
+			}
+		case "c":
+			z.Consecutive, err = dc.ReadInt()
+			if err != nil {
+				err = msgp.WrapError(err, "Consecutive")
+				return
+			}
+		case "ab":
+			z.Abandoned, err = dc.ReadInt()
+			if err != nil {
+				err = msgp.WrapError(err, "Abandoned")
+				return
+			}
+		case "le":
+			z.LastErr, err = dc.ReadString()
+			if err != nil {
+				err = msgp.WrapError(err, "LastErr")
+				return
+			}
+		default:
+			err = dc.Skip()
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	return
+}
+
+// EncodeMsg implements msgp.Encodable
+func (z *DriveHealth) EncodeMsg(en *msgp.Writer) (err error) {
+	// check for omitted fields
+	zb0001Len := uint32(6)
+	var zb0001Mask uint8 /* 6 bits */
+	_ = zb0001Mask
+	if z.LastErr == "" {
+		zb0001Len--
+		zb0001Mask |= 0x20
+	}
+	// variable map header, size zb0001Len
+	err = en.Append(0x80 | uint8(zb0001Len))
+	if err != nil {
+		return
+	}
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		// write "s"
+		err = en.Append(0xa1, 0x73)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.State)
+		if err != nil {
+			err = msgp.WrapError(err, "State")
+			return
+		}
+		// write "since"
+		err = en.Append(0xa5, 0x73, 0x69, 0x6e, 0x63, 0x65)
+		if err != nil {
+			return
+		}
+		err = en.WriteTimeExt(z.Since)
+		if err != nil {
+			err = msgp.WrapError(err, "Since")
+			return
+		}
+		// write "to"
+		err = en.Append(0xa2, 0x74, 0x6f)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint64(z.Timeouts)
+		if err != nil {
+			err = msgp.WrapError(err, "Timeouts")
+			return
+		}
+		// write "c"
+		err = en.Append(0xa1, 0x63)
+		if err != nil {
+			return
+		}
+		err = en.WriteInt(z.Consecutive)
+		if err != nil {
+			err = msgp.WrapError(err, "Consecutive")
+			return
+		}
+		// write "ab"
+		err = en.Append(0xa2, 0x61, 0x62)
+		if err != nil {
+			return
+		}
+		err = en.WriteInt(z.Abandoned)
+		if err != nil {
+			err = msgp.WrapError(err, "Abandoned")
+			return
+		}
+		if (zb0001Mask & 0x20) == 0 { // if not omitted
+			// write "le"
+			err = en.Append(0xa2, 0x6c, 0x65)
+			if err != nil {
+				return
+			}
+			err = en.WriteString(z.LastErr)
+			if err != nil {
+				err = msgp.WrapError(err, "LastErr")
+				return
+			}
+		}
+	}
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
+func (z *DriveHealth) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// check for omitted fields
+	zb0001Len := uint32(6)
+	var zb0001Mask uint8 /* 6 bits */
+	_ = zb0001Mask
+	if z.LastErr == "" {
+		zb0001Len--
+		zb0001Mask |= 0x20
+	}
+	// variable map header, size zb0001Len
+	o = append(o, 0x80|uint8(zb0001Len))
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		// string "s"
+		o = append(o, 0xa1, 0x73)
+		o = msgp.AppendString(o, z.State)
+		// string "since"
+		o = append(o, 0xa5, 0x73, 0x69, 0x6e, 0x63, 0x65)
+		o = msgp.AppendTimeExt(o, z.Since)
+		// string "to"
+		o = append(o, 0xa2, 0x74, 0x6f)
+		o = msgp.AppendUint64(o, z.Timeouts)
+		// string "c"
+		o = append(o, 0xa1, 0x63)
+		o = msgp.AppendInt(o, z.Consecutive)
+		// string "ab"
+		o = append(o, 0xa2, 0x61, 0x62)
+		o = msgp.AppendInt(o, z.Abandoned)
+		if (zb0001Mask & 0x20) == 0 { // if not omitted
+			// string "le"
+			o = append(o, 0xa2, 0x6c, 0x65)
+			o = msgp.AppendString(o, z.LastErr)
+		}
+	}
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *DriveHealth) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > z94b1f360limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "s":
+			z.State, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "State")
+				return
+			}
+		case "since":
+			z.Since, bts, err = msgp.ReadTimeUTCBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Since")
+				return
+			}
+		case "to":
+			z.Timeouts, bts, err = msgp.ReadUint64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Timeouts")
+				return
+			}
+		case "c":
+			z.Consecutive, bts, err = msgp.ReadIntBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Consecutive")
+				return
+			}
+		case "ab":
+			z.Abandoned, bts, err = msgp.ReadIntBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Abandoned")
+				return
+			}
+		case "le":
+			z.LastErr, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "LastErr")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z *DriveHealth) Msgsize() (s int) {
+	s = 1 + 2 + msgp.StringPrefixSize + len(z.State) + 6 + msgp.TimeSize + 3 + msgp.Uint64Size + 2 + msgp.IntSize + 3 + msgp.IntSize + 3 + msgp.StringPrefixSize + len(z.LastErr)
 	return
 }
 

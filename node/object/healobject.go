@@ -157,9 +157,12 @@ func (s *Set) readEvery(ctx context.Context, bucket, object string) (decision, e
 }
 
 // isOffline reports whether a drive's answer says it is offline (or it could
-// not be opened at all).
+// not be opened at all). A drive whose call hung past its deadline, or that
+// was taken out of service for hanging (storage/health), is offline too:
+// its copy may well be fine, it just cannot be reached now.
 func isOffline(d storage.Drive, err error) bool {
-	return d == nil || errors.Is(err, storage.ErrDriveOffline)
+	return d == nil || errors.Is(err, storage.ErrDriveOffline) ||
+		errors.Is(err, storage.ErrDriveTimeout) || errors.Is(err, storage.ErrDriveFaulty)
 }
 
 // healAbsent removes the leftovers of an object a read quorum says is

@@ -662,3 +662,23 @@ func TestHealLeavesNothingBehind(t *testing.T) {
 		hs.noTmpLeftovers(t)
 	})
 }
+
+// TestIsOfflineDriveHealth: a drive call abandoned at its deadline, or a
+// drive taken out of service for hanging, is an offline drive (skipped by
+// healing), not a failure of the drive's copy.
+func TestIsOfflineDriveHealth(t *testing.T) {
+	d := storage.Drive(&local.Drive{})
+	for _, err := range []error{storage.ErrDriveOffline, storage.ErrDriveTimeout, storage.ErrDriveFaulty, errNotAsked} {
+		if wrapped := fmt.Errorf("ReadVersion on /d: %w", err); !isOffline(d, wrapped) {
+			t.Errorf("%v is not offline", wrapped)
+		}
+	}
+	for _, err := range []error{nil, storage.ErrFileNotFound, storage.ErrFileCorrupt, storage.ErrFaultyDisk, errDriveTimeout} {
+		if isOffline(d, err) {
+			t.Errorf("%v is offline", err)
+		}
+	}
+	if !isOffline(nil, nil) {
+		t.Error("a missing drive is not offline")
+	}
+}

@@ -79,7 +79,8 @@ func httpStatus(err error) int {
 	case errors.Is(err, storage.ErrInvalidArgument), errors.Is(err, storage.ErrInvalidPath),
 		errors.Is(err, storage.ErrInvalidVolume):
 		return http.StatusBadRequest
-	case errors.Is(err, storage.ErrDriveOffline), errors.Is(err, context.Canceled),
+	case errors.Is(err, storage.ErrDriveOffline), errors.Is(err, storage.ErrDriveTimeout),
+		errors.Is(err, storage.ErrDriveFaulty), errors.Is(err, context.Canceled),
 		errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
 	}
