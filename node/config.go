@@ -19,6 +19,7 @@ import (
 	"github.com/gridstore/gridstore/node/cluster"
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/nslock"
+	"github.com/gridstore/gridstore/storage/health"
 )
 
 // Config configures a node. Start from DefaultConfig (production) or
@@ -117,6 +118,10 @@ type Timing struct {
 	Set object.Config
 	// ListStallTimeout bounds a listing's wait for one drive.
 	ListStallTimeout time.Duration
+	// DriveHealth bounds every call on a local drive (storage/health);
+	// the zero value means the package's defaults (5 s a call, 10 s of a
+	// stream without progress, out of service after 3 timeouts in a row).
+	DriveHealth health.Config
 	// Cluster holds the gossip timings (node/cluster); its Self, Peers,
 	// Secret and addresses are the node's. The zero value means
 	// cluster.DefaultConfig.

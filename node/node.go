@@ -32,6 +32,7 @@ import (
 	"github.com/gridstore/gridstore/node/s3/limits"
 	"github.com/gridstore/gridstore/node/s3/sigv4"
 	"github.com/gridstore/gridstore/storage"
+	"github.com/gridstore/gridstore/storage/health"
 	"github.com/gridstore/gridstore/storage/local"
 	"github.com/gridstore/gridstore/storage/remote"
 )
@@ -82,6 +83,7 @@ type running struct {
 	clients []*remote.Client
 	heal    *healqueue.Queue
 	admit   *admission
+	guards  []*health.Drive // the local drives' hang guards
 }
 
 // Start checks cfg, listens on cfg.Address and starts serving: liveness and
@@ -379,9 +381,17 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 		}
 	}()
 	lo := res.Layout
+	// Every local drive is served through its hang guard (storage/health):
+	// a call that does not return in time fails on time, and a drive that
+	// keeps timing out is out of service until a probe passes. Local
+	// requests and the grid's remote ones share the guard.
+	guarded := make(map[int]storage.Drive, len(res.LocalDrives))
 	for d := range lo.DriveCount() {
 		if ld, ok := res.LocalDrives[d]; ok {
-			r.local = append(r.local, ld)
+			hd := health.Wrap(ld, n.cfg.Timing.DriveHealth, n.log.Named("health"))
+			guarded[d] = hd
+			r.guards = append(r.guards, hd)
+			r.local = append(r.local, hd)
 		}
 	}
 	var ropts []remote.Option
@@ -404,8 +414,8 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 			var drive storage.Drive
 			switch {
 			case ep.IsLocal:
-				if ld, ok := res.LocalDrives[d]; ok {
-					drive = ld
+				if gd, ok := guarded[d]; ok {
+					drive = gd
 				}
 			default:
 				rc, err := remote.NewClient(n.grid, ep.Host, ep.URL, n.reads, ropts...)
@@ -604,6 +614,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // drives), clients before drives.
 func (r *running) close() {
 	r.closeClients()
+	for _, g := range r.guards {
+		_ = g.Close() // stops its probes; closes the drive, as res.Close does again
+	}
 	_ = r.res.Close()
 }
 
