@@ -287,17 +287,28 @@ func (s *shardReaders) record(b *blockBuffer, i int, err error, block int64) {
 }
 
 // finish waits until b holds `need` healthy shards of block, asking other
-// readers as those in flight fail, and, with late set, more readers when
-// those in flight take longer than late (hedging).
+// readers as those in flight fail.
 func (s *shardReaders) finish(b *blockBuffer, block int64) error {
-	if !s.parallel || s.late <= 0 || !s.interruptible() {
-		for {
-			s.collect(b)
-			if err := s.enough(b, block); err == nil || !errors.Is(err, errAskedMore) {
-				return err
-			}
+	if s.parallel && s.late > 0 && s.interruptible() {
+		return s.finishHedged(b, block)
+	}
+	for {
+		s.collect(b)
+		good := b.count()
+		if good >= s.need {
+			s.observed()
+			return nil
+		}
+		if s.ask(b, s.need-good, block) == 0 {
+			return s.quorumError(good)
 		}
 	}
+}
+
+// finishHedged is finish that, when the reads in flight take longer than
+// late, asks as many more readers (parity) and keeps the first shards to
+// arrive.
+func (s *shardReaders) finishHedged(b *blockBuffer, block int64) error {
 	late := time.NewTimer(max(0, s.late-time.Since(s.asked)))
 	defer late.Stop()
 	for {
@@ -312,9 +323,7 @@ func (s *shardReaders) finish(b *blockBuffer, block int64) error {
 				}
 			}
 			s.collect(b)
-			if s.observe != nil {
-				s.observe(time.Since(s.asked))
-			}
+			s.observed()
 			return nil
 		}
 		if s.pending+good < s.need {
@@ -322,7 +331,7 @@ func (s *shardReaders) finish(b *blockBuffer, block int64) error {
 				continue
 			}
 			if s.pending == 0 {
-				return fmt.Errorf("%d of %d shards healthy, need %d: %w", good, len(s.readers), s.need, ErrReadQuorum)
+				return s.quorumError(good)
 			}
 		}
 		select {
@@ -335,23 +344,15 @@ func (s *shardReaders) finish(b *blockBuffer, block int64) error {
 	}
 }
 
-// errAskedMore tells finish's plain loop that enough asked more readers.
-var errAskedMore = errors.New("asked more")
+// observed reports the block's time to Observe.
+func (s *shardReaders) observed() {
+	if s.observe != nil {
+		s.observe(time.Since(s.asked))
+	}
+}
 
-// enough reports nil when b holds need shards, errAskedMore after asking
-// readers to replace those that failed, or ErrReadQuorum when none is left.
-func (s *shardReaders) enough(b *blockBuffer, block int64) error {
-	good := b.count()
-	if good >= s.need {
-		if s.observe != nil {
-			s.observe(time.Since(s.asked))
-		}
-		return nil
-	}
-	if s.ask(b, s.need-good, block) == 0 {
-		return fmt.Errorf("%d of %d shards healthy, need %d: %w", good, len(s.readers), s.need, ErrReadQuorum)
-	}
-	return errAskedMore
+func (s *shardReaders) quorumError(good int) error {
+	return fmt.Errorf("%d of %d shards healthy, need %d: %w", good, len(s.readers), s.need, ErrReadQuorum)
 }
 
 // interruptible reports whether every reader can be interrupted, which

@@ -81,7 +81,7 @@ func (n *Node) watchLiveness() {
 			n.log.Info("cluster: peer "+ev.Kind.String(), zap.String("peer", ev.Node))
 		case <-t.C:
 			for _, peer := range n.nodeHosts() {
-				if peer == n.self || n.grid == nil {
+				if peer == n.self { // gossip runs only beside a grid: n.grid is set
 					continue
 				}
 				ml := n.members.State(peer)

@@ -339,7 +339,7 @@ func (j *putJob) finishShards(sws []*shardWriter, shardErrs []error, encErr erro
 		ok  bool
 	}
 	results := make(chan finished, len(sws)) // late finishers never block
-	running := 0
+	running, waiting := 0, make([]bool, len(sws))
 	for pos, sw := range sws {
 		if sw == nil {
 			continue
@@ -349,6 +349,7 @@ func (j *putJob) finishShards(sws []*shardWriter, shardErrs []error, encErr erro
 			shardErr = shardErrs[j.dist[pos]-1]
 		}
 		running++
+		waiting[pos] = true
 		go func() {
 			switch {
 			case encErr != nil:
@@ -363,10 +364,7 @@ func (j *putJob) finishShards(sws []*shardWriter, shardErrs []error, encErr erro
 		}()
 	}
 	var grace <-chan time.Time
-	complete, waiting := 0, make([]bool, len(sws))
-	for pos, sw := range sws {
-		waiting[pos] = sw != nil
-	}
+	complete := 0
 	for running > 0 {
 		select {
 		case r := <-results:
