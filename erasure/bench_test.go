@@ -327,3 +327,35 @@ func BenchmarkDecodeSlowReaders(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEncodeOneSlowWriter: one writer of a 4+2 set takes 20 ms for
+// every shard chunk (a drive a few MB/s slow behind a full ring buffer),
+// the others none. Without a grace every block waits for it; with one the
+// encoder leaves it behind once it has held the others back by the grace.
+func BenchmarkEncodeOneSlowWriter(b *testing.B) {
+	object := randomBytes(62, benchObjectSize)
+	c := mustCoder(b, 4, 2, 0)
+	for _, grace := range []time.Duration{0, 50 * time.Millisecond} {
+		b.Run(fmt.Sprintf("4+2/grace=%v", grace), func(b *testing.B) {
+			src := bytes.NewReader(object)
+			writers := make([]io.Writer, c.TotalShards())
+			b.SetBytes(benchObjectSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range writers {
+					var w io.Writer = io.Discard
+					if i == 1 {
+						l := newLaggingWriter()
+						l.delay, l.minLag, l.discard = 20*time.Millisecond, 1024, true // chunks, not hashes
+						w = l
+					}
+					writers[i], _ = NewBitrotWriter(w, testKey, c.ShardSize())
+				}
+				src.Reset(object)
+				if _, _, err := c.EncodeWith(context.Background(), writers, src, benchObjectSize, c.WriteQuorum(), EncodeOptions{Grace: grace}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -224,6 +224,37 @@ func (c *Coder) putBlock(b *blockBuffer) {
 	c.blocks.Put(b)
 }
 
+// blockPair is the two buffers of a double-buffered coding loop: one being
+// written (or read) while the next block goes into the other. The second
+// is taken from the pool only once a second block needs it, so an object
+// of one block, as most small ones are, holds one.
+type blockPair struct {
+	c    *Coder
+	bufs [2]*blockBuffer
+}
+
+// get returns buffer i, taken from the pool if it has none.
+func (p *blockPair) get(i int) *blockBuffer {
+	if p.bufs[i] == nil {
+		p.bufs[i] = p.c.getBlock()
+	}
+	return p.bufs[i]
+}
+
+// drop forgets buffer i without returning it to the pool (a writer still
+// reads from it and returns it itself); the next get takes a fresh one.
+func (p *blockPair) drop(i int) { p.bufs[i] = nil }
+
+// release returns the buffers to the pool.
+func (p *blockPair) release() {
+	for i, b := range p.bufs {
+		if b != nil {
+			p.c.putBlock(b)
+			p.bufs[i] = nil
+		}
+	}
+}
+
 // layout slices the backing array into shards of shardSize bytes each and
 // clears the per-block read state. Capacities are capped at the shard so
 // that reedsolomon, which reuses the capacity of an emptied shard, rebuilds

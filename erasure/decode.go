@@ -30,7 +30,9 @@ import (
 //
 // Readers are read in parallel, one goroutine per reader used, and the next
 // block is read while the current one is written to dst. Decode returns only
-// after every Read it started has returned; it does not close the readers.
+// after every Read it started has returned (when it fails early, it first
+// interrupts those of readers that are Interrupters); it does not close the
+// readers.
 func (c *Coder) Decode(ctx context.Context, dst io.Writer, readers []io.Reader, offset, length, size int64) (n int64, shardErrs []error, err error) {
 	return c.DecodeWith(ctx, dst, readers, offset, length, size, DecodeOptions{})
 }
@@ -48,6 +50,17 @@ type DecodeOptions struct {
 	// shards, from when its reads were asked: what a caller learns Late
 	// from.
 	Observe func(time.Duration)
+	// Outrun, if set, is told (on Decode's goroutine) each time a read of
+	// shard was outrun: interrupted because other shards made its block
+	// first. What a caller learns which drives are late from.
+	Outrun func(shard int)
+	// Avoid, if not nil, has one entry per shard: a shard marked is read
+	// only as a last resort, when the others cannot make a block (they
+	// failed, or are late under Late), as a reader once outrun is. A
+	// caller marks the shards of drives it expects to be late, so that
+	// parity stands in for them from the first block instead of after
+	// Late. It never makes Decode ask fewer shards than a block needs.
+	Avoid []bool
 }
 
 // Interrupter is a shard reader whose Read (or Skip) can be told to give
@@ -73,7 +86,14 @@ func (c *Coder) DecodeWith(ctx context.Context, dst io.Writer, readers []io.Read
 		return 0, nil, fmt.Errorf("decode: %w", err)
 	}
 	in := newShardReaders(readers, c.data, !c.sequentialIO)
-	in.late, in.observe = opts.Late, opts.Observe
+	in.late, in.observe, in.onOutrun = opts.Late, opts.Observe, opts.Outrun
+	if opts.Avoid != nil {
+		if len(opts.Avoid) != len(readers) {
+			return 0, nil, fmt.Errorf("%w: decode: %d avoid marks for %d shards", ErrInvalidArgument, len(opts.Avoid), len(readers))
+		}
+		// Avoided shards start where outrun ones end up: asked last.
+		copy(in.outrun, opts.Avoid)
+	}
 	defer in.close()
 	if length == 0 {
 		return 0, in.errs, nil
@@ -83,23 +103,25 @@ func (c *Coder) DecodeWith(ctx context.Context, dst io.Writer, readers []io.Read
 	}
 
 	first, last := c.blockSpan(offset, length)
-	bufs := [2]*blockBuffer{c.getBlock(), c.getBlock()}
-	defer c.putBlock(bufs[1])
-	defer c.putBlock(bufs[0])
-	defer in.collect(nil) // the readers must be done with bufs before they go back to the pool
+	bufs := blockPair{c: c}
+	defer bufs.release()
+	// The readers must be done with bufs before they go back to the pool;
+	// on an early return (a failed write, a cancelled request) the reads
+	// still out are interrupted rather than waited for.
+	defer in.stopReads()
 
-	c.startBlockRead(in, bufs[0], first, first, size)
+	c.startBlockRead(in, bufs.get(0), first, first, size)
 	for block, cur := first, 0; block <= last; block, cur = block+1, cur^1 {
 		if err := ctx.Err(); err != nil {
 			return n, in.errs, fmt.Errorf("decode block %d: %w", block, err)
 		}
-		b := bufs[cur]
+		b := bufs.get(cur)
 		if err := in.finish(b, block); err != nil {
 			return n, in.errs, fmt.Errorf("decode block %d: %w", block, err)
 		}
 		if block < last {
 			// Prefetch: the next block's reads overlap writing this one.
-			c.startBlockRead(in, bufs[cur^1], block+1, first, size)
+			c.startBlockRead(in, bufs.get(cur^1), block+1, first, size)
 		}
 		if err := c.reconstruct(b, nil); err != nil {
 			return n, in.errs, fmt.Errorf("decode block %d: reconstruct: %w", block, err)
@@ -172,6 +194,7 @@ type shardReaders struct {
 	// asked after the others; asked is when the block's reads started.
 	late     time.Duration
 	observe  func(time.Duration)
+	onOutrun func(shard int)
 	inFlight []bool
 	outrun   []bool
 	asked    time.Time
@@ -212,7 +235,8 @@ func (s *shardReaders) healthy() int {
 }
 
 // ask starts reading up to want more shards of b's block, lowest index
-// first so that data shards are preferred, readers once outrun last, and
+// first so that data shards are preferred, readers once outrun (or
+// avoided) last, and
 // returns how many it asked.
 func (s *shardReaders) ask(b *blockBuffer, want int, block int64) int {
 	asked := 0
@@ -320,6 +344,9 @@ func (s *shardReaders) finishHedged(b *blockBuffer, block int64) error {
 				if f {
 					s.readers[i].(Interrupter).Interrupt()
 					s.outrun[i] = true
+					if s.onOutrun != nil {
+						s.onOutrun(i)
+					}
 				}
 			}
 			s.collect(b)
@@ -339,7 +366,13 @@ func (s *shardReaders) finishHedged(b *blockBuffer, block int64) error {
 			s.take(b, r)
 		case <-late.C:
 			// As many more as are out: whichever need arrive first win.
+			// The timer runs again: a shard asked now may be as late as
+			// those it stands in for (both on one paused node), and the
+			// reads out would otherwise hold the block until the readers
+			// give up on their own (a shard timeout, 30 s by default)
+			// while healthy shards are never asked.
 			s.ask(b, s.pending, block)
+			late.Reset(s.late)
 		}
 	}
 }
@@ -364,6 +397,20 @@ func (s *shardReaders) interruptible() bool {
 		}
 	}
 	return true
+}
+
+// stopReads interrupts the reads in flight that can be (Interrupter) and
+// waits for them all to return.
+func (s *shardReaders) stopReads() {
+	for i, f := range s.inFlight {
+		if !f {
+			continue
+		}
+		if r, ok := s.readers[i].(Interrupter); ok {
+			r.Interrupt()
+		}
+	}
+	s.collect(nil)
 }
 
 // close stops the goroutines once their current read has returned.

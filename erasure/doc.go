@@ -19,7 +19,8 @@
 // coder.go (ShardFileSize, ShardRange, BlockCount).
 //
 // Encode streams an object into the shard writers, going on while a write
-// quorum of them is healthy. Decode streams any byte range back from any
+// quorum of them is healthy; EncodeWith can also leave behind a writer that
+// holds the others back past their quorum (EncodeOptions.Grace). Decode streams any byte range back from any
 // DataShards healthy shards, reading data shards only while they are all
 // healthy. Heal rebuilds chosen shards from the others. All three pipeline
 // one block ahead and talk to each shard from its own goroutine, so a slow

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // Encode reads an object from src block by block and writes shard i of
@@ -21,7 +22,15 @@ import (
 // writer, while the next block is read and encoded: writers are used from
 // one goroutine at a time, but not the caller's. Encode returns only after
 // every Write it started has returned. An empty object writes nothing.
+//
+// Encode waits for every healthy writer to finish each block, so one slow
+// writer sets the pace; EncodeWith can leave it behind.
 func (c *Coder) Encode(ctx context.Context, writers []io.Writer, src io.Reader, size int64, writeQuorum int) (n int64, writerErrs []error, err error) {
+	return c.EncodeWith(ctx, writers, src, size, writeQuorum, EncodeOptions{})
+}
+
+// EncodeWith is Encode with options; see EncodeOptions.
+func (c *Coder) EncodeWith(ctx context.Context, writers []io.Writer, src io.Reader, size int64, writeQuorum int, opts EncodeOptions) (n int64, writerErrs []error, err error) {
 	if len(writers) != c.TotalShards() {
 		return 0, nil, fmt.Errorf("%w: encode: %d writers for %d shards", ErrInvalidArgument, len(writers), c.TotalShards())
 	}
@@ -36,21 +45,29 @@ func (c *Coder) Encode(ctx context.Context, writers []io.Writer, src io.Reader, 
 	}
 
 	out := newShardWriters(writers, !c.sequentialIO)
-	defer out.close()
 	if out.healthy < writeQuorum {
+		out.close()
 		return 0, out.errs, fmt.Errorf("encode: %d of %d writers available, need %d: %w", out.healthy, len(writers), writeQuorum, ErrWriteQuorum)
 	}
+	out.leaveBehind(writeQuorum, opts.Grace, c.putBlock)
 
 	// Two buffers: one being written by the shard writers while the next
-	// block is read and encoded into the other.
-	bufs := [2]*blockBuffer{c.getBlock(), c.getBlock()}
-	defer c.putBlock(bufs[1])
-	defer c.putBlock(bufs[0])
-	defer out.wait() // the writers must be done with bufs before they go back to the pool
+	// block is read and encoded into the other. A buffer an abandoned
+	// writer may still be reading from is replaced, and goes back to the
+	// pool only once that Write has returned.
+	bufs := blockPair{c: c}
+	defer func() {
+		out.close() // every Write has returned, abandoned ones too
+		bufs.release()
+	}()
 
 	var inFlight int64 // object bytes of the block the writers are busy with
+	flying := -1       // which of bufs the writers are busy with
 	finishInFlight := func(block int64) error {
-		out.wait()
+		if flying >= 0 && out.finish() {
+			bufs.drop(flying) // lent to an abandoned write, which returns it
+		}
+		flying = -1
 		if out.healthy < writeQuorum {
 			return fmt.Errorf("encode block %d: %d of %d writers left, need %d: %w", block, out.healthy, len(writers), writeQuorum, ErrWriteQuorum)
 		}
@@ -64,13 +81,14 @@ func (c *Coder) Encode(ctx context.Context, writers []io.Writer, src io.Reader, 
 			_ = finishInFlight(block - 1) // only to count it in n: the caller gets the cause
 			return n, out.errs, fmt.Errorf("encode block %d: %w", block, err)
 		}
-		read, last, err := c.readBlock(src, bufs[cur], block, size)
+		b := bufs.get(cur)
+		read, last, err := c.readBlock(src, b, block, size)
 		if err != nil {
 			_ = finishInFlight(block - 1)
 			return n, out.errs, err
 		}
 		if read > 0 {
-			if err := c.encodeBlock(bufs[cur], read); err != nil {
+			if err := c.encodeBlock(b, read); err != nil {
 				return n, out.errs, fmt.Errorf("encode block %d: %w", block, err)
 			}
 		}
@@ -78,8 +96,8 @@ func (c *Coder) Encode(ctx context.Context, writers []io.Writer, src io.Reader, 
 			return n, out.errs, err
 		}
 		if read > 0 {
-			out.write(bufs[cur].shards, block)
-			inFlight = int64(read)
+			out.writeBlock(b, block)
+			flying, inFlight = cur, int64(read)
 		}
 		if last {
 			if err := finishInFlight(block); err != nil {
@@ -145,11 +163,16 @@ type shardWriters struct {
 	parallel bool
 
 	// One goroutine per writer, started on first use; each takes a shard
-	// from its channel, writes it and reports on done.
-	reqs    []chan shardRequest
-	done    chan shardResult
-	pending int
-	wg      sync.WaitGroup
+	// from its channel, writes it and reports on done. pending counts the
+	// writes of the block in flight, inFlight marks their writers.
+	reqs     []chan shardRequest
+	done     chan shardResult
+	pending  int
+	inFlight []bool
+	wg       sync.WaitGroup
+
+	// Leaving stragglers behind (EncodeOptions.Grace); see straggler.go.
+	stragglers
 }
 
 type shardRequest struct {
@@ -172,6 +195,7 @@ func newShardWriters(writers []io.Writer, parallel bool) *shardWriters {
 		parallel: parallel,
 		reqs:     make([]chan shardRequest, len(writers)),
 		done:     make(chan shardResult, len(writers)),
+		inFlight: make([]bool, len(writers)),
 	}
 	for i, wr := range writers {
 		if wr == nil {
@@ -200,6 +224,7 @@ func (w *shardWriters) write(shards [][]byte, block int64) {
 		}
 		w.reqs[i] <- shardRequest{buf: shards[i], block: block}
 		w.pending++
+		w.inFlight[i] = true
 	}
 }
 
@@ -214,14 +239,32 @@ func (w *shardWriters) serve(i int) {
 	}
 }
 
+// wait waits for every write of the block in flight.
 func (w *shardWriters) wait() {
-	for ; w.pending > 0; w.pending-- {
-		r := <-w.done
-		if r.err != nil {
-			w.errs[r.shard] = fmt.Errorf("shard %d: %w", r.shard, r.err)
-			w.healthy--
-		}
+	for w.pending > 0 {
+		w.take(<-w.done, time.Time{})
 	}
+}
+
+// take records a finished write and reports whether it succeeded. A write
+// of a writer that was abandoned (straggler.go) only gives its buffer back.
+// since, if set, is when the block's write quorum was seen: the time since
+// is charged to the writer.
+func (w *shardWriters) take(r shardResult, since time.Time) bool {
+	if w.returned(r.shard) {
+		return false
+	}
+	w.pending--
+	w.inFlight[r.shard] = false
+	if !since.IsZero() {
+		w.charge[r.shard] += time.Since(since)
+	}
+	if r.err != nil {
+		w.errs[r.shard] = fmt.Errorf("shard %d: %w", r.shard, r.err)
+		w.healthy--
+		return false
+	}
+	return true
 }
 
 func (w *shardWriters) record(i int, err error, block int64) {
@@ -231,9 +274,13 @@ func (w *shardWriters) record(i int, err error, block int64) {
 	}
 }
 
-// close stops the goroutines once their current write has returned.
+// close stops the goroutines once their current write, and every abandoned
+// one, has returned.
 func (w *shardWriters) close() {
 	w.wait()
+	for w.abandoned > 0 {
+		w.take(<-w.done, time.Time{})
+	}
 	for _, ch := range w.reqs {
 		if ch != nil {
 			close(ch)

@@ -26,6 +26,11 @@ var (
 	// coming, and the next Read or Skip takes them.
 	ErrShardLate = errors.New("erasure: shard read outrun by other shards")
 
+	// ErrShardStraggler marks a shard writer EncodeWith abandoned because
+	// it fell behind the write quorum by more than EncodeOptions.Grace:
+	// the writer is slow, not failed, and what it wrote is incomplete.
+	ErrShardStraggler = errors.New("erasure: shard writer left behind the write quorum")
+
 	// ErrShardMissing marks a shard whose reader or writer was given as nil.
 	ErrShardMissing = errors.New("erasure: shard missing")
 

@@ -58,9 +58,8 @@ func (c *Coder) Heal(ctx context.Context, writers []io.Writer, readers []io.Read
 		return out.errs, in.errs, fmt.Errorf("heal: %d of %d source shards available, need %d: %w", h, total-out.healthy, c.data, ErrReadQuorum)
 	}
 
-	bufs := [2]*blockBuffer{c.getBlock(), c.getBlock()}
-	defer c.putBlock(bufs[1])
-	defer c.putBlock(bufs[0])
+	bufs := blockPair{c: c}
+	defer bufs.release()
 	defer out.wait()      // writers and readers must be done with bufs
 	defer in.collect(nil) // before they go back to the pool
 
@@ -75,12 +74,12 @@ func (c *Coder) Heal(ctx context.Context, writers []io.Writer, readers []io.Read
 		return nil
 	}
 
-	c.startBlockRead(in, bufs[0], 0, 0, size)
+	c.startBlockRead(in, bufs.get(0), 0, 0, size)
 	for block, cur := int64(0), 0; block < blocks; block, cur = block+1, cur^1 {
 		if err := ctx.Err(); err != nil {
 			return out.errs, in.errs, fmt.Errorf("heal block %d: %w", block, err)
 		}
-		b := bufs[cur]
+		b := bufs.get(cur)
 		if err := in.finish(b, block); err != nil {
 			return out.errs, in.errs, fmt.Errorf("heal block %d: %w", block, err)
 		}
@@ -89,7 +88,7 @@ func (c *Coder) Heal(ctx context.Context, writers []io.Writer, readers []io.Read
 			return out.errs, in.errs, err
 		}
 		if block+1 < blocks {
-			c.startBlockRead(in, bufs[cur^1], block+1, 0, size)
+			c.startBlockRead(in, bufs.get(cur^1), block+1, 0, size)
 		}
 		if err := c.reconstruct(b, required); err != nil {
 			return out.errs, in.errs, fmt.Errorf("heal block %d: reconstruct: %w", block, err)

@@ -18,6 +18,7 @@ type stallingReader struct {
 	r           io.Reader
 	delay       time.Duration
 	stallBlocks int // the first stallBlocks reads stall until released
+	stallFrom   int // reads from the stallFrom-th on (counting from 1) stall until released (0: none)
 	failFrom    int // reads from the failFrom-th on fail (0: never)
 	reads       int
 	release     chan struct{}
@@ -40,7 +41,7 @@ func (s *stallingReader) Interrupt() {
 // wait stalls as configured; it reports ErrShardLate when interrupted.
 func (s *stallingReader) wait() error {
 	var stall <-chan struct{}
-	if s.reads < s.stallBlocks {
+	if s.reads < s.stallBlocks || (s.stallFrom > 0 && s.reads+1 >= s.stallFrom) {
 		stall = s.release
 	}
 	var delay <-chan time.Time
@@ -157,6 +158,62 @@ func TestDecodeOutrunsAStalledShard(t *testing.T) {
 	}
 	if stalling[1].interrupted.Load() == 0 {
 		t.Error("the stalled shard's read was never interrupted")
+	}
+}
+
+// A data shard and the parity shard the hedge asks in its place stall
+// alike (two drives of one paused node): the hedge goes on asking, one late
+// period after the other, until the block has its shards, rather than wait
+// for the stalled reads (issue 12: a GET hung 20 s with healthy parity
+// never asked).
+func TestDecodeHedgeAsksAgainWhenTheStandInStalls(t *testing.T) {
+	f := newDecodeFixture(t)
+	readers, stalling := hedgeReaders(t, f)
+	for _, i := range []int{1, 4} { // 4: the first parity shard, asked first
+		stalling[i].stallBlocks = 1 << 30
+		defer close(stalling[i].release)
+	}
+	done := make(chan struct{})
+	var got []byte
+	var err error
+	go func() {
+		defer close(done)
+		got, _, err = decodeHedged(t, f, readers, 10*time.Millisecond)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Decode waited for two stalled shards although parity was there")
+	}
+	if err != nil || !bytes.Equal(got, f.object) {
+		t.Fatalf("decode: %v", err)
+	}
+	if stalling[1].interrupted.Load() == 0 || stalling[4].interrupted.Load() == 0 {
+		t.Errorf("interrupts: shard 1 %d, shard 4 %d; both stalled reads should have been outrun",
+			stalling[1].interrupted.Load(), stalling[4].interrupted.Load())
+	}
+}
+
+// A failed write returns at once even while a read of the next block
+// (started ahead) is stalled: the read is interrupted, not waited for.
+func TestDecodeFailedWriteDoesNotWaitForAStalledRead(t *testing.T) {
+	f := newDecodeFixture(t)
+	readers, stalling := hedgeReaders(t, f)
+	stalling[1].stallFrom = 2 // block 0 arrives, block 1 never does
+	defer close(stalling[1].release)
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := f.c.DecodeWith(context.Background(), &failingWriter{w: io.Discard}, readers, 0, f.size, f.size,
+			DecodeOptions{Late: time.Hour})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("decode into a failing writer succeeded")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Decode waited for a stalled read after its write had failed")
 	}
 }
 

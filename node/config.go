@@ -19,6 +19,7 @@ import (
 	"github.com/gridstore/gridstore/node/cluster"
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/nslock"
+	"github.com/gridstore/gridstore/storage"
 	"github.com/gridstore/gridstore/storage/health"
 )
 
@@ -87,7 +88,8 @@ type Config struct {
 	// MaxRequests and RequestMemory bound the S3 requests in flight and
 	// the buffer memory they may take (node/admission.go); beyond them a
 	// request is refused at once with 503 SlowDown. 0 means
-	// DefaultMaxRequests and DefaultRequestMemory (1 GiB).
+	// DefaultMaxRequests and DefaultRequestMemory() (96 MiB a CPU, 128 MiB at
+	// least, a quarter of the machine's memory at most).
 	MaxRequests int
 	// GossipPort is the port of the node's gossip (memberlist, UDP and
 	// TCP); 0 derives it from the node's port (cluster.GossipPort: +10000),
@@ -101,6 +103,11 @@ type Config struct {
 	AppVersion string
 	// Logger receives the node's logs; nil logs nothing.
 	Logger *zap.Logger
+
+	// WrapLocalDrive, if set, wraps each local drive (by drive index)
+	// beneath its hang guard, where a failing disk would be: tests inject
+	// faults there (storage/faultdrive). nil in production.
+	WrapLocalDrive func(index int, d storage.Drive) storage.Drive
 
 	// Timing holds the timeouts of the layers below.
 	Timing Timing
@@ -126,7 +133,54 @@ type Timing struct {
 	// Secret and addresses are the node's. The zero value means
 	// cluster.DefaultConfig.
 	Cluster cluster.Config
+	// Heal paces the healing of missed writes (node/object/missedlog).
+	Heal HealTiming
 }
+
+// HealTiming paces the healing of what drives missed while they were away.
+type HealTiming struct {
+	// Rate bounds the objects healed per second from the missed-write log
+	// and by walks; 0 means missedlog.DefaultRate (50).
+	Rate float64
+	// Interval is how often the log's entries are tried without a return
+	// to wake the healer; 0 means missedlog.DefaultInterval (30 s).
+	Interval time.Duration
+	// WalkAfter: a node or local drive away at least this long is followed,
+	// on its return, by a walk of its sets (the missed-write logs may not
+	// hold everything it missed: a log lost with its drives, or its writer
+	// down too). 0 means DefaultHealWalkAfter; negative, never.
+	WalkAfter time.Duration
+
+	// ScanRate bounds the objects the scanner checks a second (on the
+	// sets this node scans); 0 means scanner.DefaultRate (100).
+	ScanRate float64
+	// ScanBitrotRate bounds the object bytes a second whose shards a
+	// bitrot pass verifies; 0 means scanner.DefaultBitrotRate (32 MiB/s),
+	// negative never checks bitrot.
+	ScanBitrotRate float64
+	// ScanBitrotEvery: one scan pass in this many checks bitrot; 0 means
+	// scanner.DefaultBitrotEvery (7).
+	ScanBitrotEvery int
+	// ScanInterval is the least time between the starts of two passes of
+	// a set; 0 means scanner.DefaultInterval (24 h), negative turns the
+	// scanner off.
+	ScanInterval time.Duration
+	// RebuildWorkers is how many objects of 1 MiB or more a drive rebuild
+	// heals at once (eight times as many smaller ones); 0 means
+	// scanner.DefaultRebuildWorkers (8).
+	RebuildWorkers int
+	// RebuildRetry bounds how soon a rebuild pass that left objects
+	// unhealed runs again (2 s at first, doubling up to it); 0 means
+	// scanner.DefaultRebuildRetry (1 min).
+	RebuildRetry time.Duration
+	// BusyRequests: the scanner and rebuilds pause while more S3 requests
+	// than this are in flight on the node (or more than half the request
+	// memory is reserved); 0 means MaxRequests/8, negative never pauses.
+	BusyRequests int
+}
+
+// DefaultHealWalkAfter is HealTiming.WalkAfter's default.
+const DefaultHealWalkAfter = 10 * time.Minute
 
 // DefaultConfig returns production settings.
 func DefaultConfig() Config {

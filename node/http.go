@@ -62,7 +62,9 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"The node is starting: it waits for a quorum of nodes and drives to agree on the deployment."), "")
 		return
 	}
-	cost, err := rn.admit.admit(r)
+	dr, r := prepareDrain(w, r)
+	defer dr.drain()
+	res, err := rn.admit.admit(r)
 	if err != nil {
 		retryAfterHeader(w)
 		s3err.Write(w, r, s3err.Newf(s3err.SlowDown, "The node is at its limit of requests in flight; retry in a moment."), "")
@@ -70,7 +72,8 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.log.Debug("request refused: node at its limit", zap.Error(err))
 		return
 	}
-	defer rn.admit.release(cost)
+	defer res.release()
+	r = r.WithContext(context.WithValue(r.Context(), reservationKey{}, res))
 	stall := n.cfg.StallTimeout
 	if stall == 0 {
 		stall = DefaultStallTimeout

@@ -82,8 +82,13 @@ type running struct {
 	remote  *remote.Server  // nil for a single node
 	clients []*remote.Client
 	heal    *healqueue.Queue
+	locker  *nslock.Locker // nil for a single node
 	admit   *admission
 	guards  []*health.Drive // the local drives' hang guards
+	healing *healing        // missed-write log and healer; nil without local drives
+	// healCount counts the heal queue's and the missed-write healer's
+	// heals, by reason.
+	healCount healCounters
 }
 
 // Start checks cfg, listens on cfg.Address and starts serving: liveness and
@@ -213,6 +218,7 @@ func (n *Node) setup(ctx context.Context, topo endpoint.Topology) error {
 		LocalDrives: n.localDiskInfo,
 		Sets:        n.setHealth,
 		Heal:        n.healStats,
+		HealInfo:    n.healStatus,
 	})
 	return nil
 }
@@ -262,7 +268,10 @@ func (n *Node) setupGrid() error {
 	if n.tls != nil {
 		gc.TLS = n.tls.client
 	}
-	gc.OnStateChange = lockSrv.OnStateChange
+	gc.OnStateChange = func(peer string, s grid.State) {
+		lockSrv.OnStateChange(peer, s)
+		n.gridStateChanged(peer, s)
+	}
 	gc.Logger = n.log.Named("grid")
 	m, err := grid.NewManager(gc)
 	if err != nil {
@@ -296,6 +305,7 @@ func (n *Node) bringUp() {
 		return
 	}
 	healing := n.clearNeedlessHealing(r)
+	n.prepareHealingDrives(r, healing)
 	n.up.Store(r)
 	close(n.ready)
 	lo := res.Layout
@@ -304,12 +314,14 @@ func (n *Node) bringUp() {
 		zap.Int("sets", len(lo.Sets)), zap.Int("set_size", lo.SetSize), zap.Int("parity", lo.Parity),
 		zap.Int("local_drives", len(res.LocalDrives)), zap.Ints("offline_drives", res.Offline))
 	if len(healing) > 0 {
-		// No drive-wide sweep yet: such a drive takes new writes, and an
-		// older object is rebuilt on it when a read or write finds it
-		// missing there (until then reads decode from the other drives).
-		n.log.Warn("drives are marked healing: older objects are rebuilt on them as they are read or written",
+		// Such a drive takes new writes at once (its buckets were just
+		// created); its rebuild puts every older object on it.
+		n.log.Warn("drives are marked healing: they are being rebuilt from their sets (gridstore admin heal shows the progress)",
 			zap.Ints("drives", healing))
 	}
+	n.startHealer(r, healing)
+	n.startRebuilds(r, healing)
+	n.startScanner(r)
 	n.wg.Go(n.cleanupLoop)
 	n.wg.Go(func() { n.sweepDrives(res.LocalDrives) })
 }
@@ -372,7 +384,7 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 		maxReqs = DefaultMaxRequests
 	}
 	if maxMem <= 0 {
-		maxMem = DefaultRequestMemory
+		maxMem = DefaultRequestMemory()
 	}
 	r.admit = newAdmission(maxReqs, maxMem, res.Layout.SetSize, res.Layout.Parity, n.cfg.Timing.Set.BlockSize)
 	defer func() {
@@ -388,7 +400,13 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 	guarded := make(map[int]storage.Drive, len(res.LocalDrives))
 	for d := range lo.DriveCount() {
 		if ld, ok := res.LocalDrives[d]; ok {
-			hd := health.Wrap(ld, n.cfg.Timing.DriveHealth, n.log.Named("health"))
+			var inner storage.Drive = ld
+			if n.cfg.WrapLocalDrive != nil {
+				inner = n.cfg.WrapLocalDrive(d, ld)
+			}
+			hc := n.cfg.Timing.DriveHealth
+			hc.OnStateChange = func(healthy bool) { n.localDriveStateChanged(d, healthy) }
+			hd := health.Wrap(inner, hc, n.log.Named("health"))
 			guarded[d] = hd
 			r.guards = append(r.guards, hd)
 			r.local = append(r.local, hd)
@@ -446,19 +464,30 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 	if r.heal, err = healqueue.New(healqueue.Config{
 		Logger: n.log.Named("heal"),
 		Heal: func(ctx context.Context, req object.HealRequest) error {
-			_, err := layer.HealObject(ctx, req.Bucket, req.Object, object.HealOptions{Corrupt: req.Corrupt})
+			res, err := layer.HealObject(ctx, req.Bucket, req.Object, object.HealOptions{Corrupt: req.Corrupt, Verify: req.Missing})
+			r.healCount.count(reasonRead, res, err)
 			return err
 		},
 	}); err != nil {
 		return nil, err
 	}
 	sc.Heal = r.heal
+	if err := n.openMissedLog(r); err != nil {
+		return nil, err
+	}
+	if r.healing != nil {
+		sc.Missed = r.healing.log
+	}
 	if n.grid != nil {
-		locker, err := nslock.NewLocker(n.grid, n.lockSrv, n.nodeHosts(), n.cfg.Timing.Lock)
+		// The lock servers of nodes memberlist holds dead are not asked,
+		// and a lock that too few live ones can grant fails at once.
+		locker, err := nslock.NewLocker(n.grid, n.lockSrv, n.nodeHosts(), n.cfg.Timing.Lock,
+			nslock.WithLiveness(func(peer string) bool { return !n.alive(peer) }))
 		if err != nil {
 			return nil, fmt.Errorf("locks: %w", err)
 		}
 		sc.Locker = object.AdaptLocker(locker.Lock, locker.RLock)
+		r.locker = locker
 	}
 	if layer, err = object.NewLayer(object.LayerConfig{
 		Layout: lo, DeploymentID: res.ID, Sets: sets, Set: sc,
@@ -484,6 +513,7 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 			n.metrics.ObserveRequest(ri.API, ri.Status, ri.Duration, ri.BytesIn, ri.BytesOut, ri.QuorumLost)
 		},
 		ReservedBuckets: []string{reservedBucket},
+		Reserve:         reserveForObject,
 	}); err != nil {
 		return nil, err
 	}
@@ -500,6 +530,7 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 		Sets:         r.layer.Health,
 		Grid:         n.gridStats,
 		Gossip:       n.gossipState,
+		Heal:         n.healStatus,
 	}, n.creds, n.cfg.Region, n.log.Named("admin"))
 	return r, nil
 }
@@ -621,6 +652,9 @@ func (r *running) close() {
 }
 
 func (r *running) closeClients() {
+	if r.healing != nil {
+		r.healing.close() // idempotent
+	}
 	if r.heal != nil {
 		r.heal.Close() // idempotent; the field stays set for healStats' readers
 	}
@@ -676,7 +710,8 @@ func (n *Node) localDiskInfo(ctx context.Context) []storage.DiskInfo {
 		wg.Go(func() {
 			info, err := d.DiskInfo(ctx)
 			if err != nil {
-				info = storage.DiskInfo{Endpoint: d.Endpoint()}
+				// A call that timed out still tells the drive's health.
+				info = storage.DiskInfo{Endpoint: d.Endpoint(), Health: info.Health}
 			}
 			out[i] = info
 		})

@@ -232,16 +232,18 @@ func TestHealingMarkOnlyWhereDataMayBeMissing(t *testing.T) {
 	n := startLocal(t, func(c *Config) { c.Endpoints = endpoints })
 	_ = n.Shutdown(context.Background())
 	n = restartWiped()
-	if got := healing(n); got != 0 {
-		t.Fatalf("%d drives marked healing in a deployment without buckets", got)
+	if got, rebuilds := healing(n), n.healStatus().Rebuilds; got != 0 || len(rebuilds) != 0 {
+		t.Fatalf("%d drives marked healing and %d rebuilds in a deployment without buckets", got, len(rebuilds))
 	}
 	if code, body := s3Do(t, n, "PUT", "/bucket", nil); code != http.StatusOK {
 		t.Fatalf("create bucket: %d %s", code, body)
 	}
 	_ = n.Shutdown(context.Background())
 	n = restartWiped()
-	if got := healing(n); got != 1 {
-		t.Fatalf("%d drives marked healing after a wipe in a deployment with a bucket, want 1", got)
+	// The mark may already be gone: rebuilding an empty bucket takes
+	// milliseconds. The rebuild it started stays in the heal status.
+	if got, rebuilds := healing(n), n.healStatus().Rebuilds; got != 1 && len(rebuilds) != 1 {
+		t.Fatalf("%d drives marked healing and %d rebuilds after a wipe in a deployment with a bucket, want 1", got, len(rebuilds))
 	}
 }
 

@@ -26,6 +26,8 @@ type stallGuard struct {
 	timeout time.Duration
 	// When the read and write deadlines were last armed.
 	readArmed, writeArmed time.Time
+	// bodyDone: the body was read whole, and the read deadline is off.
+	bodyDone bool
 }
 
 // guardStalls wraps w and r.Body for the request; done must be called when
@@ -37,7 +39,7 @@ func guardStalls(w http.ResponseWriter, r *http.Request, timeout time.Duration) 
 	g := &stallGuard{rc: http.NewResponseController(w), timeout: timeout}
 	if r.Body != nil && r.Body != http.NoBody {
 		r2 := *r
-		r2.Body = &stallBody{g: g, body: r.Body}
+		r2.Body = &stallBody{g: g, body: r.Body, left: r.ContentLength}
 		r = &r2
 	}
 	return &stallWriter{g: g, w: w}, r, func() {
@@ -47,6 +49,9 @@ func guardStalls(w http.ResponseWriter, r *http.Request, timeout time.Duration) 
 }
 
 func (g *stallGuard) armRead() {
+	if g.bodyDone {
+		return
+	}
 	if now := time.Now(); now.Sub(g.readArmed) >= g.timeout/4 {
 		g.readArmed = now
 		_ = g.rc.SetReadDeadline(now.Add(g.timeout))
@@ -60,15 +65,30 @@ func (g *stallGuard) armWrite() {
 	}
 }
 
-// stallBody is a request body whose reads re-arm the read deadline.
+// stallBody is a request body whose reads re-arm the read deadline, until
+// the body has been read whole. From then on Go's server reads the
+// connection only to notice a client that goes away (its background read,
+// which starts with the deadline cleared); a deadline armed again by one
+// more Read after the end would fire in that background read while the
+// request is still being served (a slow commit under load) and cancel it
+// as if the client had stalled.
 type stallBody struct {
 	g    *stallGuard
 	body io.ReadCloser
+	left int64 // bytes still to come; -1 when unknown (chunked)
 }
 
 func (b *stallBody) Read(p []byte) (int, error) {
 	b.g.armRead()
-	return b.body.Read(p)
+	n, err := b.body.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
+	if (err == io.EOF || b.left == 0) && !b.g.bodyDone {
+		b.g.bodyDone = true
+		_ = b.g.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 func (b *stallBody) Close() error { return b.body.Close() }

@@ -7,10 +7,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gridstore/gridstore/node/object"
+	"github.com/gridstore/gridstore/storage"
+	"github.com/gridstore/gridstore/storage/faultdrive"
+	"github.com/gridstore/gridstore/storage/health"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -140,4 +144,58 @@ func stalledDownload(t *testing.T, timeout time.Duration) {
 		t.Fatalf("a PUT behind a stalled GET of the same key: %v", err)
 	}
 	t.Logf("a PUT behind a stalled GET took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// A PUT whose body has arrived whole but whose commit takes longer than
+// the stall timeout (slow drives, a loaded node) is served to the end: the
+// stall deadline is for a client that stops sending, and must not fire in
+// the server's background read of the connection once the body is done.
+func TestSlowCommitIsNotAStall(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		stall, delay time.Duration
+		health       health.Config
+		defaults     bool // the object layer's default timings
+	}{
+		{name: "short", stall: 300 * time.Millisecond, delay: time.Second},
+		// The default stall timeout; drive calls may take longer than it.
+		{name: "default", delay: DefaultStallTimeout + time.Second, health: health.Config{CallTimeout: 3 * DefaultStallTimeout}, defaults: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var drives []*faultdrive.Drive
+			var mu sync.Mutex
+			n := startLocal(t, func(c *Config) {
+				c.StallTimeout = tc.stall
+				c.Timing.DriveHealth = tc.health
+				if tc.defaults {
+					c.Timing.Set = object.Config{}
+				}
+				c.WrapLocalDrive = func(_ int, d storage.Drive) storage.Drive {
+					fd := faultdrive.New(d)
+					mu.Lock()
+					drives = append(drives, fd)
+					mu.Unlock()
+					return fd
+				}
+			})
+			c := plainMinio(t, n)
+			ctx := testCtx(t)
+			if err := c.MakeBucket(ctx, "slow", minio.MakeBucketOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			for _, fd := range drives {
+				fd.Set(faultdrive.Delay(tc.delay), faultdrive.OpRenameData)
+			}
+			mu.Unlock()
+			body := payload(1, 2<<20)
+			start := time.Now()
+			if _, err := c.PutObject(ctx, "slow", "k", bytes.NewReader(body), int64(len(body)),
+				minio.PutObjectOptions{DisableMultipart: true}); err != nil {
+				t.Fatalf("a PUT whose commit took %v: %v", time.Since(start).Round(time.Millisecond), err)
+			}
+			t.Logf("PUT with a %v commit took %v", tc.delay, time.Since(start).Round(time.Millisecond))
+		})
+	}
 }

@@ -43,7 +43,7 @@ for c in FileRange Local Plain; do
 		/sendfile/ && match($0, /= [0-9]+$/) { sent += substr($0, RSTART + 2) }
 		END { print calls + 0, sent + 0, (first == "" ? "none" : first) }' "$trace")
 	echo "== $c: $calls sendfile call(s), $sent bytes sent, first call asked for $first"
-	awk '/sendfile/ { print "   " $0 }' "$trace" | head -8
+	awk '/sendfile/ && n++ < 8 { print "   " $0 }' "$trace"
 	case $c in
 	Plain)
 		if ((calls != 0)); then

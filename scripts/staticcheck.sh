@@ -9,7 +9,7 @@ pkg="honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}"
 
 if ! fetch_err=$("$GO" run "$pkg" -version 2>&1 >/dev/null); then
 	echo "staticcheck: SKIPPED, could not fetch $pkg:"
-	echo "$fetch_err" | head -5 | sed 's/^/  /'
+	echo "$fetch_err" | sed -n '1,5s/^/  /p'
 	exit 0
 fi
 exec "$GO" run "$pkg" ./...

@@ -44,8 +44,10 @@ type Drive interface {
 	// directories, replacing any file there. In a bucket, path names a
 	// file of a data dir of a key (PartPath). size is the exact number of
 	// bytes r yields, or -1 if unknown; fewer or more is ErrSizeMismatch.
-	// The file is synced before CreateFile returns. On any error nothing is
-	// left at the path. Shards are written to TmpVolume and published with
+	// The file is synced before CreateFile returns, except in TmpVolume,
+	// where a drive may leave that to the RenameData that publishes it
+	// (which syncs data before its commit). On any error nothing is left at
+	// the path. Shards are written to TmpVolume and published with
 	// RenameData; in any other volume the file only appears, complete, when
 	// CreateFile returns.
 	CreateFile(ctx context.Context, volume, path string, size int64, r io.Reader) error
@@ -112,4 +114,24 @@ type Drive interface {
 	// the layout in fi. A missing part is ErrFileNotFound; a truncated,
 	// overlong or rotten one is a *CorruptError (ErrFileCorrupt).
 	VerifyFile(ctx context.Context, volume, path string, fi FileInfo) error
+}
+
+// Availability is what a drive can say about itself without a call: a
+// remote drive whose node the liveness checks find dead or unreachable, a
+// local drive its health checks took out of service. It answers at once,
+// so a request never waits to learn what is known already, and a drive
+// that is merely busy is not taken for offline (a timed probe under load
+// was). known is false when the drive cannot tell (a remote drive without
+// a liveness view): then it is asked.
+type Availability interface {
+	Available() (up, known bool)
+}
+
+// KnownDown reports whether d says, without a call, that it is offline.
+func KnownDown(d Drive) bool {
+	if a, ok := d.(Availability); ok {
+		up, known := a.Available()
+		return known && !up
+	}
+	return false
 }

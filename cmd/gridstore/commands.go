@@ -31,7 +31,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"server", "run a gridstore node: S3 API, grid, health, metrics and admin API", runServer},
-		{"admin", "administer a running deployment (admin info)", runAdmin},
+		{"admin", "administer a running deployment (admin info, admin heal)", runAdmin},
+		{"bench", "load an S3 endpoint: put/get/stat/delete/list/mixed, throughput, latency percentiles, errors by code", runBench},
 		{"healthcheck", "probe a node's health endpoint; exit 0 when healthy (for containers)", runHealthcheck},
 		{"version", "print the version and build information", runVersion},
 		{"grid-demo", "start N grid nodes in this process, exercise every pair, report until interrupted", runGridDemo},

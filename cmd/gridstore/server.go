@@ -41,6 +41,11 @@ const (
 	envGossipPort      = "GRIDSTORE_GOSSIP_PORT"
 	envRequestMemory   = "GRIDSTORE_REQUEST_MEMORY_MIB"
 	envEndpoints       = "GRIDSTORE_ENDPOINTS"
+	envScanRate        = "GRIDSTORE_SCAN_RATE"
+	envScanBitrotMiB   = "GRIDSTORE_SCAN_BITROT_MIB"
+	envScanBitrotEvery = "GRIDSTORE_SCAN_BITROT_EVERY"
+	envScanInterval    = "GRIDSTORE_SCAN_INTERVAL"
+	envPprofAddress    = "GRIDSTORE_PPROF_ADDRESS"
 )
 
 const serverSynopsis = `Run a gridstore node. ENDPOINTS are the deployment's drives, the same list on
@@ -80,7 +85,14 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	intFlag(fs, &envErrs, &cfg.GossipPort, "gossip-port", envGossipPort, "UDP and TCP port of the liveness gossip; 0 is the node's port + 10000, -1 turns gossip off")
 	intFlag(fs, &envErrs, &cfg.MaxRequests, "max-requests", envMaxRequests, "S3 requests in flight beyond which more are refused with SlowDown")
 	var requestMemoryMiB int
-	intFlag(fs, &envErrs, &requestMemoryMiB, "request-memory-mib", envRequestMemory, "MiB of request buffers beyond which more requests are refused with SlowDown (default 1024)")
+	intFlag(fs, &envErrs, &requestMemoryMiB, "request-memory-mib", envRequestMemory, "MiB of request buffers beyond which more requests are refused with SlowDown (default 96 per CPU, 128 at least, a quarter of the memory at most)")
+	var scanRate, scanBitrotMiB int
+	intFlag(fs, &envErrs, &scanRate, "scan-rate", envScanRate, "objects a second the background scanner checks (default 100)")
+	intFlag(fs, &envErrs, &scanBitrotMiB, "scan-bitrot-mib", envScanBitrotMiB, "MiB a second of objects a bitrot scan pass verifies (default 32); -1 never checks bitrot")
+	intFlag(fs, &envErrs, &cfg.Timing.Heal.ScanBitrotEvery, "scan-bitrot-every", envScanBitrotEvery, "one scan pass in this many checks bitrot (default 7)")
+	durationFlag(fs, &envErrs, &cfg.Timing.Heal.ScanInterval, "scan-interval", envScanInterval, "least time between the starts of two scan passes of a set (0: 24h); negative turns the scanner off")
+	var pprofAddress string
+	fs.StringVar(&pprofAddress, "pprof-address", os.Getenv(envPprofAddress), "serve Go's CPU, heap, allocation, block and mutex profiles at\nhttp://ADDRESS/debug/pprof/, unauthenticated: use a loopback address ("+envPprofAddress+")")
 	logOpts := logging.OptionsFromEnv()
 	logOpts.RegisterFlags(fs)
 	if err := errors.Join(envErrs...); err != nil {
@@ -94,6 +106,16 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	cfg.RequestMemory = int64(requestMemoryMiB) << 20
+	switch {
+	case scanRate < 0:
+		fmt.Fprintf(stderr, "gridstore server: -scan-rate %d: must be positive (0: the default)\n", scanRate)
+		return exitUsage
+	case scanBitrotMiB < 0:
+		cfg.Timing.Heal.ScanBitrotRate = -1
+	default:
+		cfg.Timing.Heal.ScanBitrotRate = float64(scanBitrotMiB) * (1 << 20)
+	}
+	cfg.Timing.Heal.ScanRate = float64(scanRate)
 	cfg.Endpoints = fs.Args()
 	if len(cfg.Endpoints) == 0 {
 		cfg.Endpoints = strings.Fields(os.Getenv(envEndpoints))
@@ -120,6 +142,14 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	defer func() { _ = log.Sync() }()
 	cfg.Logger, cfg.AppVersion = log, version
+	if pprofAddress != "" {
+		_, stop, err := startPprof(pprofAddress, log)
+		if err != nil {
+			log.Error("cannot start", zap.Error(err))
+			return exitUsage
+		}
+		defer stop()
+	}
 
 	n, err := node.Start(ctx, cfg)
 	if err != nil {

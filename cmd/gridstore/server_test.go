@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gridstore/gridstore/internal/testpki"
+	"github.com/gridstore/gridstore/node/admin"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -91,8 +93,24 @@ func TestServerCommand(t *testing.T) {
 	if !strings.Contains(aout.String(), "online") {
 		t.Fatalf("admin info shows no online drive:\n%s", aout.String())
 	}
+	var hjout, hjerr bytes.Buffer
+	if code := run(ctx, []string{"admin", "heal", "--json", "--endpoint", "http://" + addr}, &hjout, &hjerr); code != exitOK {
+		t.Fatalf("admin heal --json: exit %d: %s", code, hjerr.String())
+	}
+	var heal admin.HealInfo
+	if err := json.Unmarshal(hjout.Bytes(), &heal); err != nil || len(heal.Scan) != 1 || !heal.Scan[0].Owned || len(heal.Healed) != 4 {
+		t.Fatalf("admin heal --json: %v\n%s", err, hjout.String())
+	}
+	var htout, hterr bytes.Buffer
+	if code := run(ctx, []string{"admin", "heal", "--endpoint", "http://" + addr}, &htout, &hterr); code != exitOK ||
+		!strings.Contains(htout.String(), "Scanner:") || !strings.Contains(htout.String(), "this node") {
+		t.Fatalf("admin heal: exit %d: %s%s", code, htout.String(), hterr.String())
+	}
+	// The probe finds the node from the environment the server reads.
+	t.Setenv(envAddress, addr)
+	t.Setenv(envHealthcheckURL, "")
 	var hout, herr bytes.Buffer
-	if code := run(ctx, []string{"healthcheck", "--url", "http://" + addr + "/health/ready"}, &hout, &herr); code != exitOK {
+	if code := run(ctx, []string{"healthcheck"}, &hout, &herr); code != exitOK {
 		t.Fatalf("healthcheck: exit %d: %s%s", code, hout.String(), herr.String())
 	}
 

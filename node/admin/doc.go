@@ -11,6 +11,9 @@
 // Client understand them alike:
 //
 //	GET /gridstore/admin/v1/info → 200, Info as JSON
+//	GET /gridstore/admin/v1/heal → 200, HealInfo as JSON: what the node
+//	    heals and why (queue, missed-write log, drive rebuilds with
+//	    progress and ETA, the scanner's sets), what it healed by reason
 //
 // Refusals:
 //

@@ -26,7 +26,7 @@ type handler struct {
 }
 
 // NewHandler returns the admin API over src: GET PathPrefix+"info" answers
-// Collect(src) as JSON. Every request must be signed, in the header form,
+// Collect(src) as JSON, GET PathPrefix+"heal" src.Heal(). Every request must be signed, in the header form,
 // by creds (the root credentials) for region ("" means us-east-1). log may
 // be nil.
 func NewHandler(src Sources, creds sigv4.Credentials, region string, log *zap.Logger) http.Handler {
@@ -68,6 +68,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.info(w, r, id)
+	case "heal":
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			s3err.Write(w, r, s3err.Newf(s3err.MethodNotAllowed, "%s is not allowed on %s; use GET", r.Method, r.URL.Path), id)
+			return
+		}
+		info := HealInfo{Node: h.src.Self}
+		if h.src.Heal != nil {
+			info = h.src.Heal()
+		}
+		h.reply(w, r, id, &info)
 	default:
 		h.notFound(w, r, id)
 	}
@@ -75,11 +86,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) info(w http.ResponseWriter, r *http.Request, id string) {
 	info := Collect(r.Context(), h.src)
-	body, err := json.Marshal(&info)
+	h.reply(w, r, id, &info)
+}
+
+// reply answers v as JSON.
+func (h *handler) reply(w http.ResponseWriter, r *http.Request, id string, v any) {
+	body, err := json.Marshal(v)
 	if err != nil {
-		// Info holds only strings, numbers and bools: unreachable, but
-		// an answer is owed.
-		h.log.Error("admin info not encoded", zap.Error(err), zap.String("requestID", id))
+		// The answers hold only strings, numbers, bools and times:
+		// unreachable, but an answer is owed.
+		h.log.Error("admin answer not encoded", zap.Error(err), zap.String("requestID", id))
 		s3err.Write(w, r, s3err.Wrap(s3err.InternalError, err), id)
 		return
 	}
@@ -89,7 +105,7 @@ func (h *handler) info(w http.ResponseWriter, r *http.Request, id string) {
 	hdr.Set("X-Amz-Request-Id", id)
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write(append(body, '\n')); err != nil {
-		h.log.Debug("admin info not sent", zap.Error(err), zap.String("requestID", id))
+		h.log.Debug("admin answer not sent", zap.Error(err), zap.String("requestID", id))
 	}
 }
 

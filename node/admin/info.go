@@ -34,6 +34,9 @@ const (
 const (
 	DriveOnline  = "online"
 	DriveOffline = "offline"
+	// DriveFaulty: the drive kept timing out and its node took it out of
+	// service (storage/health) until a probe finds it working again.
+	DriveFaulty = "faulty"
 )
 
 // Info is what a node knows about the deployment; GET PathPrefix+"info"
@@ -77,13 +80,20 @@ type DriveInfo struct {
 	Node     string
 	Set      int
 	Position int
-	// State is DriveOnline or DriveOffline (no answer within DriveTimeout,
-	// an error, or the drive reports itself unreachable).
+	// State is DriveOnline, DriveFaulty (out of service for hanging; Error
+	// says why) or DriveOffline (no answer within DriveTimeout, an error,
+	// or the drive reports itself unreachable).
 	State   string
 	Healing bool
-	// Total, Free and Used are bytes; 0 for an offline drive.
+	// Total, Free and Used are bytes; 0 for a drive not online.
 	Total, Free, Used uint64
-	// Error says why an offline drive is offline.
+	// Timeouts counts the drive's calls that did not return within their
+	// deadline since its node started watching it, Stuck those given up
+	// on that are still inside the drive; both 0 when not known (an
+	// offline drive, or one nobody watches).
+	Timeouts uint64 `json:",omitempty"`
+	Stuck    int    `json:",omitempty"`
+	// Error says why a drive is offline or faulty.
 	Error string `json:",omitempty"`
 }
 
@@ -152,6 +162,9 @@ type Sources struct {
 	// DriveTimeout bounds each drive's DiskInfo and the Sets call; 0 means
 	// DriveTimeout.
 	DriveTimeout time.Duration
+	// Heal returns what the node is healing (GET heal); nil answers an
+	// empty HealInfo. It must not block.
+	Heal func() HealInfo
 }
 
 // errNoHandle is the error of a Drive without a DiskInfo function.
@@ -235,6 +248,10 @@ func collectDrive(ctx context.Context, bound time.Duration, d Drive) DriveInfo {
 		di, err := d.DiskInfo(ctx)
 		return diskResult{di, err}
 	})
+	if err == nil {
+		// A drive that timed out still tells its health with its error.
+		out.Timeouts, out.Stuck = r.di.Health.Timeouts, r.di.Health.Abandoned
+	}
 	switch {
 	case err != nil && ctx.Err() == nil:
 		out.Error = fmt.Sprintf("no answer within %v", bound)
@@ -242,6 +259,9 @@ func collectDrive(ctx context.Context, bound time.Duration, d Drive) DriveInfo {
 		out.Error = fmt.Sprintf("abandoned: %v", ctx.Err())
 	case r.err != nil:
 		out.Error = r.err.Error()
+	case r.di.Health.State == storage.HealthFaulty:
+		out.State = DriveFaulty
+		out.Error = faultyReason(r.di.Health)
 	case !r.di.Online:
 		out.Error = "drive reports itself offline"
 	default:
@@ -250,6 +270,16 @@ func collectDrive(ctx context.Context, bound time.Duration, d Drive) DriveInfo {
 		out.Total, out.Free, out.Used = r.di.Total, r.di.Free, r.di.Used
 	}
 	return out
+}
+
+// faultyReason says why a faulty drive is out of service, for an operator.
+func faultyReason(h storage.DriveHealth) string {
+	why := h.LastErr
+	if why == "" {
+		why = "out of service"
+	}
+	// The counts have their own fields (Timeouts, Stuck).
+	return "faulty, probing: " + why
 }
 
 func nodes(src Sources, peers []grid.PeerStats) []NodeInfo {

@@ -54,6 +54,13 @@ func testSources(t *testing.T) Sources {
 			d.DiskInfo = func(ctx context.Context) (storage.DiskInfo, error) {
 				return storage.DiskInfo{}, errors.New("grid: peer disconnected")
 			}
+		case node == "node3:9000" && disk == 1:
+			// Out of service for hanging: its node answers from memory.
+			faulty := di
+			faulty.Online = false
+			faulty.Health = storage.DriveHealth{State: storage.HealthFaulty, Timeouts: 4, Consecutive: 3, Abandoned: 2,
+				LastErr: "3 calls in a row timed out, the last ReadVersion after 5s"}
+			d.DiskInfo = func(ctx context.Context) (storage.DiskInfo, error) { return faulty, nil }
 		case node == "node3:9000" && disk == 2:
 			d.DiskInfo = func(ctx context.Context) (storage.DiskInfo, error) {
 				<-release // hangs, whatever ctx says
@@ -62,6 +69,11 @@ func testSources(t *testing.T) Sources {
 		default:
 			if node == "node2:9000" && disk == 2 {
 				di.Healing = true
+			}
+			di.Health = storage.DriveHealth{State: storage.HealthOK}
+			if node == "node2:9000" && disk == 1 {
+				// Timed out once, then answered again: in service.
+				di.Health.Timeouts = 1
 			}
 			d.DiskInfo = func(ctx context.Context) (storage.DiskInfo, error) { return di, nil }
 		}
@@ -104,6 +116,8 @@ func TestCollect(t *testing.T) {
 			wantState, wantErr = DriveOffline, "grid: peer disconnected"
 		case i == 6:
 			wantState, wantErr = DriveOffline, "no answer within 100ms"
+		case i == 2:
+			wantState, wantErr = DriveFaulty, "faulty, probing: 3 calls in a row timed out, the last ReadVersion after 5s"
 		default:
 			wantState = DriveOnline
 		}
@@ -113,8 +127,19 @@ func TestCollect(t *testing.T) {
 		if d.State == DriveOnline && (d.Total != 100<<30 || d.Free != uint64(60-i)<<30) {
 			t.Errorf("drive %d: total %d free %d", i, d.Total, d.Free)
 		}
-		if d.State == DriveOffline && d.Total != 0 {
-			t.Errorf("offline drive %d reports figures: %+v", i, d)
+		if d.State != DriveOnline && d.Total != 0 {
+			t.Errorf("%s drive %d reports figures: %+v", d.State, i, d)
+		}
+		var wantTimeouts uint64
+		var wantStuck int
+		switch i {
+		case 1:
+			wantTimeouts = 1
+		case 2:
+			wantTimeouts, wantStuck = 4, 2
+		}
+		if d.Timeouts != wantTimeouts || d.Stuck != wantStuck {
+			t.Errorf("drive %d: %d timeouts, %d stuck; want %d, %d", i, d.Timeouts, d.Stuck, wantTimeouts, wantStuck)
 		}
 		if d.Healing != (i == 5) {
 			t.Errorf("drive %d healing %v", i, d.Healing)
@@ -122,7 +147,7 @@ func TestCollect(t *testing.T) {
 	}
 
 	wantSets := []SetInfo{
-		{Index: 0, Drives: 4, Online: 3, Parity: 2, ReadQuorum: 2, WriteQuorum: 3, ReadQuorumAvailable: true, WriteQuorumAvailable: true},
+		{Index: 0, Drives: 4, Online: 2, Parity: 2, ReadQuorum: 2, WriteQuorum: 3, ReadQuorumAvailable: true, WriteQuorumAvailable: false},
 		{Index: 1, Drives: 4, Online: 2, Parity: 2, ReadQuorum: 2, WriteQuorum: 3, ReadQuorumAvailable: true, WriteQuorumAvailable: false},
 	}
 	if fmt.Sprint(info.Sets) != fmt.Sprint(wantSets) {

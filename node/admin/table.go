@@ -27,12 +27,15 @@ func WriteInfoTable(w io.Writer, info *Info) error {
 			up++
 		}
 	}
-	online, onNode, ofNode := 0, map[string]int{}, map[string]int{}
+	online, faulty, onNode, ofNode := 0, 0, map[string]int{}, map[string]int{}
 	for _, d := range info.Drives {
 		ofNode[d.Node]++
-		if d.State == DriveOnline {
+		switch d.State {
+		case DriveOnline:
 			online++
 			onNode[d.Node]++
+		case DriveFaulty:
+			faulty++
 		}
 	}
 
@@ -52,16 +55,27 @@ func WriteInfoTable(w io.Writer, info *Info) error {
 		}
 	})
 
-	fmt.Fprintf(&out, "\nDrives: %d of %d online\n", online, len(info.Drives))
+	fmt.Fprintf(&out, "\nDrives: %d of %d online", online, len(info.Drives))
+	if faulty > 0 {
+		fmt.Fprintf(&out, ", %d faulty (out of service for hanging)", faulty)
+	}
+	out.WriteString("\n")
 	table(&out, func(t io.Writer) {
-		fmt.Fprintln(t, "#\tNODE\tENDPOINT\tSET\tPOS\tSTATE\tHEALING\tFREE\tTOTAL\tERROR")
+		fmt.Fprintln(t, "#\tNODE\tENDPOINT\tSET\tPOS\tSTATE\tHEALING\tFREE\tTOTAL\tTIMEOUTS\tERROR")
 		for _, d := range info.Drives {
 			free, total := "-", "-"
 			if d.State == DriveOnline {
 				free, total = bytesIEC(d.Free), bytesIEC(d.Total)
 			}
-			fmt.Fprintf(t, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n",
-				d.Index, d.Node, d.Endpoint, d.Set, d.Position, d.State, yesDash(d.Healing), free, total, d.Error)
+			timeouts := "-"
+			if d.Timeouts > 0 || d.Stuck > 0 {
+				timeouts = strconv.FormatUint(d.Timeouts, 10)
+				if d.Stuck > 0 {
+					timeouts += fmt.Sprintf(" (%d stuck)", d.Stuck)
+				}
+			}
+			fmt.Fprintf(t, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
+				d.Index, d.Node, d.Endpoint, d.Set, d.Position, d.State, yesDash(d.Healing), free, total, timeouts, d.Error)
 		}
 	})
 

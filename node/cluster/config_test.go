@@ -3,10 +3,15 @@ package cluster
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestGossipPort(t *testing.T) {
@@ -148,5 +153,39 @@ func TestResolveIP(t *testing.T) {
 	}
 	if _, err := resolveIP("no-such-host.invalid"); err == nil {
 		t.Error("an unresolvable name resolved")
+	}
+}
+
+// TestRepeatedErrorsLoggedOnce: memberlist fails every send to a cut-off
+// peer, several times a second; the first failure of a kind is logged, the
+// repeats within the window go to Debug, and the next one logged after it
+// says how many were held back. Other kinds and Info lines are not held.
+func TestRepeatedErrorsLoggedOnce(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	now := time.Unix(1000, 0)
+	w := logWriter{z: zap.New(core), closing: new(atomic.Bool),
+		repeats: newRepeatLimiter(repeatWindow, func() time.Time { return now })}
+	write := func(line string) {
+		if _, err := w.Write([]byte(line + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 50 {
+		write(fmt.Sprintf("[ERR] memberlist: Failed to send UDP ping: write udp 127.0.0.1:24693->127.0.0.1:%d: sendto: operation not permitted", 22000+i%3))
+		write("[INFO] memberlist: Suspect 127.0.0.1:12152 has failed, no acks received")
+		now = now.Add(100 * time.Millisecond)
+	}
+	write("[ERR] memberlist: Failed to send gossip to 127.0.0.1:21616: write udp: sendto: operation not permitted")
+	if got := logs.FilterLevelExact(zapcore.ErrorLevel).Len(); got != 2 {
+		t.Fatalf("%d error lines logged, want 2 (one of each kind): %v", got, logs.All())
+	}
+	if got := logs.FilterLevelExact(zapcore.InfoLevel).Len(); got != 50 {
+		t.Fatalf("%d info lines logged, want all 50", got)
+	}
+	now = now.Add(repeatWindow)
+	write("[ERR] memberlist: Failed to send UDP ping: write udp 127.0.0.1:24693->127.0.0.1:22001: sendto: operation not permitted")
+	last := logs.FilterLevelExact(zapcore.ErrorLevel).All()
+	if len(last) != 3 || last[2].ContextMap()["repeats_not_logged"] != int64(49) {
+		t.Fatalf("after the window: %v", last)
 	}
 }

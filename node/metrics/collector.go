@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gridstore/gridstore/grid"
+	"github.com/gridstore/gridstore/node/admin"
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/storage"
 )
@@ -16,6 +17,27 @@ import (
 // peerStates are the values of grid_peer_state's state label, exported
 // for every peer so that a query need not know which ones exist.
 var peerStates = []grid.State{grid.StateDisconnected, grid.StateConnecting, grid.StateConnected, grid.StateClosed}
+
+// Drive states, the values of drive_state's state label, exported for
+// every drive like peerStates.
+const (
+	driveOK      = "ok"
+	driveOffline = "offline"
+	driveFaulty  = "faulty" // out of service for hanging (storage/health)
+)
+
+var driveStates = []string{driveOK, driveOffline, driveFaulty}
+
+// driveState is a drive's state as drive_state shows it.
+func driveState(d storage.DiskInfo) string {
+	switch {
+	case d.Health.State == storage.HealthFaulty:
+		return driveFaulty
+	case !d.Online:
+		return driveOffline
+	}
+	return driveOK
+}
 
 // pullCollector turns the Sources into metrics at scrape time.
 type pullCollector struct {
@@ -32,9 +54,16 @@ type pullCollector struct {
 
 	driveOnline, driveHealing, driveTotal, driveFree, driveUsed, driveTotalInodes, driveFreeInodes *prometheus.Desc
 
+	driveState, driveTimeouts, driveStuck *prometheus.Desc
+
 	setDrives, setOnline, setReadQuorum, setWriteQuorum *prometheus.Desc
 
 	healRequests, healResults, healWaiting *prometheus.Desc
+
+	healObjects, healBytes, healFailures, healQueueLength                           *prometheus.Desc
+	healMissedWaiting, healMissedRecorded, healMissedLost, healMissedIncomplete     *prometheus.Desc
+	healRebuildProgress, healRebuildETA, healRebuildObjects, healRebuildTotal       *prometheus.Desc
+	healScanObjects, healScanVerified, healScanPaused, healScanLastPass, healScanOn *prometheus.Desc
 }
 
 func newPullCollector(src Sources) *pullCollector {
@@ -64,6 +93,9 @@ func newPullCollector(src Sources) *pullCollector {
 		driveUsed:        d("drive_used_bytes", "Bytes in use on the drive's file system, by anyone.", "drive"),
 		driveTotalInodes: d("drive_total_inodes", "Inodes of the drive's file system.", "drive"),
 		driveFreeInodes:  d("drive_free_inodes", "Free inodes of the drive's file system.", "drive"),
+		driveState:       d("drive_state", "1 for the local drive's current state, 0 for the others: ok, offline, or faulty (out of service after its calls kept timing out, until a probe passes).", "drive", "state"),
+		driveTimeouts:    d("drive_timeouts_total", "Calls to the local drive that did not return within their deadline.", "drive"),
+		driveStuck:       d("drive_stuck_calls", "Calls to the local drive given up on for timing out that are still inside it (stuck in a system call).", "drive"),
 
 		setDrives:      d("set_drives", "Drives in the erasure set.", "set"),
 		setOnline:      d("set_drives_online", "Drives of the erasure set that answered the last probe online.", "set"),
@@ -73,6 +105,24 @@ func newPullCollector(src Sources) *pullCollector {
 		healRequests: d("heal_requests_total", "Heal requests from reads and writes: queued, merged into one already waiting, or dropped because the queue was full.", "result"),
 		healResults:  d("heals_total", "Objects the heal workers finished, by result (healed, failed).", "result"),
 		healWaiting:  d("heal_waiting", "Objects waiting in the heal queue."),
+
+		healObjects:          d("heal_objects_total", "Objects healed (some drive got its copy back, or lost a leftover), by reason: read (found stale by a read or write), missed-write (the missed-write log, walks after a return), scanner, rebuild (a replaced drive).", "reason"),
+		healBytes:            d("heal_bytes_total", "Shard bytes written by heals, by reason.", "reason"),
+		healFailures:         d("heal_failures_total", "Heals that failed, by reason (rebuild: objects of the current pass not rebuilt).", "reason"),
+		healQueueLength:      d("heal_queue_length", "Objects waiting to be healed, by source: queue (found stale by reads and writes), missed-write (entries of the missed-write log).", "source"),
+		healMissedWaiting:    d("heal_missed_waiting", "Entries of the missed-write log waiting for their drives."),
+		healMissedRecorded:   d("heal_missed_recorded_total", "Writes and deletes acknowledged without some drives, recorded in the missed-write log."),
+		healMissedLost:       d("heal_missed_lost_total", "Missed writes that no log file could store (the sets are walked instead)."),
+		healMissedIncomplete: d("heal_missed_incomplete", "1 while the missed-write log may be incomplete (a walk of the sets is due)."),
+		healRebuildProgress:  d("heal_rebuild_progress_ratio", "Progress of a local drive's rebuild, 0 to 1: bytes checked of the set's total when the pass began.", "drive"),
+		healRebuildETA:       d("heal_rebuild_eta_seconds", "Estimated time left of a local drive's rebuild at its current rate (0 when unknown or done).", "drive"),
+		healRebuildObjects:   d("heal_rebuild_objects_done", "Objects of the set checked (and rebuilt where missing) by the drive's current rebuild pass.", "drive"),
+		healRebuildTotal:     d("heal_rebuild_objects_total", "Objects the drive's set held when the current rebuild pass began.", "drive"),
+		healScanObjects:      d("heal_scanner_objects_scanned_total", "Objects the scanner checked."),
+		healScanVerified:     d("heal_scanner_bytes_verified_total", "Object bytes whose shards the scanner verified for bitrot."),
+		healScanPaused:       d("heal_scanner_paused_seconds_total", "Time the scanner waited for client load to fall."),
+		healScanLastPass:     d("heal_scanner_last_pass_timestamp_seconds", "When this node's last full scan pass of the set ended (Unix time; absent before the first).", "set"),
+		healScanOn:           d("heal_scanner_owned", "1 if this node scans the set.", "set"),
 	}
 }
 
@@ -82,8 +132,13 @@ func (c *pullCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.sourceOK,
 		c.peerConnected, c.peerState, c.peerRTT, c.peerLastActive, c.peerReconnects, c.peerInFlight,
 		c.driveOnline, c.driveHealing, c.driveTotal, c.driveFree, c.driveUsed, c.driveTotalInodes, c.driveFreeInodes,
+		c.driveState, c.driveTimeouts, c.driveStuck,
 		c.setDrives, c.setOnline, c.setReadQuorum, c.setWriteQuorum,
 		c.healRequests, c.healResults, c.healWaiting,
+		c.healObjects, c.healBytes, c.healFailures, c.healQueueLength,
+		c.healMissedWaiting, c.healMissedRecorded, c.healMissedLost, c.healMissedIncomplete,
+		c.healRebuildProgress, c.healRebuildETA, c.healRebuildObjects, c.healRebuildTotal,
+		c.healScanObjects, c.healScanVerified, c.healScanPaused, c.healScanLastPass, c.healScanOn,
 	} {
 		ch <- d
 	}
@@ -133,6 +188,47 @@ func (c *pullCollector) Collect(ch chan<- prometheus.Metric) {
 		e.counter(c.healResults, float64(h.Failed), "failed")
 		e.gauge(c.healWaiting, float64(h.Waiting))
 	}
+	if fn := c.src.HealInfo; fn != nil {
+		c.collectHeal(&e, fn())
+	}
+}
+
+func (c *pullCollector) collectHeal(e *emitter, h admin.HealInfo) {
+	for _, hc := range h.Healed {
+		e.counter(c.healObjects, float64(hc.Objects), hc.Reason)
+		e.counter(c.healBytes, float64(hc.Bytes), hc.Reason)
+		e.counter(c.healFailures, float64(hc.Failed), hc.Reason)
+	}
+	e.gauge(c.healQueueLength, float64(h.Queue.Waiting), "queue")
+	e.gauge(c.healQueueLength, float64(h.MissedLog.Waiting), "missed-write")
+	e.gauge(c.healMissedWaiting, float64(h.MissedLog.Waiting))
+	e.counter(c.healMissedRecorded, float64(h.MissedLog.Recorded))
+	e.counter(c.healMissedLost, float64(h.MissedLog.Failed))
+	e.gauge(c.healMissedIncomplete, bool01(h.MissedLog.Incomplete))
+	seen := map[string]bool{}
+	for _, r := range h.Rebuilds {
+		if seen[r.Endpoint] {
+			continue // a duplicate series would fail the whole scrape
+		}
+		seen[r.Endpoint] = true
+		e.gauge(c.healRebuildProgress, r.Progress, r.Endpoint)
+		e.gauge(c.healRebuildETA, r.ETA.Seconds(), r.Endpoint)
+		e.gauge(c.healRebuildObjects, float64(r.ObjectsDone), r.Endpoint)
+		e.gauge(c.healRebuildTotal, float64(r.TotalObjects), r.Endpoint)
+	}
+	if h.ScanOff {
+		return
+	}
+	e.counter(c.healScanObjects, float64(h.ScanStats.Scanned))
+	e.counter(c.healScanVerified, float64(h.ScanStats.Verified))
+	e.counter(c.healScanPaused, h.ScanStats.Paused.Seconds())
+	for _, s := range h.Scan {
+		set := strconv.Itoa(s.Set)
+		e.gauge(c.healScanOn, bool01(s.Owned), set)
+		if !s.LastPassEnd.IsZero() {
+			e.gauge(c.healScanLastPass, float64(s.LastPassEnd.UnixNano())/1e9, set)
+		}
+	}
 }
 
 func (c *pullCollector) collectPeers(e *emitter, peers []grid.PeerStats) {
@@ -177,6 +273,15 @@ func (c *pullCollector) collectDrives(e *emitter, drives []storage.DiskInfo) {
 		e.gauge(c.driveUsed, float64(d.Used), name)
 		e.gauge(c.driveTotalInodes, float64(d.TotalInodes), name)
 		e.gauge(c.driveFreeInodes, float64(d.FreeInodes), name)
+		state := driveState(d)
+		for _, st := range driveStates {
+			e.gauge(c.driveState, bool01(state == st), name, st)
+		}
+		if d.Health.State != "" {
+			// Only a watched drive counts its timeouts.
+			e.counter(c.driveTimeouts, float64(d.Health.Timeouts), name)
+			e.gauge(c.driveStuck, float64(d.Health.Abandoned), name)
+		}
 	}
 }
 

@@ -45,6 +45,24 @@
 //	set_drives{set}, set_drives_online{set}
 //	set_read_quorum_available{set}, set_write_quorum_available{set}
 //	scrape_source_success{source}          0 when a source timed out
+//	heal_requests_total{result}, heals_total{result}, heal_waiting   the heal queue
+//
+// From Sources.HealInfo (admin heal's answer), reason being read,
+// missed-write, scanner or rebuild:
+//
+//	heal_objects_total{reason}             objects healed
+//	heal_bytes_total{reason}               shard bytes written by heals
+//	heal_failures_total{reason}            heals that failed
+//	heal_queue_length{source}              waiting: queue, missed-write (log entries)
+//	heal_missed_waiting, heal_missed_recorded_total, heal_missed_lost_total,
+//	heal_missed_incomplete                 the missed-write log
+//	heal_rebuild_progress_ratio{drive}     a local drive's rebuild, 0 to 1
+//	heal_rebuild_eta_seconds{drive}        its time left at its current rate
+//	heal_rebuild_objects_done{drive}, heal_rebuild_objects_total{drive}
+//	heal_scanner_objects_scanned_total, heal_scanner_bytes_verified_total,
+//	heal_scanner_paused_seconds_total      the scanner's work
+//	heal_scanner_owned{set}                1 if this node scans the set
+//	heal_scanner_last_pass_timestamp_seconds{set}   end of the last full pass
 //
 // The Go runtime and process collectors are registered too (go_*, process_*).
 //

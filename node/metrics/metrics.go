@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gridstore/gridstore/grid"
+	"github.com/gridstore/gridstore/node/admin"
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/healqueue"
 	"github.com/gridstore/gridstore/storage"
@@ -41,6 +42,10 @@ type Sources struct {
 	// Heal returns the heal queue's counters (healqueue.Queue.Stats). It
 	// must not block: it is called on the scrape's goroutine.
 	Heal func() healqueue.Stats
+	// HealInfo returns what the node heals (admin heal's answer): the
+	// heal_* families by reason, rebuild progress, the scanner. It must
+	// not block.
+	HealInfo func() admin.HealInfo
 	// Timeout bounds each source's call during a scrape; 0 means
 	// SourceTimeout.
 	Timeout time.Duration

@@ -14,8 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gridstore/gridstore/grid"
+	"github.com/gridstore/gridstore/node/admin"
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/healqueue"
+	"github.com/gridstore/gridstore/node/object/missedlog"
+	"github.com/gridstore/gridstore/node/object/scanner"
 	"github.com/gridstore/gridstore/storage"
 )
 
@@ -29,8 +32,11 @@ func fakeSources() Sources {
 		},
 		LocalDrives: func(ctx context.Context) []storage.DiskInfo {
 			return []storage.DiskInfo{
-				{Endpoint: "/data1", Total: 1000, Free: 600, Used: 400, TotalInodes: 100, FreeInodes: 90, Online: true, Healing: true},
+				{Endpoint: "/data1", Total: 1000, Free: 600, Used: 400, TotalInodes: 100, FreeInodes: 90, Online: true, Healing: true,
+					Health: storage.DriveHealth{State: storage.HealthOK, Timeouts: 1}},
 				{Endpoint: "/data2", Online: false},
+				{Endpoint: "/data3", Total: 1000, Free: 500, Online: false,
+					Health: storage.DriveHealth{State: storage.HealthFaulty, Timeouts: 5, Consecutive: 3, Abandoned: 2, LastErr: "3 calls in a row timed out"}},
 			}
 		},
 		Sets: func(ctx context.Context) []object.SetHealth {
@@ -109,30 +115,56 @@ gridstore_grid_peer_inflight{peer="node3:9000"} 0
 # TYPE gridstore_drive_online gauge
 gridstore_drive_online{drive="/data1"} 1
 gridstore_drive_online{drive="/data2"} 0
+gridstore_drive_online{drive="/data3"} 0
 # HELP gridstore_drive_healing 1 while a replaced drive is being filled from its set.
 # TYPE gridstore_drive_healing gauge
 gridstore_drive_healing{drive="/data1"} 1
 gridstore_drive_healing{drive="/data2"} 0
+gridstore_drive_healing{drive="/data3"} 0
 # HELP gridstore_drive_total_bytes Capacity of the drive's file system.
 # TYPE gridstore_drive_total_bytes gauge
 gridstore_drive_total_bytes{drive="/data1"} 1000
 gridstore_drive_total_bytes{drive="/data2"} 0
+gridstore_drive_total_bytes{drive="/data3"} 1000
 # HELP gridstore_drive_free_bytes Bytes available to gridstore on the drive.
 # TYPE gridstore_drive_free_bytes gauge
 gridstore_drive_free_bytes{drive="/data1"} 600
 gridstore_drive_free_bytes{drive="/data2"} 0
+gridstore_drive_free_bytes{drive="/data3"} 500
 # HELP gridstore_drive_used_bytes Bytes in use on the drive's file system, by anyone.
 # TYPE gridstore_drive_used_bytes gauge
 gridstore_drive_used_bytes{drive="/data1"} 400
 gridstore_drive_used_bytes{drive="/data2"} 0
+gridstore_drive_used_bytes{drive="/data3"} 0
 # HELP gridstore_drive_total_inodes Inodes of the drive's file system.
 # TYPE gridstore_drive_total_inodes gauge
 gridstore_drive_total_inodes{drive="/data1"} 100
 gridstore_drive_total_inodes{drive="/data2"} 0
+gridstore_drive_total_inodes{drive="/data3"} 0
 # HELP gridstore_drive_free_inodes Free inodes of the drive's file system.
 # TYPE gridstore_drive_free_inodes gauge
 gridstore_drive_free_inodes{drive="/data1"} 90
 gridstore_drive_free_inodes{drive="/data2"} 0
+gridstore_drive_free_inodes{drive="/data3"} 0
+# HELP gridstore_drive_state 1 for the local drive's current state, 0 for the others: ok, offline, or faulty (out of service after its calls kept timing out, until a probe passes).
+# TYPE gridstore_drive_state gauge
+gridstore_drive_state{drive="/data1",state="faulty"} 0
+gridstore_drive_state{drive="/data1",state="offline"} 0
+gridstore_drive_state{drive="/data1",state="ok"} 1
+gridstore_drive_state{drive="/data2",state="faulty"} 0
+gridstore_drive_state{drive="/data2",state="offline"} 1
+gridstore_drive_state{drive="/data2",state="ok"} 0
+gridstore_drive_state{drive="/data3",state="faulty"} 1
+gridstore_drive_state{drive="/data3",state="offline"} 0
+gridstore_drive_state{drive="/data3",state="ok"} 0
+# HELP gridstore_drive_timeouts_total Calls to the local drive that did not return within their deadline.
+# TYPE gridstore_drive_timeouts_total counter
+gridstore_drive_timeouts_total{drive="/data1"} 1
+gridstore_drive_timeouts_total{drive="/data3"} 5
+# HELP gridstore_drive_stuck_calls Calls to the local drive given up on for timing out that are still inside it (stuck in a system call).
+# TYPE gridstore_drive_stuck_calls gauge
+gridstore_drive_stuck_calls{drive="/data1"} 0
+gridstore_drive_stuck_calls{drive="/data3"} 2
 # HELP gridstore_set_drives Drives in the erasure set.
 # TYPE gridstore_set_drives gauge
 gridstore_set_drives{set="0"} 4
@@ -159,6 +191,7 @@ gridstore_scrape_source_success{source="sets"} 1
 		"gridstore_grid_peer_last_active_seconds", "gridstore_grid_peer_reconnects_total", "gridstore_grid_peer_inflight",
 		"gridstore_drive_online", "gridstore_drive_healing", "gridstore_drive_total_bytes", "gridstore_drive_free_bytes",
 		"gridstore_drive_used_bytes", "gridstore_drive_total_inodes", "gridstore_drive_free_inodes",
+		"gridstore_drive_state", "gridstore_drive_timeouts_total", "gridstore_drive_stuck_calls",
 		"gridstore_set_drives", "gridstore_set_drives_online", "gridstore_set_read_quorum_available",
 		"gridstore_set_write_quorum_available", "gridstore_scrape_source_success")
 }
@@ -442,4 +475,54 @@ gridstore_heals_total{result="healed"} 6
 # TYPE gridstore_heal_waiting gauge
 gridstore_heal_waiting 1
 `, "gridstore_heal_requests_total", "gridstore_heals_total", "gridstore_heal_waiting")
+}
+
+// TestHealInfoFamilies: the heal_* families from admin heal's answer:
+// heals by reason, the queue and log lengths, a rebuild's progress per
+// drive and the scanner's counters and last pass per set.
+func TestHealInfoFamilies(t *testing.T) {
+	end := time.Unix(1767225600, 0)
+	m := New(Sources{HealInfo: func() admin.HealInfo {
+		return admin.HealInfo{
+			Queue:     healqueue.Stats{Waiting: 3},
+			MissedLog: missedlog.Stats{Waiting: 12, Recorded: 50, Failed: 1, Incomplete: true},
+			Healed: []admin.HealCount{
+				{Reason: "read", Objects: 35, Bytes: 1200, Failed: 2},
+				{Reason: "rebuild", Objects: 1500, Bytes: 6000},
+			},
+			Rebuilds: []scanner.RebuildStatus{{Endpoint: "/data2", Progress: 0.25, ETA: 90 * time.Second, ObjectsDone: 1500, TotalObjects: 6000}},
+			Scan: []scanner.SetStatus{
+				{Set: 0, Owned: true, LastPassEnd: end},
+				{Set: 1},
+			},
+			ScanStats: scanner.Stats{Scanned: 52000, Verified: 4096, Paused: 1500 * time.Millisecond},
+		}
+	}})
+	body := scrape(t, m.Handler())
+	for _, line := range []string{
+		`gridstore_heal_objects_total{reason="read"} 35`,
+		`gridstore_heal_objects_total{reason="rebuild"} 1500`,
+		`gridstore_heal_bytes_total{reason="read"} 1200`,
+		`gridstore_heal_failures_total{reason="read"} 2`,
+		`gridstore_heal_queue_length{source="queue"} 3`,
+		`gridstore_heal_queue_length{source="missed-write"} 12`,
+		`gridstore_heal_missed_recorded_total 50`,
+		`gridstore_heal_missed_lost_total 1`,
+		`gridstore_heal_missed_incomplete 1`,
+		`gridstore_heal_rebuild_progress_ratio{drive="/data2"} 0.25`,
+		`gridstore_heal_rebuild_eta_seconds{drive="/data2"} 90`,
+		`gridstore_heal_rebuild_objects_total{drive="/data2"} 6000`,
+		`gridstore_heal_scanner_objects_scanned_total 52000`,
+		`gridstore_heal_scanner_bytes_verified_total 4096`,
+		`gridstore_heal_scanner_paused_seconds_total 1.5`,
+		`gridstore_heal_scanner_last_pass_timestamp_seconds{set="0"} 1.7672256e+09`,
+		`gridstore_heal_scanner_owned{set="1"} 0`,
+	} {
+		if !strings.Contains(body, line+"\n") {
+			t.Errorf("missing %s", line)
+		}
+	}
+	if strings.Contains(body, `last_pass_timestamp_seconds{set="1"}`) {
+		t.Error("a set never scanned has a last pass time")
+	}
 }

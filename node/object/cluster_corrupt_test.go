@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/layout"
@@ -129,6 +130,16 @@ func TestClusterCorruptShards(t *testing.T) {
 					dataPos = append(dataPos, pos)
 				} else {
 					parityPos = append(parityPos, pos)
+				}
+			}
+			// A drive's commit may straggle past the write's grace on a
+			// busy machine: a read before it lands would rightly report
+			// that drive missing.
+			for _, d := range set.Drives {
+				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+					if _, err := os.Stat(local.RecordFile(c.DriveDir(d), bucket, key)); err == nil || time.Now().After(deadline) {
+						break
+					}
 				}
 			}
 			bad := slices.Concat(dataPos[:tc.data], parityPos[:tc.parity])

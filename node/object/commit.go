@@ -64,13 +64,9 @@ func (s *Set) beginCommit(ctx context.Context, bucket, object string, pre Precon
 			return nil, err
 		}
 	}
-	gone := lost(lk)
-	for _, l := range held {
-		gone = gone || lost(l)
-	}
-	if gone {
+	if err := stillHeld(wctx, append([]Lock{lk}, held...)...); err != nil {
 		lk.Unlock()
-		return nil, fmt.Errorf("before commit: %w", ErrLockLost)
+		return nil, fmt.Errorf("before commit: %w", err)
 	}
 	return st, nil
 }

@@ -1,10 +1,8 @@
 package object
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 )
 
 // CopyObject copies the current version of src into dst on the server side
@@ -16,9 +14,12 @@ import (
 // The bytes stream from a GET of the source into a PUT of the copy, which
 // writes a new version like any PUT (atomic, quorum, rollback, and
 // opts.Precondition decided on the destination under its write lock). The GET
-// releases the source's read lock once it has delivered its last byte,
-// before the PUT takes the destination's write lock, so a copy of an object
-// onto itself, or two crossed copies, cannot deadlock.
+// releases the source's read lock before it hands over its first byte (see
+// GetObject), and the PUT takes the destination's write lock only once it has
+// read its data, so a copy of an object onto itself, or two crossed copies,
+// never holds two locks and cannot deadlock. A source overwritten or deleted
+// while it is copied is copied whole or the copy fails (GetObject), leaving
+// the destination as it was.
 func (s *Set) CopyObject(ctx context.Context, srcBucket, srcObject, dstBucket, dstObject string, opts CopyOptions) (ObjectInfo, error) {
 	if srcBucket == dstBucket && srcObject == dstObject && !opts.ReplaceMetadata {
 		return ObjectInfo{}, fmt.Errorf("copy %s/%s: %w", srcBucket, clip(srcObject), ErrCopyToSelf)
@@ -41,19 +42,7 @@ func (s *Set) CopyObject(ctx context.Context, srcBucket, srcObject, dstBucket, d
 	if opts.ReplaceMetadata {
 		meta = opts.Metadata
 	}
-	var data io.Reader = r
-	if src.Size <= InlineLimit {
-		// A small PUT reads exactly its size and never sees the end of the
-		// stream, so it would not wait for the GET to finish and release
-		// its lock: read it all first.
-		var buf bytes.Buffer
-		if _, err := r.WriteTo(&buf); err != nil {
-			return ObjectInfo{}, fmt.Errorf("copy: %w", err)
-		}
-		r.Close()
-		data = &buf
-	}
-	info, err := s.PutObject(ctx, dstBucket, dstObject, data, src.Size, PutOptions{Metadata: meta, Parity: opts.Parity, Precondition: opts.Precondition})
+	info, err := s.PutObject(ctx, dstBucket, dstObject, r, src.Size, PutOptions{Metadata: meta, Parity: opts.Parity, Precondition: opts.Precondition})
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("copy from %s/%s: %w", srcBucket, clip(srcObject), err)
 	}

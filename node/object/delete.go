@@ -18,13 +18,19 @@ func (s *Set) DeleteObject(ctx context.Context, bucket, object string) error {
 	if err := checkNames(bucket, object); err != nil {
 		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), err)
 	}
+	// Before the lock: with too few drives the delete cannot succeed, and
+	// neither can the lock when their nodes are the lock servers that are
+	// down; a retryable 503 at once beats one after the lock's retries.
+	if err := s.writable(s.writeQuorum); err != nil {
+		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), err)
+	}
 	lk, err := s.lock(ctx, true, bucket, object)
 	if err != nil {
 		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), err)
 	}
 	defer lk.Unlock()
-	if lost(lk) {
-		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), ErrLockLost)
+	if err := stillHeld(context.WithoutCancel(ctx), lk); err != nil {
+		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), err)
 	}
 	// Like a commit, the outcome must not depend on the client staying.
 	_, errs := fanOutWrite(ctx, s.drives, s.driveTimeout, s.writeQuorum, s.writeGrace(),
@@ -48,10 +54,29 @@ func (s *Set) DeleteObject(ctx context.Context, bucket, object string) error {
 	if noBucket >= s.readQuorum {
 		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object), ErrBucketNotFound)
 	}
-	note.queue(s.heal, bucket, object, "")
+	s.noteWrite(ctx, note, bucket, object, "")
 	if done < s.writeQuorum {
 		return fmt.Errorf("delete %s/%s: %w", bucket, clip(object),
 			quorumFailure(ErrWriteQuorum, "delete", errs, done, s.writeQuorum))
+	}
+	return nil
+}
+
+// writable returns an error wrapping ErrWriteQuorum if fewer than quorum
+// drives of the set may be up: those known offline without a call
+// (storage.Availability: their node is dead or unreachable, or the drive is out of
+// service) and missing ones do not count. It asks nothing, so a busy drive
+// is never taken for a dead one; the write itself finds out about drives
+// that fail without being known to.
+func (s *Set) writable(quorum int) error {
+	down := 0
+	for _, d := range s.drives {
+		if d == nil || storage.KnownDown(d) {
+			down++
+		}
+	}
+	if n := len(s.drives); n-down < quorum {
+		return fmt.Errorf("%d of %d drives offline, a write needs %d: %w", down, n, quorum, ErrWriteQuorum)
 	}
 	return nil
 }

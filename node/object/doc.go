@@ -35,7 +35,13 @@
 // The answers of drives still pending are not waited for once they could no
 // longer change the outcome (beyond Config.StragglerWait): a version agreed
 // by its quorum cannot hide a newer acknowledged one, since any two such
-// quorums share a drive.
+// quorums share a drive. By the same rule a GET or HEAD asks only the read
+// quorum, and at least n/2+1, of the drives first, in turn from one read to
+// the next: when they agree that settles it, and the others are asked only
+// when they do not (or have not answered within StragglerWait). The drives
+// not asked are neither healed nor counted against the read; a GET may
+// still read their shard files, and reads their records when the inline
+// shards of the others fall short.
 //
 // # PUT
 //
@@ -48,12 +54,14 @@
 //  2. Objects up to InlineLimit (128 KiB; with an unknown size, read up to
 //     one byte more to find out) are coded in memory and every drive gets
 //     its own bitrot-framed shard inline in its metadata record. Larger
-//     objects are coded block by block (erasure.Encode) while the MD5 ETag
-//     is computed on the fly, each shard through a bitrot writer and a 2 MiB
-//     ring buffer into the drive's CreateFile at
-//     TmpVolume/<uuid>/<data-dir>/part.1, all drives in parallel; a shard
-//     that fails or stalls is dropped, and the write goes on while a write
-//     quorum of shards is healthy. Once a write quorum of shard files is
+//     objects are coded block by block (erasure.EncodeWith) while the MD5
+//     ETag is computed on the fly, each shard through a bitrot writer and a
+//     ring buffer (the shard file's size, 64 KiB to 2 MiB) into the drive's
+//     CreateFile at TmpVolume/<uuid>/<data-dir>/part.1, all drives in
+//     parallel; a shard that fails, stalls, or holds the others back past
+//     their write quorum by the write grace in all is dropped (its drive
+//     healed later), and the write goes on while a write quorum of shards
+//     is healthy. Once a write quorum of shard files is
 //     complete, the others get a write grace (10 × StragglerWait) to finish
 //     syncing; a file still unfinished then (a paused drive) is given up,
 //     and the drive healed later.
@@ -68,7 +76,12 @@
 //     nothing (ErrPreconditionFailed). It is also looked at before the
 //     body is read, so that a PUT bound to fail stores nothing first, but
 //     only the decision under the lock counts. A multipart Complete
-//     commits the same way (commit.go).
+//     commits the same way (commit.go). Just before the commit the lock
+//     is confirmed (stillHeld: a lock not confirmed by a quorum within the
+//     last second is asked about), so a writer that was paused, or whose
+//     node the others declared dead and took the lock from, gives up
+//     (ErrLockLost) instead of committing. A lock that too few lock
+//     servers are up to grant fails at once as ErrWriteQuorum.
 //  4. Fewer than a write quorum committed: delete the new version again
 //     from the drives that did, remove the shard files, ErrWriteQuorum. The
 //     new version has a version ID of its own and was added beside the old
@@ -77,8 +90,12 @@
 //     drive contract cannot give). Readers hold the read lock, so none saw
 //     the version in between.
 //  5. A write quorum committed: delete the versions the drives held before,
-//     with their data dirs, and the tmp directories; queue the drives that
-//     missed the write for healing; acknowledge.
+//     with their data dirs, and the tmp directories; remember the drives
+//     that missed the write durably (Config.Missed: the node's missed-write
+//     log, node/object/missedlog, so that they are healed when they are
+//     back even if nobody reads the object) and queue them for healing;
+//     acknowledge. A DELETE and a failed write's rollback that miss drives
+//     are remembered the same way.
 //
 // Every fan-out of a write (the commit, the cleanups of step 5, DELETE)
 // returns once its quorum has answered and the write grace has passed
@@ -92,15 +109,31 @@
 //
 // # GET
 //
-// Under the object's read lock, held until the bytes are out (or the read
-// fails, or is closed), so that a concurrent PUT cannot remove the data
-// being read: a GET returns the old version or the new one, whole. After
+// The object's read lock covers choosing the version and reading the range's
+// first block, which opens the data shard streams; it is released before
+// the first byte goes to the caller (at once for an inline object or an
+// empty range), so a writer of the key never waits for a slow client. The
+// streams go on reading the chosen version after a PUT or DELETE removed
+// its data dir (a data dir is unique to its version and never rewritten;
+// an open file outlives its unlinking). A stream opened later (a parity
+// shard standing in for a late or failed data shard, a multipart object's
+// next part) may find the version gone: a missing shard, and if the block
+// cannot make its quorum without it the GET fails part way. A GET returns
+// the old version or the new one, whole, or an error; never a mix. After
 // version selection, erasure.Decode reads the blocks of the range from the
 // data shards, and from parity only when a data shard is missing, late
 // (its block not there within Config.LateShard, learned from recent reads
 // within 50–500 ms: then parity is read too and the first shards to arrive
 // win, and the late drive is read last for the rest of the GET), slow (no
-// block within ShardTimeout) or corrupt (bitrot): parity shards are lazy
+// block within ShardTimeout) or corrupt (bitrot). Lateness is remembered
+// across GETs: each drive of the set has a score (driveLateness) that a
+// late, stalled or failed read raises and an on-time read and time
+// (Config.LateDriveHalfLife) lower; a drive late twice in close succession
+// has its data shard read only as a last resort (erasure.DecodeOptions.
+// Avoid), so later GETs read parity in its place from the first block,
+// without asking it or waiting out the late threshold, until its score
+// has decayed (about 8 s at most by default) and a GET tries it again.
+// Parity shards are lazy
 // bitrot readers over ReadFileStream, never opened unless needed. Each shard
 // in use is prefetched PrefetchDepth blocks ahead of the block being
 // written to the caller, with bounded memory; a caller that stops reading
@@ -113,7 +146,9 @@
 //
 // # DELETE
 //
-// Under the write lock, every drive removes every version of the object
+// With fewer drives known up than the write quorum it fails at once
+// (ErrWriteQuorum), before asking for the lock, as a PUT does at its probe.
+// Under the write lock, confirmed as a commit's is, every drive removes every version of the object
 // (older ones first, so a drive failing halfway still shows its latest
 // version, never an older one). Acknowledged only when a write quorum of
 // drives no longer has the object, so that the drives that missed it can

@@ -91,10 +91,25 @@ var errDriveTimeout = errors.New("drive did not answer within the drive timeout"
 // request.
 var errStraggler = fmt.Errorf("%w: still running after the write's quorum answered", errDriveTimeout)
 
+// errShardStraggler marks a shard file a PUT stopped writing because its
+// drive fell behind the other shards by more than the write grace
+// (erasure.ErrShardStraggler): slow, not failed, and its copy is neither
+// missing nor corrupt as far as reads go, since the version is never
+// committed there. The object is queued for healing on the drive, as for
+// any drive that missed the write.
+var errShardStraggler = fmt.Errorf("%w: shard write left behind the write quorum", errStraggler)
+
 // errKnownOffline marks a drive not asked because it said, without a call,
-// that it is offline (availability): its node is dead or unreachable, or
+// that it is offline (storage.Availability): its node is dead or unreachable, or
 // the drive is out of service.
 var errKnownOffline = fmt.Errorf("%w: known offline, not asked", storage.ErrDriveOffline)
+
+// errNotNeeded marks a drive a metadata read did not ask because the
+// others' answers settled the outcome alone (fanOpts.later). Like a drive
+// cut off once the outcome was settled, its copy is unknown, not missing:
+// a GET may still read its shard files (the data dir is unique to the
+// version; the bitrot check stands guard).
+var errNotNeeded = fmt.Errorf("%w: not asked, the other drives' answers sufficed", errDriveTimeout)
 
 // errNotAsked marks a set position an operation did not call: no drive
 // handle (nil in Config.Drives), or a drive left out (offline at the start

@@ -64,7 +64,18 @@ type fanOpts[T any] struct {
 	detach bool
 	// waitFirst starts the grace period at once, before any answer.
 	waitFirst bool
+	// later marks positions called only when the others cannot settle
+	// the outcome alone (settled is required): once every call started
+	// has answered without settling it, or hedge after the start,
+	// whichever comes first. settled counts them as pending until then;
+	// those never called report errNotNeeded.
+	later []bool
+	hedge time.Duration
 }
+
+// liveRecheck is how often a fan-out waiting on drives that can report
+// their own availability asks whether one has been declared down.
+const liveRecheck = 50 * time.Millisecond
 
 func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T],
 	fn func(ctx context.Context, pos int, d storage.Drive) (T, error),
@@ -83,17 +94,19 @@ func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T]
 		parent = context.WithoutCancel(ctx)
 	}
 	ch := make(chan answer, len(drives)) // late answers never block
-	pending := 0
-	for pos, d := range drives {
-		if d == nil {
-			errs[pos], answered[pos] = errNotAsked, true
-			continue
-		}
-		if knownDown(d) {
+	// pending counts the calls started and not answered, deferred the
+	// positions of o.later not called yet.
+	pending, deferred := 0, 0
+	watched := false // some call went to a drive that can report itself down
+	call := func(pos int, d storage.Drive) {
+		if storage.KnownDown(d) {
 			errs[pos], answered[pos] = fmt.Errorf("%w (%s)", errKnownOffline, d), true
-			continue
+			return
 		}
 		pending++
+		if _, ok := d.(storage.Availability); ok {
+			watched = true
+		}
 		go func() {
 			dctx, dcancel := context.WithTimeout(parent, o.timeout)
 			defer dcancel()
@@ -104,6 +117,35 @@ func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T]
 			ch <- answer{pos, v, err}
 		}()
 	}
+	for pos, d := range drives {
+		switch {
+		case d == nil:
+			errs[pos], answered[pos] = errNotAsked, true
+		case o.later != nil && o.later[pos] && o.settled != nil:
+			deferred++
+		default:
+			call(pos, d)
+		}
+	}
+	var hedgeC <-chan time.Time
+	callLater := func() {
+		for pos, d := range drives {
+			if deferred > 0 && d != nil && o.later[pos] && !answered[pos] {
+				deferred--
+				call(pos, d)
+			}
+		}
+		hedgeC = nil
+	}
+	if deferred > 0 {
+		if pending == 0 || o.settled == nil {
+			callLater()
+		} else {
+			hedgeT := time.NewTimer(o.hedge)
+			defer hedgeT.Stop()
+			hedgeC = hedgeT.C
+		}
+	}
 	// The slack lets calls that honour their deadline report it themselves.
 	hard := time.NewTimer(o.timeout + o.timeout/10 + 10*time.Millisecond)
 	defer hard.Stop()
@@ -113,14 +155,55 @@ func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T]
 		graceT = time.NewTimer(o.grace)
 		graceC = graceT.C
 	}
+	// A paused node's drives are declared down by the liveness view a
+	// second or so into its silence, often while a fan-out waits on them:
+	// from then on they are not waited for, as if they had been known down
+	// at the start. Without this a fan-out whose outcome needs more than
+	// the answers of the live drives (a version read on which the drives
+	// disagree) waits for the whole timeout.
+	var recheck <-chan time.Time
+	if watched {
+		t := time.NewTicker(liveRecheck)
+		defer t.Stop()
+		recheck = t.C
+	}
+	onAnswer := func() {
+		if graceC == nil && o.settled != nil && pending+deferred > 0 && o.settled(vals, errs, answered, pending+deferred) {
+			graceT = time.NewTimer(o.grace)
+			graceC = graceT.C
+		}
+		if deferred > 0 && pending == 0 && graceC == nil {
+			callLater() // what answered does not settle it
+		}
+	}
 	for pending > 0 {
 		select {
+		case <-hedgeC:
+			if graceC == nil {
+				callLater()
+			}
+			continue
 		case a := <-ch:
+			if answered[a.pos] {
+				continue // given up on when its drive was declared down
+			}
 			vals[a.pos], errs[a.pos], answered[a.pos] = a.v, a.err, true
 			pending--
-			if graceC == nil && o.settled != nil && pending > 0 && o.settled(vals, errs, answered, pending) {
-				graceT = time.NewTimer(o.grace)
-				graceC = graceT.C
+			onAnswer()
+			continue
+		case <-recheck:
+			for pos, d := range drives {
+				if answered[pos] || d == nil || !storage.KnownDown(d) {
+					continue
+				}
+				// Its call still runs (cancelled on return unless
+				// detached, when it is a straggler like any other).
+				errs[pos], answered[pos] = fmt.Errorf("%w (%s)", errKnownOffline, d), true
+				if o.detach {
+					errs[pos] = fmt.Errorf("%w (%s)", errStraggler, d)
+				}
+				pending--
+				onAnswer()
 			}
 			continue
 		case <-hard.C:
@@ -133,6 +216,11 @@ func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T]
 	}
 	for pos := range drives {
 		if !answered[pos] {
+			if deferred > 0 && o.later[pos] {
+				// callLater starts them all at once: none was.
+				errs[pos] = errNotNeeded
+				continue
+			}
 			if o.detach {
 				errs[pos] = fmt.Errorf("%w (%s)", errStraggler, drives[pos])
 			} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,5 +157,67 @@ func TestFanOutWriteSuccessRule(t *testing.T) {
 		})
 	if !errors.Is(errs[0], errStraggler) || !errors.Is(errs[1], storage.ErrVolumeNotFound) {
 		t.Fatalf("errs = %v", errs)
+	}
+}
+
+// A fan-out waiting on drives that the liveness view then declares down
+// (a paused node's, a second into its silence) stops waiting for them, as
+// if they had been known down at its start, rather than at its timeout:
+// a read reports them offline, a write as stragglers left running.
+func TestFanOutStopsWaitingForDrivesDeclaredDown(t *testing.T) {
+	for _, write := range []bool{false, true} {
+		h := newHangs()
+		h.done.Add(2)
+		down := &atomic.Bool{}
+		drives := namedDrives(8)
+		for _, pos := range []int{6, 7} {
+			drives[pos] = knownDrive{Drive: drives[pos], down: down}
+		}
+		called := make(chan struct{}, 8)
+		fn := func(ctx context.Context, pos int, _ storage.Drive) (struct{}, error) {
+			called <- struct{}{}
+			if pos >= 6 {
+				return struct{}{}, h.call(ctx)
+			}
+			return struct{}{}, nil
+		}
+		type out struct{ errs []error }
+		got := make(chan out, 1)
+		go func() {
+			var errs []error
+			if write {
+				// A write quorum that needs one of the paused drives.
+				_, errs = fanOutWrite(context.Background(), drives, time.Minute, 7, 20*time.Millisecond, nil, fn)
+			} else {
+				// A read that wants every answer.
+				_, errs = fanOut(context.Background(), drives, time.Minute, fn, nil, 0)
+			}
+			got <- out{errs}
+		}()
+		for range 8 {
+			<-called
+		}
+		down.Store(true)
+		select {
+		case o := <-got:
+			for pos := range 6 {
+				if o.errs[pos] != nil {
+					t.Fatalf("write=%v: drive %d: %v", write, pos, o.errs[pos])
+				}
+			}
+			for _, pos := range []int{6, 7} {
+				want := errKnownOffline
+				if write {
+					want = errStraggler
+				}
+				if !errors.Is(o.errs[pos], want) {
+					t.Fatalf("write=%v: drive %d declared down reported %v, want %v", write, pos, o.errs[pos], want)
+				}
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("write=%v: fan-out still waiting 20 s after its paused drives were declared down (timeout a minute)", write)
+		}
+		close(h.release)
+		h.done.Wait()
 	}
 }

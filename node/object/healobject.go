@@ -21,6 +21,13 @@ type HealOptions struct {
 	// (bitrot in a shard, a truncated part): they are rebuilt even if
 	// their record is the current version.
 	Corrupt []int
+	// Verify lists set positions to check even where their record is the
+	// current version: every shard file of the version is read and
+	// bitrot-checked there (storage.Drive.VerifyFile), and a missing or
+	// damaged one makes the drive a target. For drives a write went on
+	// without: a drive can hold the record of a multipart version
+	// without the shard of a part it missed.
+	Verify []int
 	// DryRun reports what would be healed (HealResult.Targets) and writes
 	// nothing.
 	DryRun bool
@@ -34,6 +41,11 @@ type HealResult struct {
 	// healed to; "" when the object is absent (or a delete marker is its
 	// current version).
 	Version string
+	// Size and DataBlocks are the current version's size and data shard
+	// count (0 when absent): a healed drive got Size/DataBlocks bytes of
+	// shards, rounded up per block.
+	Size       int64
+	DataBlocks int
 	// Targets are the drives found out of date: not holding the current
 	// version (or, for an absent object, holding some version), or named
 	// in HealOptions.Corrupt, or found corrupt while being read from.
@@ -43,6 +55,13 @@ type HealResult struct {
 	// Removed are the drives an absent object's leftovers were removed
 	// from.
 	Removed []int
+	// Unacknowledged are the versions found that can never have been
+	// acknowledged (newer than the current version, on fewer drives than
+	// their write quorum could have been: see Set.unacknowledged); they
+	// are removed (unless DryRun, which reports them and stops there).
+	Unacknowledged []string
+	// Dropped are the drives an unacknowledged version was removed from.
+	Dropped []int
 	// Skipped are the drives that were offline: not healed, not an error.
 	Skipped []int
 	// Failed holds, per drive, why a target could not be healed or
@@ -78,6 +97,13 @@ const healPasses = 2
 // current one go, as a PUT removes the versions it replaces. A drive that
 // holds the current version and is not in opts.Corrupt is never written to.
 //
+// First, versions that no drive can have acknowledged (a failed write's
+// leftovers: see Set.unacknowledged) are removed from the drives that hold
+// them, with their data dirs, and the data dirs of the same name that no
+// record names are removed from the other drives (Unacknowledged,
+// Dropped); then the object is read again and healed as it is without
+// them.
+//
 // Offline drives are skipped (Skipped), not an error. A target that cannot
 // be healed is reported in Failed, the others are still healed, and the
 // error wraps ErrHealIncomplete (the result is returned with it). Any other
@@ -107,6 +133,22 @@ func (s *Set) HealObject(ctx context.Context, bucket, object string, opts HealOp
 	defer lk.Unlock()
 
 	d, err := s.readEvery(ctx, bucket, object)
+	if ctx.Err() == nil && (d.verdict == verdictFound || d.verdict == verdictUndecided) {
+		if drop := s.unacknowledged(d); len(drop) > 0 {
+			for _, u := range drop {
+				res.Unacknowledged = append(res.Unacknowledged, u.key.VersionID())
+			}
+			if opts.DryRun {
+				return res, nil
+			}
+			res.Dropped = s.dropUnacknowledged(ctx, bucket, object, d, drop)
+			if lost(lk) {
+				return fail(ErrLockLost)
+			}
+			// What is left decides what the object is.
+			d, err = s.readEvery(ctx, bucket, object)
+		}
+	}
 	switch {
 	case err == nil && d.key.Deleted(), err != nil && d.verdict == verdictNotFound && ctx.Err() == nil:
 		err = s.healAbsent(ctx, lk, bucket, object, d, opts, &res)
@@ -165,6 +207,38 @@ func isOffline(d storage.Drive, err error) bool {
 		errors.Is(err, storage.ErrDriveTimeout) || errors.Is(err, storage.ErrDriveFaulty)
 }
 
+// verifySources checks the shard files of the sources named in verify and
+// turns those with a part missing or damaged into targets. A drive whose
+// check did not say (offline, timed out, failed otherwise) is reported in
+// res, Skipped or Failed, though it stays a source (what it serves is
+// bitrot-checked): its shards are not known whole, and whoever asked for
+// the check must ask again (a missed-write entry stays).
+func (s *Set) verifySources(ctx context.Context, bucket, object string, d decision, verify []int, sources, targets []bool, res *HealResult) {
+	check := make([]bool, len(s.drives))
+	for _, pos := range verify {
+		if pos >= 0 && pos < len(check) && sources[pos] {
+			check[pos] = true
+		}
+	}
+	if countTrue(check) == 0 {
+		return
+	}
+	_, errs := fanOut(ctx, s.drivesWhere(check), s.driveTimeout, func(ctx context.Context, pos int, dr storage.Drive) (struct{}, error) {
+		return struct{}{}, dr.VerifyFile(ctx, bucket, object, d.answers[pos].fi)
+	}, nil, 0)
+	for pos := range check {
+		switch err := errs[pos]; {
+		case !check[pos] || err == nil:
+		case isNotFound(err) || isCorrupt(err):
+			sources[pos], targets[pos] = false, true
+		case isOffline(s.drives[pos], err):
+			res.Skipped = append(res.Skipped, pos)
+		default:
+			res.failed(pos, fmt.Errorf("verify: %w", err))
+		}
+	}
+}
+
 // healAbsent removes the leftovers of an object a read quorum says is
 // absent (or whose current version is a delete marker, which the drives
 // that agree keep) from the drives that still hold a version of it.
@@ -220,6 +294,7 @@ func (s *Set) healVersion(ctx context.Context, lk Lock, bucket, object string, d
 	fi := d.answers[d.chosen].fi // a copy: the per-drive fields are reset below
 	fi.InlineData = nil
 	res.Version = fi.VersionID
+	res.Size, res.DataBlocks = fi.Size, fi.Erasure.DataBlocks
 	coder, err := s.coder(fi.Erasure.DataBlocks, fi.Erasure.ParityBlocks, fi.Erasure.BlockSize)
 	if err != nil {
 		return err
@@ -228,7 +303,9 @@ func (s *Set) healVersion(ctx context.Context, lk Lock, bucket, object string, d
 	dist := fi.Erasure.Distribution
 
 	// Sources hold the version, in the right place; targets get it.
-	sources, targets := make([]bool, n), make([]bool, n)
+	// Absent targets held no record of the object at all (a wiped or
+	// replaced drive, a write it missed): nothing of theirs to clean.
+	sources, targets, absent := make([]bool, n), make([]bool, n), make([]bool, n)
 	inlineOf := make([][]byte, n) // the sources' inline shards
 	for pos, a := range d.answers {
 		switch {
@@ -242,10 +319,12 @@ func (s *Set) healVersion(ctx context.Context, lk Lock, bucket, object string, d
 			inlineOf[pos] = a.fi.InlineData
 		case a.err == nil || isNotFound(a.err) || isCorrupt(a.err):
 			targets[pos] = true // another version, none, or a damaged record
+			absent[pos] = errors.Is(a.err, storage.ErrFileNotFound) || errors.Is(a.err, storage.ErrVolumeNotFound)
 		default:
 			res.failed(pos, fmt.Errorf("read version: %w", a.err)) // its state is unknown
 		}
 	}
+	s.verifySources(ctx, bucket, object, d, opts.Verify, sources, targets, res)
 	res.Targets = trues(targets)
 	if opts.DryRun || len(res.Targets) == 0 {
 		return nil
@@ -284,10 +363,14 @@ func (s *Set) healVersion(ctx context.Context, lk Lock, bucket, object string, d
 			job.removeTmp(ctx, targets)
 			return ErrLockLost
 		}
-		for pos, e := range s.commitHeal(ctx, job) {
+		// A commit moves the staging directory in whole: the targets that
+		// did not commit may still hold one.
+		leftover := slices.Clone(targets)
+		for pos, e := range s.commitHeal(ctx, job, absent) {
 			switch {
 			case !job.written[pos]:
 			case e == nil:
+				leftover[pos] = false
 				res.Healed = append(res.Healed, pos)
 				sources[pos] = true
 				if inline {
@@ -299,10 +382,10 @@ func (s *Set) healVersion(ctx context.Context, lk Lock, bucket, object string, d
 				res.failed(pos, e)
 			}
 		}
-		job.removeTmp(ctx, targets)
+		job.removeTmp(ctx, leftover)
 
 		// Sources found corrupt or missing are healed in the next pass.
-		targets = make([]bool, n)
+		targets, absent = make([]bool, n), make([]bool, n)
 		for pos := range bad {
 			if bad[pos] && sources[pos] {
 				sources[pos], targets[pos] = false, true
@@ -414,10 +497,11 @@ func (s *Set) healInline(ctx context.Context, job *putJob, coder *erasure.Coder,
 }
 
 // healShards rebuilds, part by part, the shard files of job.online (the
-// targets) into their TmpVolume/<job.tmpID>/<data-dir>, from the sources'
-// shard files. It marks in job.written the targets whose every part is
-// complete, records the others' failures in res, and returns the sources
-// found corrupt or missing.
+// targets) into their TmpVolume/<job.tmpID> (moved in whole as the data
+// dir by the commit), from the sources' shard files. It marks in
+// job.written the targets whose every part is complete, records the
+// others' failures in res, and returns the sources found corrupt or
+// missing.
 func (s *Set) healShards(ctx context.Context, job *putJob, coder *erasure.Coder, sources []bool, res *HealResult) ([]bool, error) {
 	n := len(s.drives)
 	fi := &job.version
@@ -441,7 +525,8 @@ func (s *Set) healShards(ctx context.Context, job *putJob, coder *erasure.Coder,
 		if live() == 0 {
 			break
 		}
-		name := "/" + fi.DataDir + "/part." + strconv.Itoa(p.Number)
+		file := "/part." + strconv.Itoa(p.Number)
+		name := "/" + fi.DataDir + file // the sources' shard
 		readers := make([]io.Reader, n) // shard order
 		writers := make([]io.Writer, n)
 		sws := make([]*shardWriter, n) // position order
@@ -460,7 +545,7 @@ func (s *Set) healShards(ctx context.Context, job *putJob, coder *erasure.Coder,
 			shard := job.dist[pos] - 1
 			switch {
 			case job.online[pos] && werr[pos] == nil:
-				sw := s.newShardWriter(ctx, drive, storage.TmpVolume, job.tmpID+name, coder.ShardDiskSize(p.Size))
+				sw := s.newShardWriter(ctx, drive, storage.TmpVolume, job.tmpID+file, coder.ShardDiskSize(p.Size))
 				sws[pos] = sw
 				bw, err := erasure.NewBitrotWriter(sw, s.key, chunk)
 				if err != nil {
@@ -570,24 +655,42 @@ func (s *Set) healShards(ctx context.Context, job *putJob, coder *erasure.Coder,
 // target held of the version before (a damaged copy, an unreferenced data
 // dir of the same name) goes first, since RenameData will not publish a
 // data dir twice; once committed, the target's versions older than the
-// current one go. It returns each drive's commit error (errNotAsked for the
-// others).
-func (s *Set) commitHeal(ctx context.Context, job *putJob) []error {
+// current one go. A target that held no record of the object when it was
+// read (absent) has no copy nor older versions to remove: those two steps,
+// a record read each, are skipped for it. (A straggling write of an older
+// version that lands on it meanwhile would stay as an older version, as a
+// failed cleanup leaves one.) It returns each drive's commit error
+// (errNotAsked for the others).
+func (s *Set) commitHeal(ctx context.Context, job *putJob, absent []bool) []error {
 	v := &job.version
 	// Each commit is bounded by the drive timeout; a half-done one
 	// (the damaged copy removed, the new one not yet there) is worse than
 	// a finished one, so they no longer depend on ctx.
 	_, errs := fanOut(context.WithoutCancel(ctx), s.drivesWhere(job.written), s.driveTimeout,
 		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-			if err := d.DeleteVersion(ctx, job.bucket, job.object, v.VersionID); err != nil && !isNotFound(err) {
-				return struct{}{}, fmt.Errorf("remove the damaged copy: %w", err)
+			if !absent[pos] {
+				if err := d.DeleteVersion(ctx, job.bucket, job.object, v.VersionID); err != nil && !isNotFound(err) {
+					return struct{}{}, fmt.Errorf("remove the damaged copy: %w", err)
+				}
 			}
 			if v.DataDir != "" {
 				if err := d.Delete(ctx, job.bucket, storage.DataDirPath(job.object, v.DataDir), true); err != nil && !isNotFound(err) {
 					return struct{}{}, fmt.Errorf("remove a stale data dir: %w", err)
 				}
 			}
-			if err := job.publish(ctx, pos, d); err != nil {
+			err := job.publish(ctx, pos, d)
+			if errors.Is(err, storage.ErrVolumeNotFound) {
+				// The drive lacks the bucket: it missed its creation
+				// (replaced, or wiped). A quorum holds this object, so
+				// the bucket exists and cannot be deleted meanwhile
+				// (it is not empty): the drive gets it, as MakeBucket
+				// would have given it.
+				if verr := ensureVolume(ctx, d, job.bucket, s.driveTimeout); verr != nil && !errors.Is(verr, errVolumeExisted) {
+					return struct{}{}, verr
+				}
+				err = job.publish(ctx, pos, d)
+			}
+			if err != nil || absent[pos] {
 				return struct{}{}, err
 			}
 			// The versions it replaces, as a PUT's cleanup: failures leave

@@ -8,7 +8,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,6 +177,56 @@ func (ts *testSet) versions(t testing.TB, key string) [][]string {
 // noTmpLeftovers fails if any drive has anything in its tmp area.
 // Cleanups finish after the answer when a drive is slow (fanOutWrite), so
 // this waits a while for them before it calls what is left a leftover.
+// settled waits until every drive holds key's one version, whatever it
+// is: for tests that check drives right after a write of a fresh key.
+func (ts *testSet) settled(t testing.TB, key string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		vs := ts.versions(t, key)
+		ok := len(vs) > 0 && len(vs[0]) == 1
+		for _, v := range vs {
+			if !ok {
+				break
+			}
+			if len(v) != 1 || v[0] != vs[0][0] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drives hold %v of %s after 10 s, want one version on every drive", vs, key)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// onlyVersion waits until every drive holds exactly versionID of key: the
+// calls of a write's fan-out that outlived its grace (stragglers on a busy
+// machine) finish on their own after the write returned.
+func (ts *testSet) onlyVersion(t testing.TB, key, versionID string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var bad []string
+		for i, v := range ts.versions(t, key) {
+			if len(v) != 1 || v[0] != versionID {
+				bad = append(bad, fmt.Sprintf("drive %d holds %v", i, v))
+			}
+		}
+		if len(bad) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want only version %s after 10 s: %s", versionID, strings.Join(bad, "; "))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (ts *testSet) noTmpLeftovers(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -256,7 +308,16 @@ const (
 	faultHang            // block until the call's context ends
 	faultCorrupt         // reads return damaged bytes (shard streams, inline data)
 	faultStallOnce       // block the first call until its context ends, then heal
+	// faultLate blocks a RenameData until its context ends, then carries it
+	// out all the same: a commit whose caller gave up on it, landing late.
+	faultLate
+	// faultStuck blocks the call, ignoring its context, until unstick:
+	// a disk stuck in a system call.
+	faultStuck
 )
+
+// errLate is what a faultLate call returns to its caller.
+var errLate = errors.New("late (injected)")
 
 // opStream names the reads of a stream ReadFileStream returned: hanging it
 // hangs the reads, not the open.
@@ -268,6 +329,34 @@ type faultyDrive struct {
 	storage.Drive
 	mu     sync.Mutex
 	faults map[string]fault
+	// stuck is closed by unstick; made when first needed.
+	stuck   chan struct{}
+	unstuck bool
+	// readVersions counts the ReadVersion calls that reached it.
+	readVersions atomic.Int64
+}
+
+// stuckUntil returns the channel faultStuck calls wait on.
+func (f *faultyDrive) stuckUntil() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stuck == nil {
+		f.stuck = make(chan struct{})
+	}
+	return f.stuck
+}
+
+// unstick lets every faultStuck call, past and future, return.
+func (f *faultyDrive) unstick() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stuck == nil {
+		f.stuck = make(chan struct{})
+	}
+	if !f.unstuck {
+		f.unstuck = true
+		close(f.stuck)
+	}
 }
 
 func (f *faultyDrive) set(fl fault, ops ...string) {
@@ -316,6 +405,12 @@ func (f *faultyDrive) enter(ctx context.Context, op string) error {
 		<-ctx.Done()
 		f.set(faultNone, op)
 		return fmt.Errorf("%s: stalled (injected): %w", op, ctx.Err())
+	case faultStuck:
+		<-f.stuckUntil()
+		return fmt.Errorf("%s: stuck (injected)", op)
+	case faultLate:
+		<-ctx.Done()
+		return fmt.Errorf("%s: %w: %w", op, errLate, ctx.Err())
 	}
 	return nil
 }
@@ -393,13 +488,17 @@ func (f *faultyDrive) ListDir(ctx context.Context, volume, dirPath string, count
 }
 
 func (f *faultyDrive) RenameData(ctx context.Context, srcVolume, srcPath string, fi storage.FileInfo, dstVolume, dstPath string) (storage.RenameDataResult, error) {
-	if err := f.enter(ctx, "RenameData"); err != nil {
+	if err := f.enter(ctx, "RenameData"); errors.Is(err, errLate) {
+		_, _ = f.Drive.RenameData(context.WithoutCancel(ctx), srcVolume, srcPath, fi, dstVolume, dstPath)
+		return storage.RenameDataResult{}, err
+	} else if err != nil {
 		return storage.RenameDataResult{}, err
 	}
 	return f.Drive.RenameData(ctx, srcVolume, srcPath, fi, dstVolume, dstPath)
 }
 
 func (f *faultyDrive) ReadVersion(ctx context.Context, volume, path, versionID string) (storage.FileInfo, error) {
+	f.readVersions.Add(1)
 	if err := f.enter(ctx, "ReadVersion"); err != nil {
 		return storage.FileInfo{}, err
 	}

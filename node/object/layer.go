@@ -112,10 +112,9 @@ type LayerConfig struct {
 // from its set and writes the copy as a PUT into the other, with the same
 // rules (metadata COPY or REPLACE, a new version, all or nothing). A copy
 // never holds two namespace locks at once, which is what makes it
-// deadlock-free whatever the order: the source's read lock is held only while
-// its bytes stream and is released once the last byte has been taken (small
-// objects are read whole first), before the PUT takes the destination's
-// write lock to commit. Two crossed copies (a to b and b to a, on different
+// deadlock-free whatever the order: the source's read lock is released
+// before its first byte is handed over (see Set.GetObject), so before the PUT
+// has read its data and takes the destination's write lock to commit. Two crossed copies (a to b and b to a, on different
 // nodes, through the cluster's shared Locker) each wait for at most one lock,
 // whose holder never waits for anything the other holds.
 //
@@ -313,9 +312,10 @@ func (l *Layer) CopyObject(ctx context.Context, srcBucket, srcObject, dstBucket,
 	return out, nil
 }
 
-// releasingReader reads an ObjectReader and closes it (releasing the
-// source's read lock) as soon as its last byte has been taken, so that the
-// PUT it feeds never commits while the source is still locked.
+// releasingReader reads an ObjectReader and closes it (ending its shard
+// reads, releasing the source's read lock if it still held it) as soon as
+// its last byte has been taken, so that the PUT it feeds never commits
+// while the source is still being read.
 type releasingReader struct {
 	r    *ObjectReader
 	left int64

@@ -2,9 +2,12 @@ package object
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/gridstore/gridstore/node/object/nslock"
 )
 
 // Locker takes namespace locks: a write lock orders the commits of writers of
@@ -14,13 +17,19 @@ import (
 // AdaptLocker); NewLocalLocker serves a single process and tests.
 //
 // Lock and RLock block until the lock is held or ctx ends (then they return
-// an error that wraps ctx's).
+// an error that wraps ctx's). A Locker may fail sooner when the lock cannot
+// be had at all (too few lock servers reachable); AdaptLocker turns
+// nslock's ErrQuorumUnavailable into ErrWriteQuorum (write locks) or
+// ErrReadQuorum (read locks), the errors of a set without enough drives,
+// which the front end answers with a retryable 503.
 type Locker interface {
 	Lock(ctx context.Context, resources ...string) (Lock, error)
 	RLock(ctx context.Context, resources ...string) (Lock, error)
 }
 
-// Lock is a held lock.
+// Lock is a held lock. A Lock that can also check that it is still held
+// (Confirm, as *nslock.Lock does) is asked just before a commit; see
+// stillHeld.
 type Lock interface {
 	// Lost is closed once the lock is lost (a distributed lock that could
 	// not be refreshed); a writer checks it before it commits. A nil
@@ -32,7 +41,7 @@ type Lock interface {
 
 // AdaptLocker turns a pair of lock functions returning a concrete lock type
 // into a Locker, for example AdaptLocker(l.Lock, l.RLock) for an
-// *nslock.Locker, whose *nslock.Lock has Lost and Unlock.
+// *nslock.Locker, whose *nslock.Lock has Lost, Unlock and Confirm.
 func AdaptLocker[L Lock](lock, rlock func(ctx context.Context, resources ...string) (L, error)) Locker {
 	return adaptedLocker[L]{lock: lock, rlock: rlock}
 }
@@ -44,7 +53,7 @@ type adaptedLocker[L Lock] struct {
 func (a adaptedLocker[L]) Lock(ctx context.Context, resources ...string) (Lock, error) {
 	l, err := a.lock(ctx, resources...)
 	if err != nil {
-		return nil, err
+		return nil, lockUnavailable(err, ErrWriteQuorum)
 	}
 	return l, nil
 }
@@ -52,9 +61,54 @@ func (a adaptedLocker[L]) Lock(ctx context.Context, resources ...string) (Lock, 
 func (a adaptedLocker[L]) RLock(ctx context.Context, resources ...string) (Lock, error) {
 	l, err := a.rlock(ctx, resources...)
 	if err != nil {
-		return nil, err
+		return nil, lockUnavailable(err, ErrReadQuorum)
 	}
 	return l, nil
+}
+
+// lockUnavailable marks a lock that failed for want of reachable lock
+// servers with quorum, the sentinel of a set without enough drives: to a
+// client both say the cluster cannot do this now, and waiting for the
+// lock timeout would not change it.
+func lockUnavailable(err, quorum error) error {
+	if errors.Is(err, nslock.ErrQuorumUnavailable) {
+		return fmt.Errorf("%w: %w", quorum, err)
+	}
+	return err
+}
+
+// confirmer is a Lock that can check that a quorum still holds it, at the
+// cost of a round trip at most (nslock.Lock.Confirm).
+type confirmer interface {
+	Confirm(ctx context.Context) error
+}
+
+// stillHeld checks, just before a commit, that every one of locks is held:
+// it returns an error wrapping ErrLockLost if one is known lost or, asked
+// (confirmer), is found lost. A holder whose node was paused, or declared
+// dead while busy, has had its grants dropped by the other nodes; asking
+// is what makes its in-flight writes give up rather than commit under a
+// lock that someone else may hold by now. ctx should not be the client's:
+// the answer must not depend on the client staying.
+func stillHeld(ctx context.Context, locks ...Lock) error {
+	for _, l := range locks {
+		if lost(l) {
+			return ErrLockLost
+		}
+	}
+	for _, l := range locks {
+		c, ok := l.(confirmer)
+		if !ok {
+			continue
+		}
+		if err := c.Confirm(ctx); err != nil {
+			if errors.Is(err, nslock.ErrLockLost) {
+				return fmt.Errorf("%w: %w", ErrLockLost, err)
+			}
+			return fmt.Errorf("confirm lock: %w", err)
+		}
+	}
+	return nil
 }
 
 // LocalLocker is an in-process Locker: readers-writer locks by resource

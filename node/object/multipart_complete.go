@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gridstore/gridstore/node/object/layout"
 	"github.com/gridstore/gridstore/storage"
 )
 
@@ -65,6 +66,12 @@ func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploa
 			return fail(fmt.Errorf("%w: part %d after part %d", ErrInvalidPartOrder, p.Number, parts[i-1].Number))
 		}
 	}
+	// No write can succeed with fewer drives than the smallest write quorum
+	// (the upload's parity may have been raised up to n/2): say so at once
+	// rather than after the locks' retries.
+	if err := s.writable(layout.WriteQuorum(len(s.drives), len(s.drives)/2)); err != nil {
+		return fail(err)
+	}
 	base := uploadBase(bucket, object, uploadID)
 	ul, err := s.lockNamed(ctx, true, uploadLockName(base, 0))
 	if err != nil {
@@ -88,7 +95,7 @@ func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploa
 	if err := s.precheck(ctx, bucket, object, opts.Precondition); err != nil {
 		return fail(err)
 	}
-	have, err := s.readParts(ctx, u, 0)
+	have, undecided, err := s.readPartsUndecided(ctx, u, 0)
 	if err != nil {
 		return fail(err)
 	}
@@ -101,6 +108,11 @@ func (s *Set) CompleteMultipartUpload(ctx context.Context, bucket, object, uploa
 	var size int64
 	for i, p := range parts {
 		r := byNumber[p.Number]
+		if r == nil && undecided[p.Number] {
+			// Not a client's mistake: the drives that would settle it
+			// did not answer.
+			return fail(fmt.Errorf("part %d: no read quorum of its record: %w", p.Number, ErrReadQuorum))
+		}
 		if r == nil {
 			return fail(fmt.Errorf("%w: part %d was not uploaded", ErrInvalidPart, p.Number))
 		}
@@ -240,10 +252,14 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 	for pos := range n {
 		targets[pos] = c.holds[pos] != nil
 	}
-	_, errs := fanOut(wctx, s.drivesWhere(targets), s.driveTimeout, func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-		_, err := d.RenameData(ctx, storage.MultipartVolume, u.dataPath(), c.fileInfo(pos), bucket, object)
-		return struct{}{}, err
-	}, nil, 0)
+	// As a PUT commits: at the write quorum plus a grace, the drives still
+	// at it noted for healing (a drive of a node going away must not hold
+	// the answer for its whole timeout).
+	_, errs := fanOutWrite(wctx, s.drivesWhere(targets), s.driveTimeout, u.writeQuorum, s.writeGrace(), nil,
+		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+			_, err := d.RenameData(ctx, storage.MultipartVolume, u.dataPath(), c.fileInfo(pos), bucket, object)
+			return struct{}{}, err
+		})
 	committed := countNil(errs)
 	short := -1 // a part with too few committed shards
 	for i := range c.parts {
@@ -262,7 +278,8 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 	note := newHealNote(n)
 	if committed < u.writeQuorum || short >= 0 {
 		copy(note.missing, c.rollback(wctx, errs))
-		note.queue(s.heal, bucket, object, "")
+		noteUnsettled(note, s.drivesWhere(targets), errs)
+		s.noteWrite(wctx, note, bucket, object, "")
 		if committed >= u.writeQuorum {
 			return ObjectInfo{}, fmt.Errorf("commit: part %d on fewer than %d drives: %w%s",
 				c.parts[short].Number, u.writeQuorum, ErrWriteQuorum, summarize(errs))
@@ -273,7 +290,7 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 	for pos := range n {
 		note.missing[pos] = errs[pos] != nil || countTrue(c.holds[pos]) < len(c.parts)
 	}
-	note.queue(s.heal, bucket, object, c.version.VersionID)
+	s.noteWrite(wctx, note, bucket, object, c.version.VersionID)
 	fi := c.fileInfo(0)
 	return objectInfo(bucket, object, &fi), nil
 }
@@ -295,14 +312,16 @@ func (c *completeJob) rollback(ctx context.Context, commitErrs []error) []bool {
 	for pos, err := range commitErrs {
 		done[pos] = err == nil
 	}
-	_, errs := fanOut(ctx, s.drivesWhere(done), s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
-		err := d.DeleteVersion(ctx, u.bucket, u.object, c.version.VersionID)
-		if isNotFound(err) {
-			err = nil
-		}
-		_ = d.Delete(ctx, storage.MultipartVolume, partsDir+"/"+u.base, true)
-		return struct{}{}, err
-	}, nil, 0)
+	// Within a grace: a drive still at it is reported stale, and healed.
+	_, errs := fanOutWrite(ctx, s.drivesWhere(done), s.driveTimeout, 0, s.writeGrace(), nil,
+		func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+			err := d.DeleteVersion(ctx, u.bucket, u.object, c.version.VersionID)
+			if isNotFound(err) {
+				err = nil
+			}
+			_ = d.Delete(ctx, storage.MultipartVolume, partsDir+"/"+u.base, true)
+			return struct{}{}, err
+		})
 	stale := make([]bool, len(errs))
 	for pos := range errs {
 		stale[pos] = done[pos] && errs[pos] != nil

@@ -169,6 +169,17 @@ type resolvedPart struct {
 // record (of the upload's layout). Fewer than a read quorum of drives
 // answering is ErrReadQuorum.
 func (s *Set) readParts(ctx context.Context, u *upload, after int) ([]resolvedPart, error) {
+	parts, _, err := s.readPartsUndecided(ctx, u, after)
+	return parts, err
+}
+
+// readPartsUndecided is readParts that also returns the part numbers some
+// drive holds a record of that no read quorum agrees on or that too few
+// drives hold in place to be read: with drives offline or late, a part
+// acknowledged on a write quorum can be one of them, so it is not known
+// to be absent.
+func (s *Set) readPartsUndecided(ctx context.Context, u *upload, after int) ([]resolvedPart, map[int]bool, error) {
+	undecided := map[int]bool{}
 	n := len(s.drives)
 	dir := partsDir + "/" + u.base + "/"
 	opts := storage.WalkDirOptions{Volume: storage.MultipartVolume, Prefix: dir}
@@ -193,10 +204,10 @@ func (s *Set) readParts(ctx context.Context, u *upload, after int) ([]resolvedPa
 		return found, err
 	}, nil, 0)
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if got := countNil(errs); got < s.readQuorum {
-		return nil, fmt.Errorf("list parts: %d of %d drives answered, need %d: %w%s", got, n, s.readQuorum, ErrReadQuorum, summarize(errs))
+		return nil, nil, fmt.Errorf("list parts: %d of %d drives answered, need %d: %w%s", got, n, s.readQuorum, ErrReadQuorum, summarize(errs))
 	}
 	var numbers []int
 	for pos := range vals {
@@ -221,6 +232,10 @@ func (s *Set) readParts(ctx context.Context, u *upload, after int) ([]resolvedPa
 			answers[pos] = a
 		}
 		d, _ := decide(answers, allTrue(n), s.readQuorum)
+		if d.verdict == verdictUndecided {
+			undecided[num] = true
+			continue
+		}
 		if d.verdict != verdictFound || !u.partRecordFits(&answers[d.chosen].fi, num) {
 			continue
 		}
@@ -229,13 +244,14 @@ func (s *Set) readParts(ctx context.Context, u *upload, after int) ([]resolvedPa
 			p.holders[pos] = d.agree[pos] && answers[pos].fi.Erasure.Index == dist[pos]
 		}
 		if countTrue(p.holders) < u.fi.Erasure.DataBlocks {
+			undecided[num] = true
 			continue
 		}
 		fi := &answers[d.chosen].fi
 		p.PartInfo = PartInfo{Number: num, ETag: fi.ETag, Size: fi.Size, ModTime: fi.ModTime}
 		parts = append(parts, p)
 	}
-	return parts, nil
+	return parts, undecided, nil
 }
 
 // partRecordFits checks that a part record is one of this upload's: its

@@ -961,11 +961,7 @@ func TestMultipartCompleteRacesPut(t *testing.T) {
 		default:
 			t.Fatalf("version %s is neither", info.VersionID)
 		}
-		for i, v := range ts.versions(t, key) {
-			if len(v) != 1 || v[0] != info.VersionID {
-				t.Fatalf("drive %d holds %v", i, v)
-			}
-		}
+		ts.onlyVersion(t, key, info.VersionID)
 	}
 	ts.noUploadLeftovers(t)
 }
@@ -1045,4 +1041,28 @@ func TestMultipartGetHungDrive(t *testing.T) {
 		t.Fatalf("GET of %d parts with a hung drive took %v", count, elapsed)
 	}
 	ts.drives[data[0]].clear()
+}
+
+// TestCompleteWithPartHoldersOffline: a part acknowledged on a write
+// quorum, some of whose holders are offline at the Complete, is not known
+// to be absent: the Complete fails with ErrReadQuorum (a 503 to retry),
+// not ErrInvalidPart (a 400 telling the client it never uploaded it), and
+// succeeds once the drives are back. Seen in TestChaosRollingRestart.
+func TestCompleteWithPartHoldersOffline(t *testing.T) {
+	ts := newMPSet(t, 4, 2, nil) // write quorum 3, read quorum 2
+	id := ts.newUpload(t, "k", PutOptions{})
+	ts.drives[0].set(faultError, "CreateFile") // part 1 lands on drives 1..3
+	data := randomBytes(3, 1000)
+	p := ts.putPart(t, "k", id, 1, data)
+	ts.drives[0].clear()
+	ts.drives[1].set(faultOffline)
+	ts.drives[2].set(faultOffline)
+	_, err := ts.CompleteMultipartUpload(context.Background(), testBucket, "k", id, completeList(p), CompleteOptions{})
+	if !errors.Is(err, ErrReadQuorum) || errors.Is(err, ErrInvalidPart) {
+		t.Fatalf("complete with two of the part's three holders offline: %v, want ErrReadQuorum", err)
+	}
+	ts.drives[1].clear()
+	ts.drives[2].clear()
+	ts.complete(t, "k", id, completeList(p))
+	ts.mustGet(t, "k", data)
 }

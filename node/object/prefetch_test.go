@@ -1,13 +1,16 @@
 package object
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gridstore/gridstore/storage"
+	"github.com/gridstore/gridstore/storage/faultdrive"
 )
 
 // countingDrive counts the chunk-sized reads of the streams it opens.
@@ -74,5 +77,104 @@ func TestPrefetchBounded(t *testing.T) {
 			}
 		}
 		r.Close()
+	}
+}
+
+// TestGetDoesNotWaitForAHungShardOpen: a data shard's drive hangs in
+// ReadFileStream and ignores the cancellation, as a disk stuck in a system
+// call (or a read from a paused node with no deadline) does. With the
+// default timeouts, the GET reads parity once the shard is late and
+// returns the object whole without waiting for the hung call: its reader
+// is closed without waiting for the fetch goroutine, which ends on its own
+// once the call returns.
+func TestGetDoesNotWaitForAHungShardOpen(t *testing.T) {
+	ts := newTestSet(t, 4, func(c *Config) {
+		c.DriveTimeout, c.ShardTimeout, c.ProbeTimeout = DefaultDriveTimeout, DefaultShardTimeout, DefaultProbeTimeout
+	})
+	want := randomBytes(7, 5*testBlockSize+99)
+	ts.put(t, "k", want)
+	data, _ := ts.shardHolders(t, "k")
+	hung := faultdrive.New(ts.Set.drives[data[0]])
+	ts.Set.drives[data[0]] = hung
+	hung.Set(faultdrive.Hang(), faultdrive.OpReadFileStream)
+	defer func() {
+		hung.Release()
+		for hung.Blocked() > 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		got, _, err := ts.get("k", GetOptions{})
+		if err == nil && !bytes.Equal(got, want) {
+			err = errors.New("the object came back different")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("get with a hung shard: %v", err)
+		}
+	case <-time.After(15 * time.Second): // generous; it hung for good before
+		t.Fatal("the GET waited for a hung shard read that ignores its cancellation")
+	}
+	if hung.Blocked() == 0 {
+		t.Fatal("the shard read was not hung: the test proves nothing")
+	}
+}
+
+// TestGetGivesUpShardsDeclaredDown: three drives of four stop serving
+// shard reads (their node cut off; the reads ignore cancellation), too
+// many for parity to stand in. Once they are declared down the GET fails
+// with ErrReadQuorum instead of waiting for the shard timeout (30 s, the
+// default kept here).
+func TestGetGivesUpShardsDeclaredDown(t *testing.T) {
+	ts := newTestSet(t, 4, func(c *Config) {
+		c.DriveTimeout, c.ShardTimeout, c.ProbeTimeout = DefaultDriveTimeout, DefaultShardTimeout, DefaultProbeTimeout
+	})
+	ts.put(t, "k", randomBytes(8, 5*testBlockSize+99))
+	downAt := time.Now().Add(time.Hour)
+	var hung []*faultdrive.Drive
+	var goingDown []*goingDownDrive
+	for pos := 1; pos < 4; pos++ {
+		f := faultdrive.New(ts.Set.drives[pos])
+		f.Set(faultdrive.Hang(), faultdrive.OpReadFileStream)
+		g := newGoingDownDrive(f, downAt)
+		hung, goingDown = append(hung, f), append(goingDown, g)
+		ts.Set.drives[pos] = g
+	}
+	defer func() {
+		for _, f := range hung {
+			f.Release()
+			for f.Blocked() > 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	r, err := ts.GetObject(context.Background(), testBucket, "k", GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// The version is chosen; the shard reads are what hang.
+	for _, g := range goingDown {
+		g.at.Store(time.Now().Add(300 * time.Millisecond).UnixNano())
+	}
+	start := time.Now()
+	_, err = io.Copy(io.Discard, r)
+	took := time.Since(start)
+	if !errors.Is(err, ErrReadQuorum) {
+		t.Fatalf("GET body: %v, want ErrReadQuorum", err)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("the GET failed after %v: it waited for drives known down", took)
+	}
+	blocked := 0
+	for _, f := range hung {
+		blocked += f.Blocked()
+	}
+	if blocked == 0 {
+		t.Fatal("no shard read was hung: the test proves nothing")
 	}
 }

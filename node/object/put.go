@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -132,8 +133,9 @@ type putJob struct {
 	inline  [][]byte // per position, for inline objects
 	tmpID   string   // TmpVolume directory of the shard files
 	// shardVolume and shardPath name the shard file encodeStream writes on
-	// every drive: TmpVolume/<tmpID>/<data-dir>/part.1 for a PUT, the part
-	// file in the upload's data dir for a multipart part.
+	// every drive: TmpVolume/<tmpID>/part.1 for a PUT (RenameData moves
+	// <tmpID> itself in as the data dir, leaving nothing to remove), the
+	// part file in the upload's data dir for a multipart part.
 	shardVolume, shardPath string
 	md5                    []byte
 }
@@ -176,33 +178,13 @@ func (s *Set) newPutJob(ctx context.Context, bucket, object string, parity int, 
 	if !inline {
 		j.version.DataDir = uuid.NewString()
 		j.tmpID = uuid.NewString()
-		j.shardVolume, j.shardPath = storage.TmpVolume, j.tmpID+"/"+j.version.DataDir+"/part.1"
+		j.shardVolume, j.shardPath = storage.TmpVolume, j.tmpID+"/part.1"
 	}
 	return j, nil
 }
 
-// availability is what a drive can say about itself without a call: a
-// remote drive whose node the liveness checks find dead or unreachable, a
-// local drive its health checks took out of service. It answers at once,
-// so a write never waits to learn what is known already, and a drive that
-// is merely busy is not taken for offline (a timed probe under load was).
-// known is false when the drive cannot tell (a remote drive without a
-// liveness view): then it is asked.
-type availability interface {
-	Available() (up, known bool)
-}
-
-// knownDown reports whether d says, without a call, that it is offline.
-func knownDown(d storage.Drive) bool {
-	if a, ok := d.(availability); ok {
-		up, known := a.Available()
-		return known && !up
-	}
-	return false
-}
-
 // probe reports which drives are online: those that can tell say so
-// (availability); the others are asked with DiskInfo, which must answer in
+// (storage.Availability); the others are asked with DiskInfo, which must answer in
 // time that they are.
 func (s *Set) probe(ctx context.Context) []bool {
 	return s.probeDrives(ctx, true)
@@ -215,7 +197,7 @@ func (s *Set) probeDrives(ctx context.Context, trustKnown bool) []bool {
 	ask := make([]storage.Drive, len(s.drives))
 	asking := false
 	for pos, d := range s.drives {
-		if a, ok := d.(availability); ok && trustKnown {
+		if a, ok := d.(storage.Availability); ok && trustKnown {
 			if up, known := a.Available(); known {
 				online[pos] = up
 				continue
@@ -312,7 +294,10 @@ func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) e
 	}
 	sum := md5.New()
 	src := io.TeeReader(&limitedReader{r: data, left: MaxObjectSize + 1}, sum)
-	written, shardErrs, encErr := j.coder.Encode(ctx, writers, src, size, j.writeQuorum)
+	// A drive that holds the others back by more than the write grace is
+	// left behind (and healed later), as in every other fan-out of a write.
+	written, shardErrs, encErr := j.coder.EncodeWith(ctx, writers, src, size, j.writeQuorum,
+		erasure.EncodeOptions{Grace: j.s.writeGrace()})
 
 	j.finishShards(sws, shardErrs, encErr)
 	if encErr != nil {
@@ -331,8 +316,10 @@ func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) e
 // quorum of them is, it waits at most writeGrace for the others: a drive
 // slow to sync, or a paused one, is given up (its CreateFile cancelled, so
 // it removes what it wrote) and healed later, rather than holding up the
-// PUT for the shard timeout. Files abandoned on an encode failure are
-// waited for, so that a failed PUT leaves nothing behind.
+// PUT for the shard timeout. The shards the encoder dropped are aborted
+// without waiting. Files abandoned on an encode failure are waited for, so
+// that a failed PUT leaves nothing behind, up to the probe timeout (a drive
+// stuck in a system call removes its file when the call returns).
 func (j *putJob) finishShards(sws []*shardWriter, shardErrs []error, encErr error) {
 	type finished struct {
 		pos int
@@ -340,6 +327,19 @@ func (j *putJob) finishShards(sws []*shardWriter, shardErrs []error, encErr erro
 	}
 	results := make(chan finished, len(sws)) // late finishers never block
 	running, waiting := 0, make([]bool, len(sws))
+	// givenUp marks the shards this PUT stopped waiting for. Their
+	// CreateFile ends in its own time, possibly after the PUT removed its
+	// staging directory, and a drive slow to start may even create it again
+	// then: whoever sees the call end last removes it (tidy), not the PUT.
+	givenUp := make([]atomic.Bool, len(sws))
+	tidy := func(pos int) {
+		if j.tmpID == "" || !givenUp[pos].Load() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), j.s.driveTimeout)
+		defer cancel()
+		_ = j.s.drives[pos].Delete(ctx, storage.TmpVolume, j.tmpID, true)
+	}
 	for pos, sw := range sws {
 		if sw == nil {
 			continue
@@ -348,22 +348,40 @@ func (j *putJob) finishShards(sws []*shardWriter, shardErrs []error, encErr erro
 		if shardErrs != nil {
 			shardErr = shardErrs[j.dist[pos]-1]
 		}
+		if encErr == nil && shardErr != nil {
+			// Known failed, so nothing to wait for: the abort removes what
+			// the drive wrote in its own time, which for a drive the
+			// encoder left behind is when the drive next reads its input.
+			givenUp[pos].Store(true)
+			go func() {
+				sw.abort(shardErr)
+				tidy(pos)
+			}()
+			continue
+		}
 		running++
 		waiting[pos] = true
 		go func() {
-			switch {
-			case encErr != nil:
+			if encErr != nil {
 				sw.abort(encErr)
-			case shardErr != nil:
-				sw.abort(shardErr)
-			default:
-				results <- finished{pos, sw.finish() == nil}
+				results <- finished{pos, false}
+				tidy(pos)
 				return
 			}
-			results <- finished{pos, false}
+			results <- finished{pos, sw.finish() == nil}
+			tidy(pos)
 		}()
 	}
 	var grace <-chan time.Time
+	if encErr != nil && running > 0 {
+		// A failed PUT waits for its shard files to be removed, but not
+		// for a drive stuck in a call that ignores its cancellation: one
+		// that has not finished its abort within the probe timeout
+		// removes the file when it returns (tidy).
+		t := time.NewTimer(j.s.probeTimeout)
+		defer t.Stop()
+		grace = t.C
+	}
 	complete := 0
 	for running > 0 {
 		select {
@@ -379,6 +397,11 @@ func (j *putJob) finishShards(sws []*shardWriter, shardErrs []error, encErr erro
 				defer t.Stop()
 				grace = t.C
 			}
+			if encErr == nil && complete+running < j.writeQuorum {
+				// The PUT has failed whatever the others do (their drives
+				// declared down one node at a time, say): not waited for.
+				break
+			}
 			continue
 		case <-grace:
 		}
@@ -386,6 +409,7 @@ func (j *putJob) finishShards(sws []*shardWriter, shardErrs []error, encErr erro
 	}
 	for pos, w := range waiting {
 		if w {
+			givenUp[pos].Store(true)
 			sws[pos].cancel() // its finish fails; j.written[pos] stays false
 		}
 	}
@@ -465,18 +489,21 @@ func (j *putJob) commit(ctx context.Context, pre Precondition) (ObjectInfo, erro
 	note := newHealNote(len(s.drives))
 	if committed < j.writeQuorum {
 		copy(note.missing, j.rollback(wctx, errs))
-		note.queue(s.heal, j.bucket, j.object, "")
+		noteUnsettled(note, targets, errs)
+		s.noteWrite(wctx, note, j.bucket, j.object, "")
 		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, j.writeQuorum)
 	}
 	s.finishCommit(wctx, st, errs, func(ctx context.Context, pos int, d storage.Drive) {
-		if j.tmpID != "" && j.online[pos] {
+		// A commit moved the staging directory in whole: only the
+		// drives that did not commit may still hold one.
+		if j.tmpID != "" && j.online[pos] && errs[pos] != nil {
 			_ = d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
 		}
 	})
 	for pos, err := range errs {
 		note.missing[pos] = err != nil
 	}
-	note.queue(s.heal, j.bucket, j.object, j.version.VersionID)
+	s.noteWrite(wctx, note, j.bucket, j.object, j.version.VersionID)
 	fi := j.fileInfo(0)
 	fi.InlineData = nil
 	return objectInfo(j.bucket, j.object, &fi), nil
@@ -491,7 +518,7 @@ func (j *putJob) publish(ctx context.Context, pos int, d storage.Drive) error {
 	if j.tmpID == "" {
 		_, err = d.RenameData(ctx, "", "", fi, j.bucket, j.object)
 	} else {
-		_, err = d.RenameData(ctx, storage.TmpVolume, j.tmpID+"/"+j.version.DataDir, fi, j.bucket, j.object)
+		_, err = d.RenameData(ctx, storage.TmpVolume, j.tmpID, fi, j.bucket, j.object)
 	}
 	return err
 }
@@ -506,6 +533,18 @@ func (j *putJob) fileInfo(pos int) storage.FileInfo {
 	return fi
 }
 
+// noteUnsettled adds to note the drives asked to commit that did not say
+// they had: a commit that timed out, or whose answer was lost, may still
+// land after the rollback, and leave a version that never had a quorum
+// until a heal removes it.
+func noteUnsettled(note *healNote, targets []storage.Drive, commitErrs []error) {
+	for pos, err := range commitErrs {
+		if err != nil && targets[pos] != nil {
+			note.missing[pos] = true
+		}
+	}
+}
+
 // rollback deletes the new version from the drives that committed it and
 // the shard files from the others. It returns the drives where the version
 // could not be deleted, to be healed.
@@ -516,13 +555,15 @@ func (j *putJob) rollback(ctx context.Context, commitErrs []error) []bool {
 			targets[pos] = d
 		}
 	}
-	_, errs := fanOut(ctx, targets, j.s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
-		err := d.DeleteVersion(ctx, j.bucket, j.object, j.version.VersionID)
-		if isNotFound(err) {
-			err = nil
-		}
-		return struct{}{}, err
-	}, nil, 0)
+	// Within a grace: a drive still at it is reported stale, and healed.
+	_, errs := fanOutWrite(ctx, targets, j.s.driveTimeout, 0, j.s.writeGrace(), nil,
+		func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+			err := d.DeleteVersion(ctx, j.bucket, j.object, j.version.VersionID)
+			if isNotFound(err) {
+				err = nil
+			}
+			return struct{}{}, err
+		})
 	j.removeTmp(ctx, j.online)
 	stale := make([]bool, len(errs))
 	for pos := range errs {

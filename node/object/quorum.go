@@ -132,17 +132,22 @@ func decide(answers []metaAnswer, answered []bool, readQuorum int) (d decision, 
 	return d, pending == 0
 }
 
-// readLatest asks every drive for its latest version of the object at once
-// and decides which is current (decide). Each drive gets DriveTimeout; once
-// the answers so far settle the outcome, the others get StragglerWait more.
+// readLatest asks the drives for their latest version of the object and
+// decides which is current (decide). It asks the read quorum, and at least
+// n/2+1, of them first (rotating from one read to the next, drives found
+// late last): the fewest whose answers can settle the outcome alone, since
+// a version needs at least n-n/2 drives and so cannot hide among the
+// others. The others are asked when those answers do not settle it (the
+// drives disagree, one failed or lacks the object) or have not within
+// StragglerWait. Each drive gets DriveTimeout; once the answers so far
+// settle the outcome, the others get StragglerWait more, and those not
+// asked report errNotNeeded.
 func (s *Set) readLatest(ctx context.Context, bucket, object string) (decision, error) {
 	n := len(s.drives)
 	answers := make([]metaAnswer, n)
-	vals, errs := fanOut(ctx, s.drives, s.driveTimeout,
-		func(ctx context.Context, _ int, d storage.Drive) (storage.FileInfo, error) {
-			return d.ReadVersion(ctx, bucket, object, "")
-		},
-		func(vals []storage.FileInfo, errs []error, answered []bool, pending int) bool {
+	vals, errs := fanOutWith(ctx, s.drives, fanOpts[storage.FileInfo]{
+		timeout: s.driveTimeout,
+		settled: func(vals []storage.FileInfo, errs []error, answered []bool, pending int) bool {
 			if pending >= n-n/2 {
 				return false // enough drives pending to outvote any answer yet
 			}
@@ -151,7 +156,13 @@ func (s *Set) readLatest(ctx context.Context, bucket, object string) (decision, 
 			}
 			_, settled := decide(answers, answered, s.readQuorum)
 			return settled
-		}, s.stragglerWait)
+		},
+		grace: s.stragglerWait,
+		later: s.askLater(),
+		hedge: s.stragglerWait,
+	}, func(ctx context.Context, _ int, d storage.Drive) (storage.FileInfo, error) {
+		return d.ReadVersion(ctx, bucket, object, "")
+	})
 	for i := range answers {
 		answers[i] = metaAnswer{fi: vals[i], err: errs[i]}
 	}
@@ -169,6 +180,37 @@ func (s *Set) readLatest(ctx context.Context, bucket, object string) (decision, 
 	}
 	return d, fmt.Errorf("%s/%s: no version agreed by a read quorum of %d drives: %w%s",
 		bucket, object, s.readQuorum, ErrReadQuorum, summarize(errs))
+}
+
+// askLater picks the drives a metadata read asks only if the others do
+// not settle it: all but max(read quorum, n/2+1), the first ones taken in
+// turn from a position that moves on with every read (spreading the
+// reads, and the differences they notice for healing, over the set),
+// those known down or found late (driveLateness) passed over while others
+// remain.
+func (s *Set) askLater() []bool {
+	n := len(s.drives)
+	first := max(s.readQuorum, n/2+1)
+	later := make([]bool, n)
+	for i := range later {
+		later[i] = true
+	}
+	start := int(s.readTurn.Add(1) % uint32(n))
+	for pass := 0; pass < 2 && first > 0; pass++ {
+		for i := range n {
+			pos := (start + i) % n
+			d := s.drives[pos]
+			if first == 0 || !later[pos] {
+				continue
+			}
+			if pass == 0 && (d == nil || storage.KnownDown(d) || s.lateness.avoided(pos)) {
+				continue
+			}
+			later[pos] = false
+			first--
+		}
+	}
+	return later
 }
 
 func allTrue(n int) []bool {

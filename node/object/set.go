@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gridstore/gridstore/erasure"
@@ -40,6 +41,10 @@ type Config struct {
 	// Heal receives what reads and writes found out of date on some
 	// drives; nil drops it. It must not block.
 	Heal HealQueue
+	// Missed remembers, durably, the writes and deletes that succeeded
+	// without some drives, so that they are healed once those drives are
+	// back even if nothing reads them (missed.go); nil remembers nothing.
+	Missed MissedWrites
 	// PrefetchDepth is how many blocks ahead of the one being sent a GET
 	// reads each shard; 0 means DefaultPrefetchDepth, a negative value
 	// reads a block only when it is needed (and so only overlaps the next
@@ -66,6 +71,12 @@ type Config struct {
 	// erasure.DecodeOptions.Late); 0 means learned from recent reads
 	// (lateTracker: 50–500 ms), a negative value never.
 	LateShard time.Duration
+	// LateDriveHalfLife is how fast a GET forgets that a drive was late
+	// (driveLateness): a drive late twice in close succession has its
+	// shards read only as a last resort until its score has decayed,
+	// which takes about two half-lives at most. 0 means
+	// DefaultLateDriveHalfLife, a negative value never avoids a drive.
+	LateDriveHalfLife time.Duration
 	// LockTimeout bounds the wait for a namespace lock.
 	LockTimeout time.Duration
 	// MinPartSize is the smallest size of every part of a multipart
@@ -85,12 +96,15 @@ type Set struct {
 	blockSize   int
 	locker      Locker
 	heal        HealQueue
+	missed      MissedWrites
 	prefetch    int
 
 	driveTimeout, shardTimeout, probeTimeout, stragglerWait, lockTimeout time.Duration
 	minPartSize                                                          int64
 
-	late lateTracker // when a GET's shard read is late
+	late     lateTracker    // when a GET's shard read is late
+	lateness *driveLateness // which drives keep being late
+	readTurn atomic.Uint32  // where the next metadata read starts (askLater)
 
 	coders     sync.Map // coderKey -> *erasure.Coder
 	chunkPools sync.Map // chunk size (int) -> *sync.Pool of *[]byte
@@ -128,6 +142,7 @@ func NewSet(cfg Config) (*Set, error) {
 		blockSize:     cfg.BlockSize,
 		locker:        cfg.Locker,
 		heal:          cfg.Heal,
+		missed:        cfg.Missed,
 		prefetch:      orDefault(cfg.PrefetchDepth, DefaultPrefetchDepth),
 		driveTimeout:  orDefault(cfg.DriveTimeout, DefaultDriveTimeout),
 		shardTimeout:  orDefault(cfg.ShardTimeout, DefaultShardTimeout),
@@ -140,6 +155,7 @@ func NewSet(cfg Config) (*Set, error) {
 		s.prefetch = 0
 	}
 	s.late.fixed = cfg.LateShard
+	s.lateness = newDriveLateness(n, orDefault(cfg.LateDriveHalfLife, DefaultLateDriveHalfLife))
 	if s.locker == nil {
 		s.locker = NewLocalLocker()
 	}

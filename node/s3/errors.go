@@ -41,9 +41,11 @@ var objectErrors = []struct {
 	{object.ErrCopyToSelf, s3err.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata."},
 	{object.ErrInvalidArgument, s3err.InvalidArgument, ""},
 	// Lost quorums and locks are the cluster's state, not the request's:
-	// 503s that clients retry with backoff.
-	{object.ErrReadQuorum, s3err.ServiceUnavailable, "Not enough drives are available to read this; please retry."},
-	{object.ErrWriteQuorum, s3err.ServiceUnavailable, "Not enough drives are available to write this; please retry."},
+	// 503s that clients retry with backoff. Too few lock servers (nodes)
+	// for a namespace lock arrives as a quorum error too: the same answer,
+	// at once, rather than SlowDown after the lock timeout.
+	{object.ErrReadQuorum, s3err.ServiceUnavailable, "Not enough drives or nodes are available to read this; please retry."},
+	{object.ErrWriteQuorum, s3err.ServiceUnavailable, "Not enough drives or nodes are available to write this; please retry."},
 	{object.ErrLockLost, s3err.SlowDown, "The write lost its lock to a concurrent request; please retry."},
 	{object.ErrLockTimeout, s3err.SlowDown, "The object is busy (a concurrent write holds it); please retry."},
 }

@@ -171,8 +171,8 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, rq *request) 
 		return s.selectionFailed(w, r, rq, err)
 	}
 	defer reader.Close()
-	// The reader holds the version's read lock: the conditions are judged
-	// on exactly the version whose bytes are sent.
+	// The conditions are judged on exactly the version whose bytes are
+	// sent: the reader streams the version it resolved, or fails.
 	info := reader.Info()
 	if err := checkConditions(r.Header, info); err != nil {
 		setValidators(w.Header(), info)
@@ -180,6 +180,12 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, rq *request) 
 	}
 	if sel.emptySuffix {
 		return emptySuffixError(sel, info.Size)
+	}
+	if s.cfg.Reserve != nil {
+		if err := s.cfg.Reserve(r.Context(), info.Size); err != nil {
+			w.Header().Set("Retry-After", "1")
+			return s3err.Wrap(s3err.SlowDown, err)
+		}
 	}
 	offset, length := reader.Range()
 	status := writeObjectHeaders(w.Header(), rq, sel, info, offset, length)

@@ -75,6 +75,11 @@ type Config struct {
 	// Logger receives one line per failed request (server faults at warn,
 	// client errors at debug). Nil logs nothing.
 	Logger *zap.Logger
+	// Reserve, if set, is called by a GET once it has resolved its object
+	// and before it sends anything, with the object's size: it reserves
+	// the buffers the read will take from the node's budget. An error
+	// refuses the request with 503 SlowDown (Retry-After: 1).
+	Reserve func(ctx context.Context, objectSize int64) error
 	// Observe, if set, is called once per request when its response is
 	// complete, from the request's goroutine: what metrics count.
 	Observe func(RequestInfo)
@@ -267,7 +272,7 @@ func (s *Server) fail(w *responseWriter, r *http.Request, rq *request, err error
 	switch {
 	case clientGone:
 		s.log.Debug("s3 request abandoned by the client", fields...)
-	case e.Status() >= 500:
+	case e.Status() >= 500 && e.Code != s3err.SlowDown:
 		s.log.Warn("s3 request failed", fields...)
 	default:
 		s.log.Debug("s3 request refused", fields...)

@@ -59,6 +59,11 @@ type Options struct {
 	// bypassing the page cache. Where the file system refuses it the writer
 	// uses ordinary writes; Writer.DirectIO tells which. New ignores it.
 	DirectIO bool
+
+	// NoSync leaves the file unsynced at Close, for a caller that makes it
+	// durable later, together with other writes (a file system flush
+	// before the rename that publishes it).
+	NoSync bool
 }
 
 func (o Options) bufferSize() int {
@@ -76,9 +81,10 @@ func (o Options) bufferSize() int {
 // safe for concurrent use: one goroutine writes and closes it, as with
 // bufio.Writer; the background flush is internal.
 type Writer struct {
-	dst  Destination
-	file *fileDest // set when the Writer opened the file and so must close it
-	size int
+	dst    Destination
+	file   *fileDest // set when the Writer opened the file and so must close it
+	size   int
+	noSync bool
 
 	bufs  [2]*[]byte // backing memory, kept to return to the pool
 	cur   []byte     // the buffer being filled; len is the filled part
@@ -111,7 +117,7 @@ type flushResult struct {
 // The Writer does not close dst.
 func New(dst Destination, opts Options) *Writer {
 	size := opts.bufferSize()
-	w := &Writer{dst: dst, size: size}
+	w := &Writer{dst: dst, size: size, noSync: opts.NoSync}
 	w.bufs[0] = getBuffer(size)
 	w.cur = (*w.bufs[0])[:0]
 	return w
@@ -174,7 +180,7 @@ func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 }
 
 // Close waits for the background flush, writes the remaining bytes, syncs the
-// destination (fdatasync for files) and closes the file if the Writer opened
+// destination (fdatasync for files; not with Options.NoSync) and closes the file if the Writer opened
 // it. It returns the first error of the Writer's life, if any; the goroutine
 // is stopped and the buffers released whatever happens. Closing again returns
 // the same result. Close waits for a destination Write in progress, so a
@@ -194,7 +200,7 @@ func (w *Writer) Close() error {
 		w.submitted += int64(len(w.cur))
 	}
 	w.stopFlusher()
-	if w.err == nil {
+	if w.err == nil && !w.noSync {
 		if err := w.dst.Sync(); err != nil {
 			w.err = fmt.Errorf("doublebuf: sync: %w", err)
 		}
@@ -225,6 +231,9 @@ func (w *Writer) Abort() error {
 	w.closeErr = ErrClosed
 	return err
 }
+
+// NoSync reports whether Close leaves the file unsynced (Options.NoSync).
+func (w *Writer) NoSync() bool { return w.noSync }
 
 // DirectIO reports whether full buffers are being written with O_DIRECT:
 // false when it was not asked for, the file system refused it, or a direct

@@ -15,8 +15,9 @@ func Create(name string, opts Options) (*Writer, error) {
 }
 
 // OpenFile opens name with os.OpenFile's flag and perm and returns a Writer
-// that owns the file: Close fdatasyncs and closes it. With opts.DirectIO full
-// buffers are written with O_DIRECT where the file system allows it.
+// that owns the file: Close fdatasyncs it (unless opts.NoSync) and closes
+// it. With opts.DirectIO full buffers are written with O_DIRECT where the
+// file system allows it.
 func OpenFile(name string, flag int, perm os.FileMode, opts Options) (*Writer, error) {
 	f, err := os.OpenFile(name, flag, perm)
 	if err != nil {

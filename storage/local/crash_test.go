@@ -32,6 +32,7 @@ const (
 	crashScenarioEnv = "GRIDSTORE_CRASH_SCENARIO"
 	crashPointEnv    = "GRIDSTORE_CRASH_POINT"
 	crashDirEnv      = "GRIDSTORE_CRASH_DIR"
+	crashSyncEnv     = "GRIDSTORE_CRASH_SYNC_EACH_FILE"
 	crashExitCode    = 77
 	reachedPrefix    = "reached "
 )
@@ -159,7 +160,7 @@ func (r *crashingReader) Read(p []byte) (int, error) {
 
 // runCrashChild is the child process: it opens the drive, arms the hook
 // and acts. With no point it reports every point it passes instead.
-func runCrashChild(scenario, point, dir string) int {
+func runCrashChild(scenario, point, dir string, syncEachFile bool) int {
 	s, ok := crashScenarios[scenario]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "unknown crash scenario %q\n", scenario)
@@ -177,7 +178,7 @@ func runCrashChild(scenario, point, dir string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	d, err := Open(dir, ExpectedFor(spec, 0, 0), Options{})
+	d, err := Open(dir, ExpectedFor(spec, 0, 0), Options{SyncEachFile: syncEachFile})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -192,10 +193,11 @@ func runCrashChild(scenario, point, dir string) int {
 
 // crashChild runs the child for scenario in dir, killed at point ("": not
 // killed), and returns its standard output.
-func crashChild(t *testing.T, scenario, point, dir string) string {
+func crashChild(t *testing.T, scenario, point, dir string, syncEachFile bool) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashScenarioEnv+"="+scenario, crashPointEnv+"="+point, crashDirEnv+"="+dir)
+	cmd.Env = append(os.Environ(), crashScenarioEnv+"="+scenario, crashPointEnv+"="+point, crashDirEnv+"="+dir,
+		fmt.Sprintf("%s=%t", crashSyncEnv, syncEachFile))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -237,15 +239,24 @@ func prepareCrashDrive(t *testing.T, s crashScenario) (dir string, spec FormatSp
 
 func TestCrashAtEveryStep(t *testing.T) {
 	if testing.Short() {
-		t.Skip("re-executes the test binary some forty times")
+		t.Skip("re-executes the test binary some eighty times")
 	}
+	// Both ways of flushing (flush.go) pass the same points.
+	for _, syncEachFile := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SyncEachFile=%t", syncEachFile), func(t *testing.T) {
+			crashAtEveryStep(t, syncEachFile)
+		})
+	}
+}
+
+func crashAtEveryStep(t *testing.T, syncEachFile bool) {
 	for name, s := range crashScenarios {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// A run without a crash lists the points the operation passes.
 			dir, spec := prepareCrashDrive(t, s)
 			var points []string
-			for line := range strings.Lines(crashChild(t, name, "", dir)) {
+			for line := range strings.Lines(crashChild(t, name, "", dir, syncEachFile)) {
 				if p, ok := strings.CutPrefix(strings.TrimSpace(line), reachedPrefix); ok {
 					points = append(points, p)
 				}
@@ -263,7 +274,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				t.Run(point, func(t *testing.T) {
 					t.Parallel()
 					dir, spec := prepareCrashDrive(t, s)
-					crashChild(t, name, point, dir)
+					crashChild(t, name, point, dir, syncEachFile)
 					want := s.before
 					if commit >= 0 && i >= commit {
 						want = s.after

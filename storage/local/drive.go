@@ -29,6 +29,13 @@ type Options struct {
 	// BufferSize is the size of each of CreateFile's two write buffers;
 	// 0 means doublebuf.DefaultBufferSize.
 	BufferSize int
+	// SyncEachFile syncs every file and directory a write changes one by
+	// one, instead of flushing the drive's file system once for all the
+	// writes in flight (group commit, flush.go; Linux only). A group flush
+	// writes out whatever else is dirty on the file system too, so a drive
+	// that shares its file system with busy neighbours may do better
+	// without.
+	SyncEachFile bool
 }
 
 // Drive is a local drive: one formatted directory. Use Open.
@@ -39,6 +46,8 @@ type Drive struct {
 	stagingDir string
 	format     FormatSpec
 	writeOpts  doublebuf.Options
+	group      *groupSync // nil: files and directories synced one by one
+	leaveGroup func()     // d no longer uses group
 
 	lock    *os.File // holds the drive's flock until Close
 	closed  atomic.Bool
@@ -91,7 +100,20 @@ func Open(path string, exp Expected, opts Options) (*Drive, error) {
 	if d.endpoint == "" {
 		d.endpoint = root
 	}
+	if haveSyncfs && !opts.SyncEachFile {
+		d.group, d.leaveGroup, err = joinGroupSync(root)
+		if err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("open drive: %w", err)
+		}
+		// Files are made durable by the flushes of the operations that
+		// publish them.
+		d.writeOpts.NoSync = true
+	}
 	if err := d.resetScratch(); err != nil {
+		if d.leaveGroup != nil {
+			d.leaveGroup()
+		}
 		lock.Close()
 		return nil, fmt.Errorf("open drive %s: %w", root, err)
 	}
@@ -136,6 +158,9 @@ func (d *Drive) Format() FormatSpec { return d.format }
 func (d *Drive) Close() error {
 	if d.closed.Swap(true) {
 		return nil
+	}
+	if d.leaveGroup != nil {
+		d.leaveGroup()
 	}
 	return d.lock.Close()
 }

@@ -53,7 +53,7 @@ func (d *Drive) CreateFile(ctx context.Context, volume, path string, size int64,
 		return err
 	}
 	if inPlace {
-		err = retryParentsGone(volDir, parent, false, open)
+		err = retryParentsGone(volDir, parent, nil, open)
 	} else {
 		err = open()
 	}
@@ -63,22 +63,33 @@ func (d *Drive) CreateFile(ctx context.Context, volume, path string, size int64,
 
 	if err := fill(ctx, w, r, size); err != nil {
 		_ = w.Abort()
-		_ = os.Remove(target)
+		_ = removeFile(target)
 		return d.fileError("create", volume, path, err)
 	}
-	if err := w.Close(); err != nil {
-		_ = os.Remove(target)
+	if err := closeShard(w); err != nil {
+		_ = removeFile(target)
 		return d.fileError("create", volume, path, err)
 	}
 	if inPlace {
+		// Not synced with group commit: nothing reads the file before the
+		// RenameData that publishes it, which flushes it before its commit.
 		return nil
 	}
-	err = retryParentsGone(volDir, parent, true, func() error { return os.Rename(target, final) })
+	// The file must be durable before its rename into view, and the
+	// rename (with the directories made for it) before the call returns.
+	var p pending
+	if !d.syncsEachFile() {
+		err = d.flush(&p)
+	}
 	if err == nil {
-		err = syncDir(filepath.Dir(final))
+		err = retryParentsGone(volDir, parent, &p, func() error { return rename(target, final) })
+	}
+	if err == nil {
+		p.add(filepath.Dir(final))
+		err = d.flush(&p)
 	}
 	if err != nil {
-		_ = os.Remove(target)
+		_ = removeFile(target)
 		return d.fileError("create", volume, path, err)
 	}
 	return nil
@@ -123,9 +134,10 @@ func dirRel(volume, path string) (string, error) {
 // buffer gets its space reserved first.
 func (d *Drive) createShard(name string, size int64) (*doublebuf.Writer, error) {
 	if size < int64(doublebuf.DefaultBufferSize) {
+		counters.opens.Add(1)
 		return doublebuf.Create(name, d.writeOpts)
 	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := openFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -136,12 +148,22 @@ func (d *Drive) createShard(name string, size int64) (*doublebuf.Writer, error) 
 	if err == nil {
 		// No O_TRUNC now: it would give the reserved blocks back.
 		var w *doublebuf.Writer
+		counters.opens.Add(1)
 		if w, err = doublebuf.OpenFile(name, os.O_WRONLY, 0, d.writeOpts); err == nil {
 			return w, nil
 		}
 	}
-	_ = os.Remove(name)
+	_ = removeFile(name)
 	return nil, err
+}
+
+// closeShard closes a shard file's writer, which fdatasyncs the file
+// unless it was opened with NoSync.
+func closeShard(w *doublebuf.Writer) error {
+	if !w.NoSync() {
+		counters.flushes.Add(1)
+	}
+	return w.Close()
 }
 
 // fill copies r into w: exactly size bytes if size >= 0, else up to EOF.
@@ -195,7 +217,7 @@ func (d *Drive) ReadFileStream(ctx context.Context, volume, path string, offset,
 	if offset < 0 || length < -1 {
 		return nil, fmt.Errorf("read %s/%s: %w: offset %d length %d", volume, path, storage.ErrInvalidArgument, offset, length)
 	}
-	f, err := os.Open(d.pathIn(volume, rel))
+	f, err := openFile(d.pathIn(volume, rel), os.O_RDONLY, 0)
 	if err != nil {
 		return nil, d.fileError("read", volume, path, err)
 	}
@@ -271,11 +293,11 @@ func (d *Drive) Delete(ctx context.Context, volume, path string, recursive bool)
 	switch {
 	case err != nil:
 	case !st.IsDir():
-		err = os.Remove(full)
+		err = removeFile(full)
 	case recursive:
 		err = d.discard(full)
 	default:
-		err = syscall.Rmdir(full)
+		err = rmdir(full)
 		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
 			return fmt.Errorf("delete %s/%s: %w", volume, path, storage.ErrDirectoryNotEmpty)
 		}
@@ -303,10 +325,10 @@ func (d *Drive) Delete(ctx context.Context, volume, path string, recursive bool)
 // the tree is out of sight and the staging area is wiped at the next Open.
 func (d *Drive) discard(path string) error {
 	trash := d.stagingPath()
-	if err := os.Rename(path, trash); err != nil {
+	if err := rename(path, trash); err != nil {
 		return err
 	}
-	_ = os.RemoveAll(trash)
+	_ = removeTree(trash)
 	return nil
 }
 
@@ -328,7 +350,7 @@ func (d *Drive) ListDir(ctx context.Context, volume, dirPath string, count int) 
 			return nil, fmt.Errorf("list: %w", err)
 		}
 	}
-	entries, err := os.ReadDir(d.pathIn(volume, rel))
+	entries, err := readDir(d.pathIn(volume, rel))
 	if err != nil {
 		return nil, d.fileError("list", volume, dirPath, err)
 	}

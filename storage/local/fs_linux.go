@@ -39,3 +39,63 @@ func preallocate(f *os.File, size int64) error {
 	}
 	return err
 }
+
+// datasync fdatasyncs f: its data and the metadata needed to read it back
+// (its size), not its times.
+func datasync(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var opErr error
+	err = rc.Control(func(fd uintptr) {
+		for {
+			if opErr = unix.Fdatasync(int(fd)); opErr != unix.EINTR {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if opErr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: opErr}
+	}
+	return nil
+}
+
+// deviceOf returns the number of the device (file system) path is on.
+func deviceOf(path string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return uint64(st.Dev), nil
+}
+
+// haveSyncfs: group commit flushes a drive's file system with syncfs.
+const haveSyncfs = true
+
+// syncfs flushes the whole file system that f is on: every file's data and
+// metadata written before the call, and the device's write cache.
+func syncfs(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var opErr error
+	err = rc.Control(func(fd uintptr) {
+		for {
+			if opErr = unix.Syncfs(int(fd)); opErr != unix.EINTR {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if opErr != nil {
+		return &os.PathError{Op: "syncfs", Path: f.Name(), Err: opErr}
+	}
+	return nil
+}

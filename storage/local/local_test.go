@@ -14,7 +14,7 @@ import (
 func TestMain(m *testing.M) {
 	if scenario := os.Getenv(crashScenarioEnv); scenario != "" {
 		// A crash test's child process (crash_test.go), not a test run.
-		os.Exit(runCrashChild(scenario, os.Getenv(crashPointEnv), os.Getenv(crashDirEnv)))
+		os.Exit(runCrashChild(scenario, os.Getenv(crashPointEnv), os.Getenv(crashDirEnv), os.Getenv(crashSyncEnv) == "true"))
 	}
 	goleak.VerifyTestMain(m)
 }
@@ -54,5 +54,22 @@ func openDrive(t testing.TB, dir string, spec FormatSpec) *Drive {
 func TestConformance(t *testing.T) {
 	drivetest.Run(t, func(t *testing.T) storage.Drive {
 		return newDrive(t, t.TempDir())
+	})
+}
+
+// TestConformanceSyncEachFile: the same with files and directories synced
+// one by one instead of by group flushes (flush.go).
+func TestConformanceSyncEachFile(t *testing.T) {
+	drivetest.Run(t, func(t *testing.T) storage.Drive {
+		dir, spec := t.TempDir(), testSpec()
+		if err := Format(dir, spec); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Open(dir, ExpectedFor(spec, 0, 0), Options{SyncEachFile: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,91 +140,103 @@ func (d *Drive) readRecord(volume, path string) ([]byte, error) {
 // before allocating for it. A record is a regular file: a symbolic link or
 // anything else of that name is not one.
 func readMetaFile(name string) ([]byte, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// Raw system calls rather than an *os.File: a record is read whole in
+	// one read, and os.OpenFile's set-up of a file for the poller (two
+	// fcntls and an epoll_ctl that fails for a regular file) and its
+	// finalizer cost more than the read itself on small-object GETs.
+	// O_NONBLOCK keeps a FIFO named like a record from blocking.
+	counters.opens.Add(1)
+	var fd int
+	err := ignoringEINTR(func() (err error) {
+		fd, err = syscall.Open(name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
-			err = fmt.Errorf("%w: %s is a symbolic link", storage.ErrFileNotFound, name)
+			return nil, fmt.Errorf("%w: %s is a symbolic link", storage.ErrFileNotFound, name)
 		}
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
+	defer syscall.Close(fd)
+	buf, err := readOpenRecord(fd, name)
+	switch {
+	case errors.Is(err, errNotRegular):
 		return nil, fmt.Errorf("%w: %s is not a regular file", storage.ErrFileNotFound, name)
+	case errors.Is(err, errRecordTooLarge):
+		return nil, fmt.Errorf("%w: metadata record %v", storage.ErrFileCorrupt, err)
 	}
-	if st.Size() > storage.MaxMetaSize {
-		return nil, fmt.Errorf("%w: metadata record of %d bytes, more than %d", storage.ErrFileCorrupt, st.Size(), storage.MaxMetaSize)
-	}
-	buf := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	return buf, nil
+	return buf, err
 }
 
 // commit publishes an object's new record and, if dataDir is not "", the
-// data dir srcDir as its data dir dataDir. The record is written aside
-// and synced; the object's directory is made (durably) if it is new; the
-// data dir is moved in and the directory synced, so that its entry is
-// durable before anything refers to it; then the record is renamed over
-// the old one, the commit, and the directory synced again so that the
-// commit survives a power loss too. A crash before the commit leaves the
-// old record and at most an unreferenced data dir (Sweep removes it).
+// data dir srcDir as its data dir dataDir, in two flushes (flush.go):
+//
+//  1. the record is written aside, in the staging area; the object's
+//     directory is made if it is new; the data dir is moved in beside the
+//     record, where nothing refers to it yet;
+//  2. flush: the record, the data (whose files RenameData's caller wrote
+//     unsynced, with group commit), the data dir's entries and the new
+//     directories are durable;
+//  3. the record is renamed over the old one: the commit;
+//  4. flush: the commit is durable, and the call may report success.
+//
+// A crash before the commit leaves the old record and at most an
+// unreferenced data dir (Sweep removes it) or a staged record (Open wipes
+// the staging area); after it, the new record, with everything it names.
 //
 // Other keys' operations may remove the directory, or one above it, while
 // it is empty (removeEmptyParents); the steps that need it run again after
-// making it anew when it vanished.
+// making it anew (and flushing that) when it vanished.
 func (d *Drive) commit(volume, key, srcDir, dataDir string, record []byte) error {
 	volDir := volumeDir(d.root, volume)
 	rel := keyRel(key)
 	objDir := filepath.Join(volDir, filepath.FromSlash(rel))
-	if dataDir != "" {
-		// The part files' entries in the data dir must be durable before
-		// the record can point at them.
-		if err := syncDir(srcDir); err != nil {
-			return osError("sync", srcDir, err, nil)
-		}
-		reached("commit:data-synced")
-	}
+	recordPath := filepath.Join(objDir, recordName)
 	staged := d.stagingPath()
-	if err := writeFileSynced(staged, record); err != nil {
+	if err := writeNewFile(staged, record, d.syncsEachFile()); err != nil {
 		return osError("stage record of", volume+"/"+key, err, nil)
 	}
 	reached("commit:record-staged")
 	dataDst := filepath.Join(objDir, dataDirName(dataDir))
 	moved := false
-	err := retryParentsGone(volDir, rel, true, func() error {
+	var p pending
+	err := retryParentsGone(volDir, rel, &p, func() error {
 		if dataDir != "" && !moved {
-			if err := os.Rename(srcDir, dataDst); err != nil {
+			if err := rename(srcDir, dataDst); err != nil {
 				return err
 			}
 			moved = true
+			// The data dir's part files' entries, and its own.
+			p.add(dataDst)
+			p.add(objDir)
 			reached("commit:data-moved")
-			if err := syncDir(objDir); err != nil {
-				return err
-			}
-			reached("commit:data-dir-synced")
 		}
-		return os.Rename(staged, filepath.Join(objDir, recordName))
+		trace("prepared", key)
+		if err := d.flush(&p); err != nil {
+			return err
+		}
+		reached("commit:flushed")
+		trace("renaming", key)
+		return rename(staged, recordPath)
 	})
 	if err == nil {
+		trace("renamed", key)
 		reached("commit:committed")
-		err = syncDir(objDir)
+		p.add(objDir)
+		err = d.flush(&p)
 		if err != nil {
 			// Committed, but not known to be durable: report it, as a
 			// failed write, and leave the data where the record says.
 			return d.fileError("sync commit of", volume, key, err)
 		}
+		trace("done", key)
 		return nil
 	}
-	_ = os.Remove(staged)
+	_ = removeFile(staged)
 	if moved {
 		// Hand the data dir back, so that the caller's clean-up of its
 		// source removes it instead of leaving it here unreferenced.
-		_ = os.Rename(dataDst, srcDir)
+		_ = rename(dataDst, srcDir)
 	}
 	return d.fileError("commit", volume, key, err)
 }
@@ -387,14 +398,15 @@ func (d *Drive) DeleteVersion(ctx context.Context, volume, path, versionID strin
 // stay. The caller holds the object's lock.
 func (d *Drive) removeObject(volume, objDir string) error {
 	trash := d.stagingPath()
-	if err := os.Rename(filepath.Join(objDir, recordName), trash); err != nil {
+	if err := rename(filepath.Join(objDir, recordName), trash); err != nil {
 		return err
 	}
 	reached("delete:committed")
-	if err := syncDir(objDir); err != nil {
+	p := pending{dirs: []string{objDir}}
+	if err := d.flush(&p); err != nil {
 		return err
 	}
-	_ = os.Remove(trash)  // out of sight already; the staging area is wiped at Open
+	_ = removeFile(trash) // out of sight already; the staging area is wiped at Open
 	_ = d.discard(objDir) // what a failure leaves, Sweep removes
 	removeEmptyParents(volumeDir(d.root, volume), filepath.Dir(objDir))
 	return nil

@@ -60,7 +60,7 @@ func (d *Drive) VerifyFile(ctx context.Context, volume, path string, fi storage.
 	}
 	for _, part := range v.Parts {
 		name := storage.PartPath(path, v.DataDir, part.Number)
-		f, err := os.Open(filepath.Join(d.objectDir(volume, path), dataDirName(v.DataDir), storage.PartFileName(part.Number)))
+		f, err := openFile(filepath.Join(d.objectDir(volume, path), dataDirName(v.DataDir), storage.PartFileName(part.Number)), os.O_RDONLY, 0)
 		if err != nil {
 			return fail(d.fileError("open", volume, name, err))
 		}

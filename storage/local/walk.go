@@ -306,30 +306,52 @@ func readRecord(name string) (raw []byte, object bool, err error) {
 		return nil, false, &os.PathError{Op: "open", Path: name, Err: err}
 	}
 	defer syscall.Close(fd)
+	raw, err = readOpenRecord(fd, name)
+	switch {
+	case errors.Is(err, errNotRegular):
+		return nil, false, nil
+	case errors.Is(err, errRecordTooLarge):
+		return nil, true, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return raw, true, nil
+}
+
+// Why readOpenRecord did not read a record.
+var (
+	errNotRegular     = errors.New("not a regular file")
+	errRecordTooLarge = errors.New("too large for a metadata record")
+)
+
+// readOpenRecord reads the record file open as fd whole, with system calls
+// (see readRecord): errNotRegular if it is not a regular file,
+// errRecordTooLarge if it is larger than storage.MaxMetaSize.
+func readOpenRecord(fd int, name string) ([]byte, error) {
 	var st syscall.Stat_t
 	if err := ignoringEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
-		return nil, false, &os.PathError{Op: "fstat", Path: name, Err: err}
+		return nil, &os.PathError{Op: "fstat", Path: name, Err: err}
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return nil, false, nil
+		return nil, fmt.Errorf("%s: %w", name, errNotRegular)
 	}
 	if st.Size > storage.MaxMetaSize {
-		return nil, true, nil
+		return nil, fmt.Errorf("%s: %d bytes: %w", name, st.Size, errRecordTooLarge)
 	}
-	raw = make([]byte, st.Size)
+	raw := make([]byte, st.Size)
 	for n := 0; n < len(raw); {
 		m, err := syscall.Read(fd, raw[n:])
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err != nil:
-			return nil, false, &os.PathError{Op: "read", Path: name, Err: err}
+			return nil, &os.PathError{Op: "read", Path: name, Err: err}
 		case m == 0:
-			return nil, false, fmt.Errorf("read %s: %w", name, io.ErrUnexpectedEOF)
+			return nil, fmt.Errorf("read %s: %w", name, io.ErrUnexpectedEOF)
 		}
 		n += m
 	}
-	return raw, true, nil
+	return raw, nil
 }
 
 func ignoringEINTR(fn func() error) error {

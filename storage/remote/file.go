@@ -60,8 +60,19 @@ func (c *Client) CreateFile(ctx context.Context, volume, path string, size int64
 	// as the handler's hard stop.
 	sctx, scancel := detach(ctx, abortGrace)
 	defer scancel()
+	// Until the handler accepts the stream there is nothing to clean up
+	// and no stream to abort in: a cancellation then ends the opening at
+	// once. (A peer cut off never accepts it; the opening waited for the
+	// grid to give up on the connection, seconds after the caller did.)
+	opening := context.AfterFunc(ctx, scancel)
 	st, err := c.conn.NewStreamWindow(sctx, proto.HandlerDriveCreateFile, payload, grid.Window{Msgs: 1, Bytes: 1})
 	grid.PutBuffer(payload)
+	if !opening() && err == nil {
+		// Cancelled as it was accepted: the stream is cancelled too, and
+		// the handler removes what it wrote on its own.
+		st.Cancel()
+		err = ctx.Err()
+	}
 	if err != nil {
 		return c.wrap(op, err)
 	}

@@ -10,34 +10,68 @@ import (
 	"github.com/gridstore/gridstore/storage/ringbuf"
 )
 
-// ShardBufferSize is the ring buffer of a ShardWriter: a 1 MiB shard chunk
-// and its bitrot hash with room for the next, so the encoder can run a block
-// ahead of a drive.
+// ShardBufferSize is the largest ring buffer of a ShardWriter, the one a
+// shard file of unknown or large size gets: a 1 MiB shard chunk and its
+// bitrot hash with room for the next, so the encoder can run a block ahead
+// of a drive.
 const ShardBufferSize = ringbuf.DefaultSize
 
-// ringPool recycles ShardWriters' buffers: one per shard of every upload
-// would otherwise be 2 MiB of garbage each.
-var ringPool = sync.Pool{New: func() any {
-	b := make([]byte, ShardBufferSize)
-	return &b
-}}
+// MinShardBufferSize is the smallest ring buffer a ShardWriter uses, for
+// shard files that small or smaller.
+const MinShardBufferSize = 64 << 10
+
+// ringPools recycle ShardWriters' buffers, one pool per size class (powers
+// of two from MinShardBufferSize to ShardBufferSize): one buffer per shard
+// of every upload would otherwise be garbage each time.
+var ringPools = func() (pools []*sync.Pool) {
+	for size := MinShardBufferSize; size <= ShardBufferSize; size *= 2 {
+		pools = append(pools, &sync.Pool{New: func() any {
+			b := make([]byte, size)
+			return &b
+		}})
+	}
+	return pools
+}()
+
+// ShardBufferFor returns the size of the ring buffer a ShardWriter takes
+// for a shard file of size bytes (-1: unknown): what a caller budgeting
+// memory reserves per shard.
+func ShardBufferFor(size int64) int64 {
+	return int64(MinShardBufferSize) << ringClass(size)
+}
+
+// ringClass returns the index in ringPools of the ring for a shard file of
+// size bytes (-1: unknown): the smallest that holds the whole file, so
+// that Write never waits on a small file, up to ShardBufferSize. A small
+// PUT then takes a few KiB per shard rather than 2 MiB.
+func ringClass(size int64) int {
+	if size < 0 || size > ShardBufferSize {
+		return len(ringPools) - 1
+	}
+	class := 0
+	for int64(MinShardBufferSize)<<class < size {
+		class++
+	}
+	return class
+}
 
 // errWriterClosed is returned by Write after Close.
 var errWriterClosed = errors.New("remote: write to a closed shard writer")
 
-// ShardWriter writes one shard file to any storage.Drive through a 2 MiB ring
-// buffer: Write copies into the buffer and returns, and a goroutine drains it
+// ShardWriter writes one shard file to any storage.Drive through a ring
+// buffer (2 MiB, less for a small file of known size): Write copies into the buffer and returns, and a goroutine drains it
 // into d.CreateFile. So an erasure encoder writing one shard per drive blocks
 // on a drive only when that drive (for a remote one: its node, or the network
 // to it) is really congested and its buffer is full; a burst, or a moment's
 // stall of one peer, costs the others nothing.
 //
-// Write and Close are for one goroutine. If CreateFile fails, the next Write
-// (or Close) returns its error at once.
+// Write and Close are for one goroutine; Abort may come from any. If
+// CreateFile fails, the next Write (or Close) returns its error at once.
 type ShardWriter struct {
 	w      *ringbuf.Writer
 	r      *ringbuf.Reader
 	buf    *[]byte
+	class  int // of buf, in ringPools
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error // CreateFile's result, set before done is closed
@@ -45,12 +79,15 @@ type ShardWriter struct {
 }
 
 // NewShardWriter starts d.CreateFile(ctx, volume, path, size, ...) fed by the
-// returned writer. The caller must Close it (or CloseWithError to abort).
+// returned writer. size is the exact file size, or -1 if unknown; it also
+// sizes the ring buffer. The caller must Close it (or CloseWithError to
+// abort).
 func NewShardWriter(ctx context.Context, d storage.Drive, volume, path string, size int64) *ShardWriter {
-	buf := ringPool.Get().(*[]byte)
+	class := ringClass(size)
+	buf := ringPools[class].Get().(*[]byte)
 	r, w := ringbuf.NewBuffer(*buf)
 	ctx, cancel := context.WithCancel(ctx)
-	sw := &ShardWriter{w: w, r: r, buf: buf, cancel: cancel, done: make(chan struct{})}
+	sw := &ShardWriter{w: w, r: r, buf: buf, class: class, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		err := d.CreateFile(ctx, volume, path, size, r)
 		// Writes from now on fail with CreateFile's error (a success that
@@ -77,6 +114,20 @@ func (sw *ShardWriter) ReadFrom(src io.Reader) (int64, error) {
 		return 0, errWriterClosed
 	}
 	return sw.w.ReadFrom(src)
+}
+
+// Abort fails the shard without waiting, from any goroutine: a Write
+// blocked on the full buffer, and every later one, returns err at once,
+// the bytes not yet taken by the drive are dropped, and CreateFile's input
+// fails and its context is cancelled, so the drive discards what it wrote.
+// The owner still calls Close or CloseWithError, which wait for CreateFile
+// to be over and return its error.
+func (sw *ShardWriter) Abort(err error) {
+	if err == nil {
+		err = context.Canceled
+	}
+	_ = sw.r.CloseWithError(err)
+	sw.cancel()
 }
 
 // Close ends the input and waits for CreateFile: it returns nil only once the
@@ -112,7 +163,7 @@ func (sw *ShardWriter) finish(abort error) error {
 	sw.cancel()
 	// Both ends are closed and CreateFile has returned: nothing can touch
 	// the buffer any more.
-	ringPool.Put(sw.buf)
+	ringPools[sw.class].Put(sw.buf)
 	sw.buf = nil
 	return sw.err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/gridstore/gridstore/storage"
 )
@@ -72,7 +73,7 @@ func TestShardWriter(t *testing.T) {
 	ld := newLocalDrive(t)
 	for name, d := range map[string]storage.Drive{"local": ld, "remote": c.serve(t, newLocalDrive(t))} {
 		t.Run(name, func(t *testing.T) {
-			for i, n := range []int{0, 1, ShardBufferSize - 1, ShardBufferSize + 1, 5<<20 + 3} {
+			for i, n := range []int{0, 1, 100_000, 300_000, ShardBufferSize - 1, ShardBufferSize + 1, 5<<20 + 3} {
 				data := testData(i, n)
 				for _, known := range []bool{true, false} {
 					size := int64(n)
@@ -224,5 +225,97 @@ func TestShardWriterCongestion(t *testing.T) {
 		if err != nil || !bytes.Equal(got, data[i]) {
 			t.Fatalf("drive %d: read back %d bytes, %v", i, len(got), err)
 		}
+	}
+}
+
+// stuckDrive is a drive whose CreateFile does not read its input until
+// released, and ignores its context meanwhile, as a disk stuck in a system
+// call does.
+type stuckDrive struct {
+	storage.Drive
+	release chan struct{}
+	started chan struct{}
+}
+
+func (d *stuckDrive) CreateFile(ctx context.Context, volume, path string, size int64, r io.Reader) error {
+	d.started <- struct{}{}
+	<-d.release
+	return d.Drive.CreateFile(ctx, volume, path, size, r)
+}
+
+// TestShardWriterAbortFromAnotherGoroutine: Abort wakes a Write blocked on
+// the full buffer of a drive that reads nothing and ignores its context,
+// with Abort's error, without waiting for the drive; Close then waits for
+// the drive, and the shard is not left behind.
+func TestShardWriterAbortFromAnotherGoroutine(t *testing.T) {
+	c := newTestCluster(t)
+	for _, remote := range []bool{false, true} {
+		t.Run(fmt.Sprintf("remote=%v", remote), func(t *testing.T) {
+			stuck := &stuckDrive{Drive: newLocalDrive(t), release: make(chan struct{}), started: make(chan struct{}, 1)}
+			var d storage.Drive = stuck
+			if remote {
+				d = c.serve(t, stuck)
+			}
+			const size = 16 << 20
+			sw := NewShardWriter(t.Context(), d, storage.TmpVolume, "stuck/part.1", size)
+			<-stuck.started
+			wrote := make(chan error, 1)
+			go func() {
+				_, err := sw.Write(make([]byte, size)) // far more than the ring and any window
+				wrote <- err
+			}()
+			select {
+			case err := <-wrote:
+				t.Fatalf("Write to a drive that reads nothing returned %v", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			sw.Abort(errTest)
+			select {
+			case err := <-wrote:
+				if !errors.Is(err, errTest) {
+					t.Fatalf("aborted Write = %v, want the abort's error", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Abort did not wake the blocked Write")
+			}
+			if _, err := sw.Write([]byte("x")); !errors.Is(err, errTest) {
+				t.Fatalf("Write after Abort = %v, want the abort's error", err)
+			}
+			close(stuck.release)
+			if err := sw.CloseWithError(errTest); err == nil {
+				t.Fatal("CloseWithError after Abort reported a complete shard")
+			}
+			if _, err := d.ReadFileStream(t.Context(), storage.TmpVolume, "stuck/part.1", 0, -1); !errors.Is(err, storage.ErrFileNotFound) {
+				t.Fatalf("aborted shard is still there: %v", err)
+			}
+		})
+	}
+}
+
+// TestShardWriterRingSize: a shard file of known size gets the smallest
+// ring that holds it (at least MinShardBufferSize), an unknown or large
+// one ShardBufferSize.
+func TestShardWriterRingSize(t *testing.T) {
+	d := newLocalDrive(t)
+	for _, tt := range []struct {
+		size int64
+		ring int
+	}{
+		{-1, ShardBufferSize},
+		{0, MinShardBufferSize},
+		{3000, MinShardBufferSize},
+		{MinShardBufferSize, MinShardBufferSize},
+		{MinShardBufferSize + 1, 2 * MinShardBufferSize},
+		{256<<10 + 32, 512 << 10},
+		{1<<20 + 32, ShardBufferSize},
+		{ShardBufferSize, ShardBufferSize},
+		{ShardBufferSize + 1, ShardBufferSize},
+		{1 << 30, ShardBufferSize},
+	} {
+		sw := NewShardWriter(t.Context(), d, storage.TmpVolume, fmt.Sprintf("ring/%d", tt.size), tt.size)
+		if got := sw.r.Size(); got != tt.ring {
+			t.Errorf("size %d: ring of %d bytes, want %d", tt.size, got, tt.ring)
+		}
+		_ = sw.CloseWithError(errTest)
 	}
 }

@@ -63,10 +63,21 @@
 // walk to its first listable object (on a local drive, one directory read
 // per level) to avoid that.
 //
-// Drives that are nil in the configuration are offline. A drive whose walk
+// Drives that are nil in the configuration are offline, and so are drives
+// that say they cannot be reached (an Available method reporting their node
+// known dead, as remote drives do): they are not walked, and a drive that
+// says so while the merge waits for it (its node declared dead meanwhile:
+// paused, cut off) is dropped then, within 100 ms. A drive whose walk
 // fails, or yields nothing for Config.StallTimeout while the merge waits for
 // it, is dropped from the listing and reported (Config.OnDriveError); names
-// after that point are resolved without it. When fewer than the set's read
+// after that point are resolved without it. The merge waits for all of a
+// set's drives at once, and once a majority of them (and the read quorum)
+// have their next entry, the others get a grace only: Config.Late (500 ms
+// by default), or 4 times what the answered drives took if longer; those
+// still silent are then dropped the same way, as late. A paused node's
+// drives thus cost a listing that grace, once, like a GET's metadata read
+// (which settles on the drives that answered), not a stall timeout per
+// drive. When fewer than the set's read
 // quorum of drives remain, the listing fails with ErrListQuorum, never with
 // a short page. Drives that say the bucket does not exist hold nothing; a
 // read quorum of them makes the listing fail with storage.ErrVolumeNotFound.

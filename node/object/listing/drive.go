@@ -25,15 +25,18 @@ type driveItem struct {
 // work over the drives too.
 type driveStream struct {
 	ch     chan driveItem
+	wake   chan<- struct{} // the set walk's: told of every item sent
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the goroutine has returned
 }
 
 // startDrive starts walking d. setSize is the number of drives of its set,
-// which a record's erasure layout must match.
-func startDrive(ctx context.Context, d storage.Drive, opts storage.WalkDirOptions, setSize, buffer int) *driveStream {
+// which a record's erasure layout must match. wake (capacity 1) gets a
+// signal, without blocking, after every item the walk hands over, so that
+// the merge can wait for several drives at once.
+func startDrive(ctx context.Context, d storage.Drive, opts storage.WalkDirOptions, setSize, buffer int, wake chan<- struct{}) *driveStream {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &driveStream{ch: make(chan driveItem, buffer), cancel: cancel, done: make(chan struct{})}
+	s := &driveStream{ch: make(chan driveItem, buffer), wake: wake, cancel: cancel, done: make(chan struct{})}
 	go s.run(ctx, d, opts, setSize)
 	return s
 }
@@ -43,10 +46,14 @@ func (s *driveStream) run(ctx context.Context, d storage.Drive, opts storage.Wal
 	send := func(it driveItem) error {
 		select {
 		case s.ch <- it:
-			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		select {
+		case s.wake <- struct{}{}:
+		default: // a signal is pending already
+		}
+		return nil
 	}
 	err := d.WalkDir(ctx, opts, func(e storage.MetaEntry) error {
 		if e.IsDir() {

@@ -31,6 +31,14 @@ var (
 // Config.StallTimeout while the merge waited for it.
 var errStalled = errors.New("drive walk made no progress within the stall timeout")
 
+// errLate marks a drive given up because its walk lagged behind the
+// others (Config.Late) once enough of the set had answered.
+var errLate = errors.New("drive walk lagged behind the rest of its set")
+
+// errKnownDown marks a drive not walked because it says, without a call,
+// that it is unavailable (its node is known dead).
+var errKnownDown = errors.New("drive known to be unavailable")
+
 // summarize lists the drive errors of a set, for the message of a quorum
 // error: enough to diagnose, short enough to log.
 func summarize(errs []error) string {

@@ -115,6 +115,176 @@ func TestStalledDriveIsDropped(t *testing.T) {
 	}
 }
 
+// Two drives of an 8-drive set stall for good (a paused node that the
+// cluster does not know is down yet), with the default stall timeout: once
+// the rest of the set has answered, the listing gives them up after the
+// late grace, lists everything, and reports them, instead of waiting the
+// stall timeout for each in turn (a minute, issue 12's LISTs).
+func TestLaggingDrivesAreGivenUp(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	c := newCluster(t, 1, 8)
+	names := []string{"a", "b/c", "d"}
+	for _, n := range names {
+		c.put(t, n, ver{mod: t0, parity: 4}) // EC 4+4, as in the issue
+	}
+	var got driveErrors
+	cfg := c.config(func(_, pos int, d storage.Drive) storage.Drive {
+		if pos == 3 || pos == 6 {
+			return &faultDrive{Drive: d, failAfter: 0, stall: true}
+		}
+		return d
+	})
+	cfg.Sets[0].ReadQuorum = 4
+	cfg.OnDriveError = got.add
+	l, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if all := listNames(t, l, ListOptions{Bucket: testBucket}); !slices.Equal(all, names) {
+		t.Fatalf("listed %q, want %q", all, names)
+	}
+	// Generous: the grace is DefaultLate; the stall timeout is 30 s.
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("listing took %v with two stalled drives", d)
+	}
+	var late []int
+	for _, r := range got.all() {
+		if !errors.Is(r.err, errLate) {
+			t.Errorf("drive %d reported %v, want it given up as late", r.pos, r.err)
+		}
+		late = append(late, r.pos)
+	}
+	if slices.Sort(late); !slices.Equal(late, []int{3, 6}) {
+		t.Errorf("drives given up: %v, want [3 6]", late)
+	}
+}
+
+// The grace needs a majority of the set: with half of an EC 4+4 set
+// silent (its read quorum answers, but no majority), the silent drives
+// are waited for up to the stall timeout (here short), as before, not
+// given up as merely late.
+func TestLateGraceNeedsAMajority(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	c := newCluster(t, 1, 8)
+	c.put(t, "a", ver{mod: t0, parity: 4})
+	var got driveErrors
+	cfg := c.config(func(_, pos int, d storage.Drive) storage.Drive {
+		if pos < 4 {
+			return &faultDrive{Drive: d, failAfter: 0, stall: true}
+		}
+		return d
+	})
+	cfg.Sets[0].ReadQuorum = 4
+	cfg.OnDriveError = got.add
+	cfg.StallTimeout = 300 * time.Millisecond
+	cfg.Late = time.Millisecond
+	l, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := listNames(t, l, ListOptions{Bucket: testBucket}); !slices.Equal(all, []string{"a"}) {
+		t.Fatalf("listed %q", all)
+	}
+	reports := got.all()
+	if len(reports) != 4 {
+		t.Errorf("%d drives reported, want the 4 stalled ones", len(reports))
+	}
+	for _, r := range reports {
+		if !errors.Is(r.err, errStalled) || errors.Is(r.err, errLate) {
+			t.Errorf("drive %d reported %v; with half the set silent only the stall timeout may drop it", r.pos, r.err)
+		}
+	}
+}
+
+// A drive that knows it cannot be reached (its node is known dead) is not
+// walked at all.
+func TestKnownDownDriveIsNotWalked(t *testing.T) {
+	c := newCluster(t, 1, 4)
+	c.put(t, "a", ver{mod: t0})
+	down := &downDrive{faultDrive: faultDrive{failAfter: 0, stall: true}}
+	cfg := c.config(func(_, pos int, d storage.Drive) storage.Drive {
+		if pos == 1 {
+			down.Drive = d
+			return down
+		}
+		return d
+	})
+	l, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := listNames(t, l, ListOptions{Bucket: testBucket}); !slices.Equal(all, []string{"a"}) {
+		t.Fatalf("listed %q", all)
+	}
+	if n := down.walks.Load(); n != 0 {
+		t.Fatalf("the known-down drive was walked %d times", n)
+	}
+}
+
+// TestDriveDeclaredDownMidWalkIsDropped: half of an EC 4+4 set stalls in
+// its walk (a node cut off: no answer, no error), so no majority answers
+// and the late grace cannot end the wait. Once the liveness view declares
+// those drives down, the walk drops them at once and lists from the
+// others, rather than waiting for the stall timeout (30 s by default,
+// which this test keeps: a cut-off node's LIST took 8-9 s in the chaos
+// suite).
+func TestDriveDeclaredDownMidWalkIsDropped(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	c := newCluster(t, 1, 8)
+	c.put(t, "a", ver{mod: t0, parity: 4})
+	downAt := time.Now().Add(300 * time.Millisecond)
+	var got driveErrors
+	cfg := c.config(func(_, pos int, d storage.Drive) storage.Drive {
+		if pos < 4 {
+			return &goingDownDrive{faultDrive: faultDrive{Drive: d, failAfter: 0, stall: true}, at: downAt}
+		}
+		return d
+	})
+	cfg.Sets[0].ReadQuorum = 4
+	cfg.OnDriveError = got.add
+	l, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if all := listNames(t, l, ListOptions{Bucket: testBucket}); !slices.Equal(all, []string{"a"}) {
+		t.Fatalf("listed %q", all)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("List took %v: it waited for drives known down", took)
+	}
+	reports := got.all()
+	if len(reports) != 4 {
+		t.Errorf("%d drives reported, want the 4 that went down", len(reports))
+	}
+	for _, r := range reports {
+		if !errors.Is(r.err, errKnownDown) {
+			t.Errorf("drive %d reported %v, want errKnownDown", r.pos, r.err)
+		}
+	}
+}
+
+// goingDownDrive stalls when walked and says it is unavailable from at on,
+// as a remote drive does once its node is declared dead.
+type goingDownDrive struct {
+	faultDrive
+	at time.Time
+}
+
+func (d *goingDownDrive) Available() (up, known bool) {
+	if time.Now().Before(d.at) {
+		return true, true
+	}
+	return false, true
+}
+
+// downDrive is a drive that says it is unavailable (remote.Client's
+// Available with its node known dead), and would stall if walked.
+type downDrive struct{ faultDrive }
+
+func (*downDrive) Available() (up, known bool) { return false, true }
+
 func TestCanceledListingReturnsAtOnce(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	c := newCluster(t, 1, 4)

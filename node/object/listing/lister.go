@@ -22,6 +22,9 @@ const (
 	// generous because a local drive reads a whole directory (and stats its
 	// entries) before it yields the directory's first entry.
 	DefaultStallTimeout = 30 * time.Second
+	// DefaultLate is the least grace a set's lagging drives get once a
+	// majority of it has answered (Config.Late).
+	DefaultLate = 500 * time.Millisecond
 )
 
 // Set is one erasure set as a listing sees it.
@@ -49,6 +52,14 @@ type Config struct {
 	// goes on while a read quorum remains); 0 means DefaultStallTimeout, a
 	// negative value waits as long as the context allows.
 	StallTimeout time.Duration
+	// Late is the least time the merge still waits for a set's drives
+	// that have not yielded their next entry once a majority of the set
+	// (and its read quorum) have: then the drives still silent after
+	// Late, or after 4 times what the others took if that is longer, are
+	// given up for the rest of the listing (reported like a stalled
+	// drive), as long as a read quorum remains. 0 means DefaultLate; a
+	// negative value waits for every drive up to StallTimeout.
+	Late time.Duration
 	// OnDriveError, if set, is told about every drive dropped from a
 	// listing (failed or stalled walk) and every record that does not
 	// decode or fit the set (err wraps storage.ErrFileCorrupt or
@@ -130,6 +141,7 @@ type Lister struct {
 	sets         []Set
 	buffer       int
 	stall        time.Duration
+	late         time.Duration
 	onDriveError func(set, pos int, err error)
 	onStale      func(StaleObject)
 }
@@ -145,6 +157,7 @@ func New(cfg Config) (*Lister, error) {
 		sets:         make([]Set, len(cfg.Sets)),
 		buffer:       cfg.Buffer,
 		stall:        cfg.StallTimeout,
+		late:         cfg.Late,
 		onDriveError: cfg.OnDriveError,
 		onStale:      cfg.OnStale,
 	}
@@ -166,6 +179,9 @@ func New(cfg Config) (*Lister, error) {
 	}
 	if l.stall == 0 {
 		l.stall = DefaultStallTimeout
+	}
+	if l.late == 0 {
+		l.late = DefaultLate
 	}
 	return l, nil
 }

@@ -60,7 +60,8 @@ type setWalk struct {
 
 	trustDirs bool // list directories on enough drives without a probe
 
-	timer *time.Timer // stall timer, made on first use
+	timer *time.Timer   // fill's timer, made on first use
+	wake  chan struct{} // signalled by the walks when they hand over an item
 
 	// Scratch, reused for every name: no allocation per resolved name.
 	votes   []vote
@@ -83,6 +84,7 @@ func newSetWalk(ctx context.Context, l *Lister, idx int, opts storage.WalkDirOpt
 		votes:   make([]vote, 0, n),
 		groups:  make([]group, 0, n),
 		holders: make([]bool, n),
+		wake:    make(chan struct{}, 1),
 	}
 	for _, st := range states {
 		if st != stOffline {
@@ -95,20 +97,26 @@ func newSetWalk(ctx context.Context, l *Lister, idx int, opts storage.WalkDirOpt
 	for i, st := range states {
 		w.streams[i].state = st
 		if st == stLive {
-			w.streams[i].s = startDrive(ctx, set.Drives[i], opts, n, l.buffer)
+			w.streams[i].s = startDrive(ctx, set.Drives[i], opts, n, l.buffer, w.wake)
 		}
 	}
 	return w, nil
 }
 
 // initialStates is the state of a set's drives at the start of a walk:
-// every drive there is is live, the missing ones offline.
+// every drive there is is live, the missing ones offline, and so are those
+// known to be unreachable (their node is known dead): a walk started there
+// would only be waited for.
 func initialStates(set *Set) ([]streamState, []error) {
 	states := make([]streamState, len(set.Drives))
 	errs := make([]error, len(set.Drives))
 	for i, d := range set.Drives {
-		if d == nil {
+		switch {
+		case d == nil:
 			errs[i] = errNoDrive
+			continue
+		case storage.KnownDown(d):
+			errs[i] = fmt.Errorf("%w: %w (%s)", storage.ErrDriveOffline, errKnownDown, d)
 			continue
 		}
 		states[i] = stLive
@@ -225,30 +233,146 @@ func (w *setWalk) keepDir(name string, dirs int) (bool, error) {
 }
 
 // fill makes sure every live stream has its head entry, dropping the
-// drives that fail or stall.
+// drives that fail, stall or lag.
+//
+// It waits for all the drives at once. A drive that yields nothing for
+// StallTimeout is dropped. Once enough of the set has its next entry (a
+// majority of the set's drives, and at least its read quorum), the others
+// get a grace: Config.Late, or lateFactor times what the answered ones
+// took if that is longer (a large directory is slow on every drive alike).
+// Drives still silent after it are dropped, as long as a read quorum
+// remains: a paused node's drives cost a listing that grace, not the stall
+// timeout. What a dropped drive holds no longer counts, as for a drive
+// that failed: a name then needs its quorum among the drives left, the
+// rule a GET's metadata read applies to drives that do not answer.
 func (w *setWalk) fill() error {
+	start := time.Now()
+	var settled time.Time // when enough drives first had their entry
+	for {
+		waiting := 0
+		for i := range w.streams {
+			st := &w.streams[i]
+			if st.state != stLive || st.hasHead {
+				continue
+			}
+			select {
+			case it := <-st.s.ch:
+				if !it.end {
+					st.head, st.hasHead = it, true
+					continue
+				}
+				if err := w.ended(i, it.err); err != nil {
+					return err
+				}
+			default:
+				waiting++
+			}
+		}
+		if waiting == 0 {
+			return nil
+		}
+		// A drive declared down while it is waited for (a paused or cut
+		// off node, a second or two into its silence) is dropped as if it
+		// had been known down at the start: without this the walk waits
+		// for it until the stall timeout, unless a majority answered.
+		if dropped, err := w.dropKnownDown(); err != nil {
+			return err
+		} else if dropped {
+			continue
+		}
+		var deadline time.Time
+		reason := errStalled
+		if w.l.stall > 0 {
+			deadline = start.Add(w.l.stall)
+		}
+		if ready := w.live - waiting; w.l.late >= 0 && ready >= w.settleCount() {
+			if settled.IsZero() {
+				settled = time.Now()
+			}
+			grace := max(w.l.late, lateFactor*settled.Sub(start))
+			if until := settled.Add(grace); deadline.IsZero() || until.Before(deadline) {
+				deadline, reason = until, errLate
+			}
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			if err := w.dropWaiting(reason); err != nil {
+				return err
+			}
+			continue
+		}
+		// Wake to look again at the waiting drives' liveness.
+		if recheck := time.Now().Add(liveRecheck); deadline.IsZero() || recheck.Before(deadline) {
+			deadline = recheck
+		}
+		var timeout <-chan time.Time
+		if !deadline.IsZero() {
+			if w.timer == nil {
+				w.timer = time.NewTimer(time.Until(deadline))
+			} else {
+				w.timer.Reset(time.Until(deadline)) // Go 1.23 timers: no stale tick after Reset
+			}
+			timeout = w.timer.C
+		}
+		select {
+		case <-w.wake:
+		case <-timeout:
+		case <-w.ctx.Done():
+			return w.ctx.Err()
+		}
+		if w.timer != nil {
+			w.timer.Stop()
+		}
+	}
+}
+
+// liveRecheck is how often a walk waiting on drives asks whether one of
+// them has been declared down.
+const liveRecheck = 100 * time.Millisecond
+
+// dropKnownDown drops the waited-for drives that now say, without a call,
+// that they are unavailable. It reports whether it dropped any.
+func (w *setWalk) dropKnownDown() (bool, error) {
+	dropped := false
+	for i := range w.streams {
+		st := &w.streams[i]
+		if st.state != stLive || st.hasHead || !storage.KnownDown(w.set.Drives[i]) {
+			continue
+		}
+		st.s.cancel()
+		dropped = true
+		if err := w.drop(i, fmt.Errorf("%w: %w (%s)", storage.ErrDriveOffline, errKnownDown, w.set.Drives[i])); err != nil {
+			return true, err
+		}
+	}
+	return dropped, nil
+}
+
+// lateFactor: a drive is late once it has taken this many times what the
+// drives that answered took (and at least Config.Late).
+const lateFactor = 4
+
+// settleCount is how many drives of the set must have their next entry
+// before the others are only given a grace: a majority of the set, and
+// its read quorum.
+func (w *setWalk) settleCount() int {
+	n := len(w.set.Drives)
+	return max(w.set.ReadQuorum, n/2+1)
+}
+
+// dropWaiting drops every live drive that has no entry yet, cancelling
+// its walk (close waits for it).
+func (w *setWalk) dropWaiting(reason error) error {
+	what := fmt.Sprintf("%v", w.l.stall)
+	if errors.Is(reason, errLate) {
+		what = "behind the others"
+	}
 	for i := range w.streams {
 		st := &w.streams[i]
 		if st.state != stLive || st.hasHead {
 			continue
 		}
-		it, err := w.recv(st.s)
-		if err != nil {
-			if cerr := w.ctx.Err(); cerr != nil {
-				return cerr
-			}
-			// Stalled: cancel its walk now, wait for it in close.
-			st.s.cancel()
-			if err := w.drop(i, err); err != nil {
-				return err
-			}
-			continue
-		}
-		if !it.end {
-			st.head, st.hasHead = it, true
-			continue
-		}
-		if err := w.ended(i, it.err); err != nil {
+		st.s.cancel()
+		if err := w.drop(i, fmt.Errorf("%w (%s)", reason, what)); err != nil {
 			return err
 		}
 	}
@@ -295,38 +419,6 @@ func (w *setWalk) drop(i int, err error) error {
 		return w.quorumError()
 	}
 	return nil
-}
-
-// recv waits for the next item of s, at most StallTimeout.
-func (w *setWalk) recv(s *driveStream) (driveItem, error) {
-	select {
-	case it := <-s.ch:
-		return it, nil
-	default:
-	}
-	if w.l.stall <= 0 {
-		select {
-		case it := <-s.ch:
-			return it, nil
-		case <-w.ctx.Done():
-			return driveItem{}, w.ctx.Err()
-		}
-	}
-	if w.timer == nil {
-		w.timer = time.NewTimer(w.l.stall)
-	} else {
-		w.timer.Reset(w.l.stall) // Go 1.23 timers: no stale tick after Reset
-	}
-	select {
-	case it := <-s.ch:
-		w.timer.Stop()
-		return it, nil
-	case <-w.ctx.Done():
-		w.timer.Stop()
-		return driveItem{}, w.ctx.Err()
-	case <-w.timer.C:
-		return driveItem{}, fmt.Errorf("%w (%v)", errStalled, w.l.stall)
-	}
 }
 
 // resolve picks the current version of name from w.votes: the newest

@@ -68,7 +68,7 @@ func BenchmarkRound(b *testing.B) {
 	b.Run("broadcast-4", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			l.broadcast(ctx, opRefresh, a, nil, l.wq, answered, false)
+			l.broadcast(ctx, opRefresh, a, nil, l.wq, answered, roundOpts{})
 		}
 	})
 	b.Run("one-peer", func(b *testing.B) {

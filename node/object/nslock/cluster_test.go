@@ -33,6 +33,62 @@ type tnode struct {
 	conns map[net.Conn]string // -> remote node address ("" for accepted ones)
 	dead  atomic.Bool
 	once  sync.Once
+	// thawed is closed while the node runs; freeze replaces it with an
+	// open channel, on which every read and write of its connections
+	// waits, as they would in a SIGSTOPped process.
+	thawed chan struct{}
+}
+
+// freeze stops the node the way SIGSTOP does: its connections stay open but
+// it reads nothing more (bytes already received are held back) and writes
+// nothing, so its peers' calls go unanswered without any error.
+func (n *tnode) freeze() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.isThawed() {
+		n.thawed = make(chan struct{})
+	}
+}
+
+// thaw resumes a frozen node.
+func (n *tnode) thaw() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.isThawed() {
+		close(n.thawed)
+	}
+}
+
+func (n *tnode) isThawed() bool {
+	select {
+	case <-n.thawed:
+		return true
+	default:
+		return false
+	}
+}
+
+func (n *tnode) gate() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.thawed
+}
+
+// freezableConn is one of a node's connections, stopped while it is frozen.
+type freezableConn struct {
+	net.Conn
+	n *tnode
+}
+
+func (c freezableConn) Read(p []byte) (int, error) {
+	k, err := c.Conn.Read(p)
+	<-c.n.gate()
+	return k, err
+}
+
+func (c freezableConn) Write(p []byte) (int, error) {
+	<-c.n.gate()
+	return c.Conn.Write(p)
 }
 
 func (n *tnode) track(c net.Conn, remote string) {
@@ -59,7 +115,7 @@ func (l trackingListener) Accept() (net.Conn, error) {
 			continue
 		}
 		l.n.track(c, "")
-		return c, nil
+		return freezableConn{c, l.n}, nil
 	}
 }
 
@@ -68,6 +124,7 @@ func (l trackingListener) Accept() (net.Conn, error) {
 // Manager and HTTP server are shut down.
 func (n *tnode) kill() {
 	n.once.Do(func() {
+		n.thaw() // so that no goroutine stays blocked on a frozen connection
 		n.dead.Store(true)
 		n.mu.Lock()
 		for c := range n.conns {
@@ -98,6 +155,13 @@ func cut(a, b *tnode) {
 // and gives each a Locker over all of them.
 func newCluster(t testing.TB, n int, cfg Config) []*tnode {
 	t.Helper()
+	return newClusterGrid(t, n, cfg, grid.LocalConfig())
+}
+
+// newClusterGrid is newCluster with the given grid settings (Self, Peers,
+// Secret, Logger, OnStateChange and NetDial are filled in).
+func newClusterGrid(t testing.TB, n int, cfg Config, gridCfg grid.Config) []*tnode {
+	t.Helper()
 	addrs := make([]string, n)
 	lns := make([]net.Listener, n)
 	for i := range n {
@@ -114,12 +178,13 @@ func newCluster(t testing.TB, n int, cfg Config) []*tnode {
 	cfg.Logger = log
 	nodes := make([]*tnode, n)
 	for i := range n {
-		nd := &tnode{addr: addrs[i], conns: map[net.Conn]string{}}
+		nd := &tnode{addr: addrs[i], conns: map[net.Conn]string{}, thawed: make(chan struct{})}
+		close(nd.thawed)
 		srv, err := NewServer(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gc := grid.LocalConfig()
+		gc := gridCfg
 		gc.Self, gc.Peers, gc.Secret, gc.Logger = addrs[i], addrs, testSecret, log
 		gc.OnStateChange = srv.OnStateChange
 		gc.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -127,10 +192,11 @@ func newCluster(t testing.TB, n int, cfg Config) []*tnode {
 				return nil, errors.New("node is dead")
 			}
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if err == nil {
-				nd.track(c, addr)
+			if err != nil {
+				return nil, err
 			}
-			return c, err
+			nd.track(c, addr)
+			return freezableConn{c, nd}, nil
 		}
 		m, err := grid.NewManager(gc)
 		if err != nil {
@@ -359,15 +425,44 @@ func TestQuorum(t *testing.T) {
 	mustLock(t, nodes[1].lk, false, "q").Unlock()
 
 	nodes[2].kill()
-	te := mustTimeOut(t, nodes[0].lk, true, "q")
-	if te.Granted > 2 || te.Quorum != 3 || te.Nodes != 4 || !errors.Is(te.Last, grid.ErrDisconnected) && !errors.Is(te.Last, grid.ErrClosed) {
-		t.Fatalf("timeout detail: %+v", te)
+	ue := mustBeUnavailable(t, nodes[0].lk, true, "q")
+	if ue.Reachable != 2 || ue.Quorum != 3 || ue.Nodes != 4 || !errors.Is(ue.Last, grid.ErrDisconnected) && !errors.Is(ue.Last, grid.ErrClosed) {
+		t.Fatalf("unavailable detail: %+v", ue)
 	}
-	t.Logf("write lock with 2 of 4 down: %v", te)
+	t.Logf("write lock with 2 of 4 down: %v", ue)
 	r := mustLock(t, nodes[0].lk, false, "q")
 	r2 := mustLock(t, nodes[1].lk, false, "q")
 	r.Unlock()
 	r2.Unlock()
+}
+
+// mustBeUnavailable checks that a lock fails with an *UnavailableError, and
+// long before its 10 s context ends: the bound only catches a wait for the
+// context.
+func mustBeUnavailable(t testing.TB, l *Locker, write bool, res ...string) *UnavailableError {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lock := l.RLock
+	if write {
+		lock = l.Lock
+	}
+	start := time.Now()
+	lk, err := lock(ctx, res...)
+	took := time.Since(start)
+	if err == nil {
+		lk.Unlock()
+		t.Fatalf("lock %v (write %v) acquired, want ErrQuorumUnavailable", res, write)
+	}
+	var ue *UnavailableError
+	if !errors.Is(err, ErrQuorumUnavailable) || errors.Is(err, ErrLockTimeout) || !errors.As(err, &ue) {
+		t.Fatalf("lock %v: %v, want an UnavailableError (not a timeout)", res, err)
+	}
+	if took > 5*time.Second {
+		t.Fatalf("lock %v failed after %v: it waited for its context", res, took)
+	}
+	t.Logf("lock %v (write %v) gave up after %v", res, write, took)
+	return ue
 }
 
 // TestHolderKilled: the node holding a write lock crashes. With a Validity of
@@ -641,4 +736,46 @@ func TestNewLockerValidation(t *testing.T) {
 	if _, err := NewLocker(m, nil, []string{peer}, cfg); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestReadLockAsksItsQuorumFirst: a read lock is asked of a read quorum of
+// servers (this node's own and the others in turn), not of every one, and
+// still keeps every writer out.
+func TestReadLockAsksItsQuorumFirst(t *testing.T) {
+	nodes := newCluster(t, 4, LocalConfig())
+	_, rq := nodes[0].lk.Quorums()
+	granted := func() []uint64 {
+		out := make([]uint64, len(nodes))
+		for i, n := range nodes {
+			out[i] = n.srv.Stats().Granted
+		}
+		return out
+	}
+	before := granted()
+	const locks = 6
+	for range locks {
+		mustLock(t, nodes[0].lk, false, "b/o").Unlock()
+	}
+	after := granted()
+	total := uint64(0)
+	for i := range nodes {
+		d := after[i] - before[i]
+		total += d
+		switch {
+		case i == 0 && d != locks:
+			t.Errorf("the locking node's own server granted %d of %d read locks", d, locks)
+		case i > 0 && d != locks*uint64(rq-1)/3:
+			t.Errorf("server %d granted %d of %d read locks, want its turn's %d", i, d, locks, locks*uint64(rq-1)/3)
+		}
+	}
+	if total != locks*uint64(rq) {
+		t.Errorf("%d grants for %d read locks, want %d (the read quorum each)", total, locks, locks*uint64(rq))
+	}
+
+	r := mustLock(t, nodes[0].lk, false, "b/o")
+	for _, n := range nodes[1:] {
+		mustTimeOut(t, n.lk, true, "b/o")
+	}
+	r.Unlock()
+	mustLock(t, nodes[1].lk, true, "b/o").Unlock()
 }

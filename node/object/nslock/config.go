@@ -27,6 +27,12 @@ type Config struct {
 	// RetryMin and RetryMax bound the jittered exponential backoff between
 	// acquisition attempts of a contended lock.
 	RetryMin, RetryMax time.Duration
+	// UnreachableTimeout is how long Lock and RLock keep retrying while too
+	// few servers are reachable for a quorum (known dead, disconnected:
+	// not merely holding the lock, nor slow to answer) before they return
+	// an *UnavailableError. Servers that a Locker's liveness view holds
+	// dead fail it at once. Zero means AttemptTimeout.
+	UnreachableTimeout time.Duration
 	// Logger receives lost locks and peer-loss drops (never per lock). Nil
 	// means no logging.
 	Logger *zap.Logger
@@ -42,6 +48,9 @@ func DefaultConfig() Config {
 		AttemptTimeout:  time.Second,
 		RetryMin:        10 * time.Millisecond,
 		RetryMax:        time.Second,
+		// Long enough for a restarted peer to reconnect (the grid redials
+		// within milliseconds), short against a client's patience.
+		UnreachableTimeout: time.Second,
 	}
 }
 
@@ -56,6 +65,8 @@ func LocalConfig() Config {
 		AttemptTimeout:  150 * time.Millisecond,
 		RetryMin:        time.Millisecond,
 		RetryMax:        50 * time.Millisecond,
+
+		UnreachableTimeout: 300 * time.Millisecond,
 	}
 }
 
@@ -70,6 +81,9 @@ func (c *Config) validate() error {
 	if c.AttemptTimeout >= c.RefreshInterval {
 		errs = append(errs, fmt.Errorf("attempt timeout %v must be shorter than the refresh interval %v", c.AttemptTimeout, c.RefreshInterval))
 	}
+	if c.UnreachableTimeout < 0 {
+		errs = append(errs, fmt.Errorf("unreachable timeout %v is negative", c.UnreachableTimeout))
+	}
 	if c.RetryMax < c.RetryMin {
 		errs = append(errs, fmt.Errorf("maximum retry wait %v below the minimum %v", c.RetryMax, c.RetryMin))
 	}
@@ -77,6 +91,13 @@ func (c *Config) validate() error {
 		return fmt.Errorf("nslock config: %w", err)
 	}
 	return nil
+}
+
+func (c *Config) unreachableTimeout() time.Duration {
+	if c.UnreachableTimeout == 0 {
+		return c.AttemptTimeout
+	}
+	return c.UnreachableTimeout
 }
 
 func (c *Config) logger() *zap.Logger {

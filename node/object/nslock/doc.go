@@ -21,13 +21,17 @@
 //	gridCfg.OnStateChange = srv.OnStateChange // or call srv.PeerDown from the node's own callback
 //	m, _ := grid.NewManager(gridCfg)
 //	_ = srv.Register(m)
-//	locker, _ := nslock.NewLocker(m, srv, allNodes, cfg) // allNodes includes this node
+//	// and srv.PeerDown(peer) on every memberlist death (node/liveness.go)
+//	locker, _ := nslock.NewLocker(m, srv, allNodes, cfg, // allNodes includes this node
+//		nslock.WithLiveness(members.Dead))
 //
 //	lk, err := locker.Lock(ctx, "bucket/object") // ctx with a deadline
-//	if err != nil { ... } // errors.Is(err, nslock.ErrLockTimeout)
+//	if err != nil { ... } // ErrLockTimeout (held elsewhere), ErrQuorumUnavailable (servers down)
 //	defer lk.Unlock()
 //	ctx, cancel := lk.WithContext(ctx) // cancelled if the lock is lost
 //	defer cancel()
+//	...
+//	if err := lk.Confirm(ctx); err != nil { ... } // just before the commit
 //
 // # Protocol
 //
@@ -38,17 +42,35 @@
 //  2. Quorum: with n servers a write lock needs W = n/2+1 grants, a read lock
 //     R = n-W+1. If fewer grant, the locker releases what it got (and what
 //     it cannot be sure of) and retries with jittered exponential backoff
-//     until ctx ends, then returns a *TimeoutError.
+//     until ctx ends, then returns a *TimeoutError. Unless the servers are
+//     not there to grant: servers the liveness view (WithLiveness:
+//     memberlist) holds dead are not asked, and when fewer than the quorum
+//     are left the locker returns an *UnavailableError
+//     (ErrQuorumUnavailable) at once; when attempts keep failing because
+//     servers are disconnected (no liveness view, or before it noticed) it
+//     does so after UnreachableTimeout. Contention and slow answers are
+//     retried; only unreachability gives up early.
+//     A read lock is first asked of R servers only (this node's own, the
+//     others in turn from one lock to the next, none held dead): R grants
+//     are all it needs, and the others are spared a round trip to grant
+//     and one to release. Any refusal or failure there releases what was
+//     granted and goes on as above, with every server.
 //  3. Refresh: while held, the locker re-confirms the lock on every server
-//     each RefreshInterval; a server drops grants not refreshed within
+//     it was asked of each RefreshInterval; a server drops grants not refreshed within
 //     Validity. A round that finds the lock on fewer than a quorum declares
 //     it lost (Lock.Lost, Lock.Err, Lock.WithContext).
 //  4. Holder death: a server drops at once every grant of a node whose grid
-//     connection goes down (Server.PeerDown, fed by the grid's
-//     OnStateChange), so a killed node's locks are free within the grid's
-//     detection time: immediate for a crashed process (its sockets close),
-//     PeerTimeout for a silent one, never Validity.
-//  5. Release: Unlock sends the UID to every server; a server releases only
+//     connection goes down or that memberlist declares dead (Server.PeerDown,
+//     fed by the grid's OnStateChange and by the node's liveness events), so
+//     a dead node's locks are free within the first of the two detection
+//     times: immediate for a crashed process (its sockets close), a second
+//     or two for a paused or partitioned one (memberlist; the grid's
+//     PeerTimeout, 10 s, is the fallback without gossip), never Validity.
+//  5. Confirm: before a commit the holder calls Lock.Confirm, which runs a
+//     refresh round unless one confirmed the lock within AttemptTimeout, so
+//     a holder that was paused or declared dead finds the lock lost before
+//     it acts instead of at its next refresh.
+//  6. Release: Unlock sends the UID to every server; a server releases only
 //     grants with that UID, so a holder that lost its lock cannot release
 //     the next holder's.
 //
@@ -76,11 +98,41 @@
 //     cancellation and a server takes back a grant whose request was
 //     cancelled, so it does not linger until Validity. A grant whose answer
 //     still arrives is known to the locker, refreshed and released with the
-//     rest.
+//     rest. A round waiting on a server that the liveness view declares
+//     dead meanwhile (a paused node, a second or so into its silence)
+//     stops counting on it at once: with one of four servers down a write
+//     lock needs all three others, so a round in which one of them refused
+//     would otherwise wait out AttemptTimeout for the paused one.
 //   - A grant is taken back, too, when the holder's connection dies while the
 //     request is being served: the grid cancels the handler's context before
 //     it reports the disconnect, and the server checks the context under its
 //     lock after granting, so PeerDown cannot miss such a grant.
+//   - A paused holder (SIGSTOP, a VM stall) is declared dead by memberlist
+//     within a second or two, and every server drops its grants then: its
+//     in-flight requests no longer block other writers of their objects,
+//     which the grid alone would allow only after PeerTimeout. When it
+//     resumes, its requests' Confirm (the last confirmation is as old as
+//     the pause) finds the grants gone and the commit is abandoned
+//     (object.ErrLockLost); its lease and the disconnect it then sees make
+//     the refresher report the lock lost too.
+//   - A busy holder wrongly declared dead (memberlist could not reach it in
+//     time) loses its grants the same way, while it still works under the
+//     lock. It finds out at its next Confirm or refresh: its commits check
+//     first, unless the lock was confirmed within AttemptTimeout. Its own
+//     node is not told that others declared it dead, so a commit that
+//     starts within that window, or a holder that stalls between Confirm
+//     and its write, can overlap with the next holder; the object layer's
+//     quorum writes (each version is committed on a write quorum of drives,
+//     and reads pick the version a read quorum agrees on) remain the
+//     backstop, as for any time-bounded lock.
+//   - A release reaches every server that is up: it returns once a quorum
+//     answered but lets the other calls finish in the background within
+//     AttemptTimeout instead of cancelling them, since a cancelled release
+//     still queued behind other traffic to a busy peer is never sent, and
+//     its grant would block writers there until Validity. No release waits
+//     for a server the liveness view holds dead (it is still sent one), so
+//     a contended lock does not wait for a paused server before every
+//     retry once the view knows.
 //   - A live holder that is only briefly disconnected from a server loses its
 //     grant there. The node's own server sees the same disconnect and wakes
 //     the node's lockers, which refresh at once: with a quorum left the lock

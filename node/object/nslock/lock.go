@@ -20,6 +20,9 @@ type Lock struct {
 	args  *LockArgs
 	write bool
 	need  int
+	// targets are the servers the lock was asked of, nil for all: its
+	// refreshes and its release go to them only (Locker.readServers).
+	targets []int
 
 	// life is cancelled with the reason (lost or released) when the lock
 	// ends; WithContext derives from it.
@@ -34,6 +37,10 @@ type Lock struct {
 	done    chan struct{} // closed when the refresher has exited
 	unlock  sync.Once
 
+	// confirmed is when (UnixNano) the last round that a quorum confirmed
+	// was sent: the acquisition, a refresh, a Confirm.
+	confirmed atomic.Int64
+
 	mu       sync.Mutex
 	err      error // the ErrLockLost error, once lost
 	released bool  // the release was already sent (by the refresher, on loss)
@@ -46,16 +53,18 @@ type Lock struct {
 	rounds atomic.Int64
 }
 
-// newLock starts the refresher of a lock granted by a round sent at sent.
-func (l *Locker) newLock(args *LockArgs, write bool, need int, sent time.Time) *Lock {
+// newLock starts the refresher of a lock granted by a round sent at sent
+// to targets (nil: every server).
+func (l *Locker) newLock(args *LockArgs, write bool, need int, targets []int, sent time.Time) *Lock {
 	lk := &Lock{
-		l: l, args: args, write: write, need: need,
+		l: l, args: args, write: write, need: need, targets: targets,
 		lost: make(chan struct{}),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
 	lk.life, lk.end = context.WithCancelCause(context.Background())
 	lk.rctx, lk.rcancel = context.WithCancel(context.Background())
+	lk.confirmed.Store(sent.UnixNano())
 	go lk.refreshLoop(sent)
 	return lk
 }
@@ -90,9 +99,76 @@ func (lk *Lock) WithContext(parent context.Context) (context.Context, context.Ca
 	}
 }
 
-// Unlock releases the lock on every server and stops refreshing it. It waits
-// for a quorum of servers to answer (at most AttemptTimeout), so once it
-// returns another node can take the lock. Calling it more than once, or
+// Confirm checks that the lock is still held, just before work that must
+// not be done without it (a commit). It returns Err if the lock is known
+// lost. Otherwise, if no round confirmed the lock on a quorum within the
+// last AttemptTimeout, it runs one now, and reports the lock lost
+// (ErrLockLost, and Lost fires) if too many servers say they no longer
+// hold it, or cannot be reached (a server this node is disconnected from
+// has dropped its grants), for a quorum to be left. Servers that answer
+// late leave the question open: the lock's lease (Validity after the last
+// confirmed round, which the refresher keeps) decides then, so a loaded
+// cluster does not fail commits that hold their locks.
+//
+// That is what makes a holder that was paused, or so busy that the others
+// declared its node dead and dropped its grants, find out before it acts
+// rather than at its next periodic refresh (RefreshInterval): a request
+// that resumes after a pause has not confirmed its lock for as long as it
+// was stopped. A lock confirmed moments ago is trusted as it is, so a
+// short critical section costs no extra round trip. No check can exclude
+// a pause between Confirm and the work itself; the object layer's quorum
+// writes remain the backstop.
+//
+// If ctx ends before the round could tell, Confirm returns ctx's error and
+// the lock is not declared lost.
+func (lk *Lock) Confirm(ctx context.Context) error {
+	if err := lk.Err(); err != nil {
+		return err
+	}
+	l := lk.l
+	last := time.Unix(0, lk.confirmed.Load())
+	if time.Since(last) < l.cfg.AttemptTimeout || lk.frozen.Load() {
+		return nil
+	}
+	sent := time.Now()
+	replies := l.broadcast(ctx, opRefresh, lk.args, lk.targets, lk.need, granted, roundOpts{failFast: true})
+	held, gone := count(replies, granted), count(replies, notHeld)
+	switch {
+	case held >= lk.need:
+		lk.confirm(sent)
+		return nil
+	case lk.servers()-gone < lk.need:
+		lk.lose(fmt.Errorf("%w: held by %d of %d servers, %d needed, %d no longer hold it or cannot be reached",
+			ErrLockLost, held, len(l.nodes), lk.need, gone))
+		return lk.Err()
+	case ctx.Err() != nil:
+		return fmt.Errorf("nslock: confirm %s lock on %s: %w", lk.kind(), strings.Join(lk.args.Resources, ","), ctx.Err())
+	case time.Since(last) >= l.cfg.Validity:
+		lk.lose(fmt.Errorf("%w: no round reached a quorum for %v", ErrLockLost, l.cfg.Validity))
+		return lk.Err()
+	}
+	return nil // too slow to tell: within its lease, the lock stands
+}
+
+// notHeld reports whether a refresh reply says the server does not hold the
+// lock: it answered so, or it cannot be reached (disconnected from this
+// node, it dropped this node's grants; known dead, it may have been told to).
+func notHeld(r reply) bool { return (r.err == nil && !r.ok) || unreachable(r) }
+
+// confirm records that a round sent at sent found the lock on a quorum.
+func (lk *Lock) confirm(sent time.Time) {
+	t := sent.UnixNano()
+	for {
+		cur := lk.confirmed.Load()
+		if cur >= t || lk.confirmed.CompareAndSwap(cur, t) {
+			return
+		}
+	}
+}
+
+// Unlock releases the lock on every server it was asked of and stops
+// refreshing it. It waits for a quorum of servers to answer (at most
+// AttemptTimeout), so once it returns another node can take the lock. Calling it more than once, or
 // after the lock was lost, is harmless: a server releases a grant only for
 // the UID that took it, never a later holder's.
 func (lk *Lock) Unlock() {
@@ -106,7 +182,7 @@ func (lk *Lock) Unlock() {
 		lk.mu.Unlock()
 		lk.end(ErrLockReleased)
 		if send {
-			lk.l.release(context.Background(), lk.args, lk.write, nil)
+			lk.l.releaseOn(context.Background(), lk.args, lk.write, lk.targets)
 		}
 	})
 }
@@ -134,6 +210,8 @@ func (lk *Lock) refreshLoop(sent time.Time) {
 		select {
 		case <-lk.stop:
 			return
+		case <-lk.lost: // Confirm found it lost
+			return
 		case <-lease.C:
 			lk.lose(fmt.Errorf("%w: no refresh reached a quorum for %v", ErrLockLost, l.cfg.Validity))
 			return
@@ -149,7 +227,7 @@ func (lk *Lock) refreshLoop(sent time.Time) {
 			continue
 		}
 		sent := time.Now()
-		replies := l.broadcast(lk.rctx, opRefresh, lk.args, nil, lk.need, granted, true)
+		replies := l.broadcast(lk.rctx, opRefresh, lk.args, lk.targets, lk.need, granted, roundOpts{failFast: true})
 		select {
 		case <-lk.stop:
 			return
@@ -160,16 +238,22 @@ func (lk *Lock) refreshLoop(sent time.Time) {
 			lk.lose(fmt.Errorf("%w: held by %d of %d servers, %d needed", ErrLockLost, held, len(l.nodes), lk.need))
 			return
 		}
+		lk.confirm(sent)
 		lease.Reset(time.Until(sent.Add(l.cfg.Validity)))
 	}
 }
 
 // lose marks the lock lost and gives back what is left of it, so the servers
-// that still hold a grant do not block others until it expires.
+// that still hold a grant do not block others until it expires. Only the
+// first call counts (the refresher and Confirm may both find it lost).
 func (lk *Lock) lose(err error) {
 	err = fmt.Errorf("%w (%s lock on %s)", err, lk.kind(), strings.Join(lk.args.Resources, ","))
 	frozen := lk.frozen.Load()
 	lk.mu.Lock()
+	if lk.err != nil {
+		lk.mu.Unlock()
+		return
+	}
 	lk.err = err
 	send := !lk.released && !frozen
 	lk.released = lk.released || send
@@ -178,8 +262,16 @@ func (lk *Lock) lose(err error) {
 	lk.end(err)
 	lk.l.log.Warn("nslock: lock lost", zap.Error(err))
 	if send {
-		lk.l.release(context.Background(), lk.args, lk.write, nil)
+		lk.l.releaseOn(context.Background(), lk.args, lk.write, lk.targets)
 	}
+}
+
+// servers is how many servers the lock was asked of.
+func (lk *Lock) servers() int {
+	if lk.targets != nil {
+		return len(lk.targets)
+	}
+	return len(lk.l.nodes)
 }
 
 func (lk *Lock) kind() string {

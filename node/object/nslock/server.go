@@ -80,9 +80,10 @@ type Server struct {
 	mu        sync.Mutex
 	table     map[string]*entry
 	lastSweep time.Time
-	// down is closed (and replaced) whenever a peer's connection goes down:
-	// the node's own lockers watch it to re-check their locks at once, since
-	// that peer's server has just dropped every lock they held there.
+	// down is closed (and replaced) at every PeerDown: the node's own
+	// lockers watch it to re-check their locks at once, since that peer's
+	// server has just dropped every lock they held there (or, for a death
+	// memberlist reported, is unreachable).
 	down  chan struct{}
 	stats ServerStats
 	// free recycles entries (and their readers maps): most locks live for
@@ -125,7 +126,7 @@ type ServerStats struct {
 	Refused       uint64 // requests refused because of a conflicting holder
 	Released      uint64 // grants released by their holder
 	Expired       uint64 // grants dropped because they were not refreshed within Validity
-	DroppedByPeer uint64 // grants dropped because the holder's node disconnected
+	DroppedByPeer uint64 // grants dropped because the holder's node disconnected or was declared dead
 	Forced        uint64 // grants dropped by ForceUnlock
 }
 
@@ -177,15 +178,21 @@ func (s *Server) OnStateChange(peer string, st grid.State) {
 	}
 }
 
-// PeerDown drops every grant held by node addr and returns how many. The grid
-// reports a killed node at once (its TCP connection is reset) and a silent
-// one within its PeerTimeout, so a dead holder's locks are released within
-// seconds instead of after Validity.
+// PeerDown drops every grant held by node addr and returns how many. Feed it
+// both the grid's disconnects (OnStateChange) and the node's liveness view's
+// deaths (memberlist): the grid reports a killed node at once (its TCP
+// connection is reset) but a silent one only after its PeerTimeout, while
+// memberlist declares a paused or partitioned node dead in a second or two.
+// Either way a dead holder's locks are released within seconds instead of
+// after Validity, and its in-flight requests' locks (a paused node's) do not
+// block the others' writers.
 //
-// A live holder that only lost its connection briefly loses its grants here
-// too. That is safe: its next refresh (which the node runs at once when it
-// sees the same disconnect) counts the missing grants, and if a quorum is
-// gone it reports the lock lost rather than carrying on without it.
+// A live holder that only lost its connection briefly, or that memberlist
+// suspected wrongly (a busy node), loses its grants here too. That is safe:
+// its next refresh (which the node runs at once when it sees a disconnect
+// itself, else within RefreshInterval), or a Confirm before it commits,
+// counts the missing grants, and if a quorum is gone it reports the lock
+// lost rather than carrying on without it.
 //
 // A grant whose request was still being served when the connection went
 // cannot slip past this: the grid cancels a handler's context before it
@@ -216,7 +223,7 @@ func (s *Server) PeerDown(addr string) int {
 	close(s.down)
 	s.down = make(chan struct{})
 	if n > 0 {
-		s.log.Info("nslock: dropped the locks of a disconnected node", zap.String("peer", addr), zap.Int("grants", n))
+		s.log.Info("nslock: dropped the locks of a node that went down", zap.String("peer", addr), zap.Int("grants", n))
 	}
 	return n
 }

@@ -70,7 +70,8 @@ type Options struct {
 	// Heal, if set, gives the heal queue of a node's layer.
 	Heal func(node int) object.HealQueue
 	// Liveness, if set, is node's view of which peers (grid addresses) are
-	// alive, given to its remote drives (remote.WithLiveness) as
+	// alive, given to its remote drives (remote.WithLiveness) and its
+	// namespace locker (nslock.WithLiveness) as
 	// node/cluster's would be.
 	Liveness func(node int, peer string) bool
 }
@@ -361,7 +362,12 @@ func (n *Node) start(ln net.Listener) (err error) {
 	n.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = n.hs.Serve(n.ln) }()
 	m.Start()
-	locker, err := nslock.NewLocker(m, lockSrv, c.addrs, c.opts.Lock)
+	var lopts []nslock.LockerOption
+	if c.opts.Liveness != nil {
+		// As a node gives its memberlist view to both (node/liveness.go).
+		lopts = append(lopts, nslock.WithLiveness(func(peer string) bool { return !c.opts.Liveness(n.Index, peer) }))
+	}
+	locker, err := nslock.NewLocker(m, lockSrv, c.addrs, c.opts.Lock, lopts...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package clusterproc
+
+// raceEnabled: see race_enabled.go.
+const raceEnabled = false

@@ -1,0 +1,100 @@
+package missedlog
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// eventually waits for cond; a hang guard, not a timing check.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 10 s: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestHealerHealsWhenReady: entries whose drives are down wait; once they
+// are back and the healer is kicked, they are healed and leave the log. A
+// heal that fails keeps its entry for a retry.
+func TestHealerHealsWhenReady(t *testing.T) {
+	l := openLog(t, t.TempDir())
+	defer l.Close()
+	for _, name := range []string{"a", "b"} {
+		if err := l.RememberMissed(context.Background(), missed(name, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var back, failB atomic.Bool
+	failB.Store(true)
+	var mu sync.Mutex
+	healed := map[string]int{}
+	h, err := StartHealer(HealerConfig{
+		Log:   l,
+		Rate:  1000,
+		Ready: func(Entry) bool { return back.Load() },
+		Heal: func(_ context.Context, e Entry) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			healed[e.Object]++
+			if e.Object == "b" && failB.Load() {
+				return false, errors.New("drive 2 not serving yet")
+			}
+			return true, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	eventually(t, "a first pass", func() bool { return h.Stats().Passes >= 1 && h.Stats().Skipped >= 2 })
+	mu.Lock()
+	if len(healed) != 0 {
+		t.Fatalf("healed with the drives down: %v", healed)
+	}
+	mu.Unlock()
+	back.Store(true)
+	h.Kick()
+	eventually(t, "a healed", func() bool { return len(l.Entries()) == 1 })
+	if e := l.Entries()[0]; e.Object != "b" {
+		t.Fatalf("left %v", e)
+	}
+	failB.Store(false) // retried without a kick, soon (firstRetry)
+	eventually(t, "b healed on retry", func() bool { return len(l.Entries()) == 0 })
+}
+
+// TestHealerWalksIncompleteLog: a log that says it is incomplete is walked
+// over at start; once the walk succeeds it is complete again.
+func TestHealerWalksIncompleteLog(t *testing.T) {
+	l := openLog(t, t.TempDir())
+	defer l.Close()
+	l.markLost(time.Now().Add(-time.Minute))
+	var walks atomic.Int32
+	h, err := StartHealer(HealerConfig{
+		Log:  l,
+		Heal: func(context.Context, Entry) (bool, error) { return true, nil },
+		Walk: func(ctx context.Context, sets []int, throttle func(context.Context) error) error {
+			if n := walks.Add(1); n == 1 && sets != nil || n == 2 && (len(sets) != 1 || sets[0] != 3) {
+				t.Errorf("walk %d of sets %v", n, sets)
+			}
+			return throttle(ctx)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	eventually(t, "a walk", func() bool { return !l.Incomplete() })
+	if walks.Load() != 1 {
+		t.Fatalf("%d walks", walks.Load())
+	}
+	h.WalkSets([]int{3})
+	eventually(t, "the asked walk", func() bool { return walks.Load() == 2 })
+}
