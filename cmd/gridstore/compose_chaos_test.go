@@ -81,18 +81,24 @@ const (
 // successful request, and a container that stopped, or was restarted by the
 // engine, without the test telling it to. One row per scenario is printed
 // at the end.
-func TestComposeChaos(t *testing.T) {
+func TestComposeChaos(tt *testing.T) {
 	if os.Getenv(envChaos) != "1" {
-		t.Skipf("chaos scenarios on the docker-compose cluster (a few minutes): run `make chaos-docker` or set %s=1", envChaos)
+		tt.Skipf("chaos scenarios on the docker-compose cluster (a few minutes): run `make chaos-docker` or set %s=1", envChaos)
 	}
-	requireCompose(t, "the docker-compose chaos test")
+	requireCompose(tt, "the docker-compose chaos test")
+	// The table and the failures come last, after the containers' logs.
+	var x *composeChaos
+	t := echoFailures(tt, func() {
+		if x != nil {
+			x.printRows()
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
 	start := time.Now()
 	c := startCompose(ctx, t, "gridstore-chaos-test-")
 	c.logTail = 80
-	x := newComposeChaos(ctx, t, c)
-	defer x.printRows()
+	x = newComposeChaos(ctx, t, c)
 	t.Logf("cluster up after %s; node addresses %v on network %s", time.Since(start).Round(time.Second), x.addrs, x.network)
 
 	x.run(ctx, "kill node2, start it again", 1, x.killAndStart)
@@ -104,7 +110,7 @@ func TestComposeChaos(t *testing.T) {
 // composeChaos is the compose cluster as the scenarios see it: a
 // clusterproc.Servers of its containers' addresses on the compose network.
 type composeChaos struct {
-	t       *testing.T
+	t       testing.TB
 	c       *composeCluster
 	network string   // the compose network's name
 	ids     []string // container of each node
@@ -127,7 +133,7 @@ type chaosRow struct {
 	verified, loadMeasured bool
 }
 
-func newComposeChaos(ctx context.Context, t *testing.T, c *composeCluster) *composeChaos {
+func newComposeChaos(ctx context.Context, t testing.TB, c *composeCluster) *composeChaos {
 	x := &composeChaos{t: t, c: c, dumped: map[int]bool{}}
 	for _, s := range composeServices {
 		id, err := c.compose(ctx, "ps", "-q", s)

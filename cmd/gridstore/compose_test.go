@@ -44,8 +44,9 @@ var composeServices = []string{"node1", "node2", "node3", "node4"}
 // succeed; node3 started again rejoins, and what was written without it
 // reads back. Containers, network, volumes and the image are removed at
 // the end, pass or fail.
-func TestComposeCluster(t *testing.T) {
-	requireCompose(t, "the docker-compose cluster test")
+func TestComposeCluster(tt *testing.T) {
+	requireCompose(tt, "the docker-compose cluster test")
+	t := echoFailures(tt, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	c := startCompose(ctx, t, "gridstore-compose-test-")
@@ -136,7 +137,7 @@ func requireCompose(t *testing.T, what string) {
 // own), and waits until every node is healthy. When the test ends the
 // containers' last log lines are printed if it failed, and containers,
 // network, volumes and image are removed, pass or fail.
-func startCompose(ctx context.Context, t *testing.T, project string) *composeCluster {
+func startCompose(ctx context.Context, t testing.TB, project string) *composeCluster {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -184,7 +185,7 @@ func startCompose(ctx context.Context, t *testing.T, project string) *composeClu
 
 // composeCluster is one docker-compose project of docker-compose.yml.
 type composeCluster struct {
-	t             *testing.T
+	t             testing.TB
 	file, project string
 	image         string
 	s3Addr        string // host:port the S3 port is published on
@@ -364,7 +365,7 @@ func (c *composeCluster) s3Client() *minio.Client {
 	return s3
 }
 
-func putObject(ctx context.Context, t *testing.T, s3 *minio.Client, bucket, key string, data []byte) {
+func putObject(ctx context.Context, t testing.TB, s3 *minio.Client, bucket, key string, data []byte) {
 	t.Helper()
 	if _, err := s3.PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)),
 		minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
@@ -374,7 +375,7 @@ func putObject(ctx context.Context, t *testing.T, s3 *minio.Client, bucket, key 
 
 // checkObjects reads every object of want back and lists the bucket, which
 // must hold exactly want's keys.
-func checkObjects(ctx context.Context, t *testing.T, s3 *minio.Client, bucket string, want map[string][]byte, when string) {
+func checkObjects(ctx context.Context, t testing.TB, s3 *minio.Client, bucket string, want map[string][]byte, when string) {
 	t.Helper()
 	for key, data := range want {
 		obj, err := s3.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
@@ -420,7 +421,7 @@ func countDrives(info *admin.Info, state string) int {
 	return n
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -428,6 +429,6 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-func randomHex(t *testing.T, n int) string {
+func randomHex(t testing.TB, n int) string {
 	return hex.EncodeToString(randomBytes(t, n))
 }

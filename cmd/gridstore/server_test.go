@@ -37,7 +37,7 @@ func (s *syncBuffer) String() string {
 
 // freeAddr returns a loopback address nobody listens on (there is a small
 // window in which another process could take it; tests accept that).
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
