@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -305,7 +306,14 @@ func ClusterSecretFor(user, password string) []byte {
 func deriveClusterSecret(user, password string) []byte {
 	salt := make([]byte, 0, len(kdfLabel)+1+len(user))
 	salt = append(append(append(salt, kdfLabel...), 0), user...)
-	return argon2.IDKey([]byte(password), salt, kdfTime, kdfMemory, kdfThreads, kdfKeyLen)
+	key := argon2.IDKey([]byte(password), salt, kdfTime, kdfMemory, kdfThreads, kdfKeyLen)
+	// Argon2id's kdfMemory is garbage now, but a collection that ran while
+	// it was live set the heap's next goal to twice that: a node would grow
+	// to ~130 MiB of garbage before its next collection (the first rows of
+	// docs/benchmarks.md's bench-cluster tables). Collecting now, and giving
+	// the pages back, starts the goal from the node's real heap.
+	debug.FreeOSMemory()
+	return key
 }
 
 // memoKey names a pair of credentials in derivedSecrets without keeping the
