@@ -228,6 +228,34 @@ func (x *composeChaos) docker(ctx context.Context, args ...string) {
 	}
 }
 
+// dockerPause freezes container i. runc's cgroup freezer gives up ("unable
+// to freeze") when a task of the container stays in an uninterruptible
+// system call for longer than its few hundred milliseconds of tries — a
+// node in a syncfs of a busy disk does — so a refusal is tried again, for
+// up to pauseTries, and fails the test only when the freeze never takes.
+func (x *composeChaos) dockerPause(ctx context.Context, i int) {
+	x.t.Helper()
+	const pauseTries = 20
+	var out []byte
+	var err error
+	for try := 1; try <= pauseTries; try++ {
+		out, err = exec.CommandContext(ctx, "docker", "pause", x.ids[i]).CombinedOutput()
+		if err == nil {
+			if try > 1 {
+				x.t.Logf("docker pause %s took %d tries", composeServices[i], try)
+			}
+			return
+		}
+		x.t.Logf("docker pause %s, try %d of %d: %v: %s", composeServices[i], try, pauseTries, err, strings.TrimSpace(string(out)))
+		select {
+		case <-ctx.Done():
+			x.t.Fatalf("docker pause %s: %v", composeServices[i], ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	x.t.Fatalf("docker pause %s: %d tries failed, the last: %v\n%s", composeServices[i], pauseTries, err, out)
+}
+
 // fault is one scenario's fault on node i: it returns the nodes it
 // restarted on purpose, once node i answers /health/cluster again and is
 // a target of the clients again.
@@ -376,7 +404,7 @@ func (x *composeChaos) pause(ctx context.Context, w *clusterproc.Workload, i int
 	if n := w.Exclude(i, 15*time.Second); n > 0 {
 		t.Errorf("%d requests to %s still in flight 15 s after it left the targets", n, composeServices[i])
 	}
-	x.docker(ctx, "pause", x.ids[i])
+	x.dockerPause(ctx, i)
 	paused := true
 	defer func() {
 		if paused { // a t.Fatal on the way: thaw it for the cleanup
