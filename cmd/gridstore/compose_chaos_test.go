@@ -88,7 +88,7 @@ func TestComposeChaos(tt *testing.T) {
 	requireCompose(tt, "the docker-compose chaos test")
 	// The table and the failures come last, after the containers' logs.
 	var x *composeChaos
-	t := echoFailures(tt, func() {
+	t := clusterproc.EchoFailures(tt, func() {
 		if x != nil {
 			x.printRows()
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/gridstore/gridstore/node/admin"
+	"github.com/gridstore/gridstore/node/clusterproc"
 )
 
 // envDockerTests gates TestComposeCluster and TestComposeChaos (which also
@@ -46,7 +47,7 @@ var composeServices = []string{"node1", "node2", "node3", "node4"}
 // the end, pass or fail.
 func TestComposeCluster(tt *testing.T) {
 	requireCompose(tt, "the docker-compose cluster test")
-	t := echoFailures(tt, nil)
+	t := clusterproc.EchoFailures(tt, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	c := startCompose(ctx, t, "gridstore-compose-test-")

@@ -71,7 +71,7 @@ func skipUnlessChaos(t *testing.T) {
 // scenario is a 4-node cluster of 2 drives (one set of 8, EC 4+4) with
 // the server's default timeouts, under 16 clients.
 type scenario struct {
-	t        *testing.T
+	t        testing.TB // the test's FailureEcho
 	name     string
 	c        *Cluster
 	w        *Workload
@@ -101,7 +101,8 @@ func newScenario(t *testing.T) *scenario {
 
 // newScenarioWith is newScenario with other cluster options or workload
 // settings (16 clients and OnHang are the scenario's).
-func newScenarioWith(t *testing.T, opts Options, cfg WorkloadConfig) *scenario {
+func newScenarioWith(tt *testing.T, opts Options, cfg WorkloadConfig) *scenario {
+	t := EchoFailures(tt, nil)
 	s := &scenario{t: t, name: strings.TrimPrefix(t.Name(), "TestChaos")}
 	s.c = Start(t, opts)
 	cfg.Clients, cfg.OnHang = 16, s.onHang
