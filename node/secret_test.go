@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"runtime/metrics"
 	"sync"
 	"testing"
 )
@@ -87,5 +88,23 @@ func BenchmarkClusterSecretOld(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = oldClusterSecret(testUser, testPassword)
+	}
+}
+
+// TestClusterSecretLeavesNoHeapGoal: Argon2id's 64 MiB are garbage once the
+// secret is derived, but a collection that saw them live would set the
+// heap's next goal to twice that, and a node would fill it with garbage
+// before it collects again (docs/benchmarks.md, "Memory: the heap goal the
+// cluster secret left behind"). The derivation collects and gives the pages
+// back, so the last collection's live heap, which the goal follows, is the
+// heap actually in use.
+func TestClusterSecretLeavesNoHeapGoal(t *testing.T) {
+	deriveClusterSecret("goal-user", "goal-password")
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(sample)
+	live, goal := sample[0].Value.Uint64(), sample[1].Value.Uint64()
+	if live >= kdfMemory<<10 {
+		t.Errorf("live heap at the last collection after deriving the cluster secret: %d MiB (goal %d MiB), want below Argon2id's %d MiB",
+			live>>20, goal>>20, kdfMemory>>10)
 	}
 }
