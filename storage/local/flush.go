@@ -66,7 +66,14 @@ func (d *Drive) syncsEachFile() bool { return d.group == nil }
 // The drives of a process that are on one file system (folders of one
 // disk) share one groupSync (joinGroupSync): one syncfs covers them all.
 type groupSync struct {
-	flush func(dir string) error // flushFS; tests put their own in
+	flush func(dir string) error // g.flushFS; tests put their own in
+	// fs is a directory of the file system, opened by the first flush
+	// and kept for the next ones (only one runs at a time): a drive's
+	// small writes flush about once each, and opening a directory as an
+	// *os.File costs four more system calls than the syncfs itself.
+	// Any directory of the file system will do, even one removed since.
+	// It is touched by the running flush, or under mu while none runs.
+	fs *os.File
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -79,12 +86,35 @@ type groupSync struct {
 	// and a file system that fails a flush is in trouble anyway.
 	failed uint64
 	err    error
+	// left: no drive uses the group any more (a call still in progress
+	// may flush once more); fs is closed after every flush from then on.
+	left bool
 }
 
 func newGroupSync() *groupSync {
-	g := &groupSync{flush: flushFS}
+	g := &groupSync{}
+	g.flush = g.flushFS
 	g.cond.L = &g.mu
 	return g
+}
+
+// close closes the directory the flushes keep open, now or, if a flush
+// is running (a call of a closed drive still in progress), once it ends.
+func (g *groupSync) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.left = true
+	if !g.running {
+		g.closeFS()
+	}
+}
+
+// closeFS closes fs; g.mu is held and no flush runs.
+func (g *groupSync) closeFS() {
+	if g.fs != nil {
+		_ = g.fs.Close()
+		g.fs = nil
+	}
 }
 
 // fsGroups are the group commits of this process's drives, one per file
@@ -121,6 +151,7 @@ func joinGroupSync(root string) (g *groupSync, leave func(), err error) {
 			defer fsGroups.Unlock()
 			if sg.refs--; sg.refs == 0 {
 				delete(fsGroups.m, dev)
+				sg.g.close()
 			}
 		})
 	}, nil
@@ -149,6 +180,9 @@ func (g *groupSync) sync(dir string) error {
 		err := g.flush(dir)
 		g.mu.Lock()
 		g.running = false
+		if g.left {
+			g.closeFS()
+		}
 		g.done = n
 		if err != nil {
 			g.failed, g.err = n, err
@@ -161,18 +195,20 @@ func (g *groupSync) sync(dir string) error {
 	return nil
 }
 
-// flushFS flushes the whole file system of dir.
-func flushFS(dir string) error {
-	f, err := openFile(dir, os.O_RDONLY, 0)
-	if err != nil {
-		return err
+// flushFS flushes the whole file system of dir, through the directory the
+// group keeps open (opening dir the first time). It runs only as g's
+// flush, one at a time.
+func (g *groupSync) flushFS(dir string) error {
+	if g.fs == nil {
+		f, err := openFile(dir, os.O_RDONLY, 0)
+		if err != nil {
+			return err
+		}
+		g.fs = f
 	}
 	trace("flush-start", "")
 	counters.flushes.Add(1)
-	err = syncfs(f)
+	err := syncfs(g.fs)
 	trace("flush-end", "")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	return err
 }
