@@ -7,12 +7,16 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/gridstore/gridstore/internal/testports"
+	"github.com/gridstore/gridstore/node/cluster"
 )
 
 func TestMain(m *testing.M) {
@@ -81,17 +85,16 @@ func waitReady(t testing.TB, n *testNode) {
 
 // clusterConfigs prepares the configurations of a cluster of nodes nodes
 // with drives drives each on loopback, every node with the same explicit
-// endpoint list and its listener already open.
+// endpoint list and its listener already open, on a port whose gossip port
+// was free too (internal/testports: a port the kernel picks would put the
+// gossip port in the ephemeral range, where any connection may take it).
 func clusterConfigs(t testing.TB, nodes, drives int) []Config {
 	t.Helper()
 	lns := make([]net.Listener, nodes)
 	var endpoints []string
 	base := t.TempDir()
 	for i := range lns {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		ln := listenWithGossipPort(t)
 		t.Cleanup(func() { _ = ln.Close() }) // for nodes a test never starts
 		lns[i] = ln
 		for j := range drives {
@@ -108,6 +111,25 @@ func clusterConfigs(t testing.TB, nodes, drives int) []Config {
 		cfgs[i] = cfg
 	}
 	return cfgs
+}
+
+// listenWithGossipPort listens on a loopback port whose gossip port
+// (cluster.GossipPort) is free at that moment.
+func listenWithGossipPort(t testing.TB) net.Listener {
+	t.Helper()
+	for tries := 0; ; tries++ {
+		ports, err := testports.Pairs(1, cluster.GossipPort(testports.Low)-testports.Low)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])))
+		if err == nil {
+			return ln
+		}
+		if tries == 10 {
+			t.Fatalf("listen on a port with a free gossip port: %v", err)
+		}
+	}
 }
 
 // startCluster starts a cluster (see clusterConfigs) and waits until every

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gridstore/gridstore/internal/testports"
 )
 
 // Defaults of Options.
@@ -35,14 +36,6 @@ const (
 // server's default (node/cluster.GossipPort), which every peer assumes for
 // every other, so the harness must keep both ports free.
 const gossipOffset = 10000
-
-// Node ports are picked in [portLow, portHigh): below Linux's ephemeral range
-// (32768 and up) with their gossip ports, so that no outgoing connection of
-// another process takes one between the pick and the server's listen.
-const (
-	portLow  = 10000
-	portHigh = 22000
-)
 
 // Options configure Start. The zero value is 4 nodes of 2 drives (one set
 // of 8 drives, EC 4+4) with the server's default timeouts.
@@ -167,7 +160,7 @@ var errPortTaken = errors.New("port taken")
 
 // startAll picks ports, lays out fresh folders and starts every node.
 func (c *Cluster) startAll() error {
-	ports, err := freePorts(c.opts.Nodes)
+	ports, err := testports.Pairs(c.opts.Nodes, gossipOffset)
 	if err != nil {
 		return err
 	}
@@ -230,41 +223,6 @@ func randomSecret() string {
 	var b [24]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// freePorts picks n distinct ports p in [portLow, portHigh) whose TCP port
-// and gossip port p+gossipOffset (TCP and UDP) are free on loopback now.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	seen := map[int]bool{}
-	for tries := 0; len(ports) < n; tries++ {
-		if tries > 1000 {
-			return nil, fmt.Errorf("no free loopback port pair (p, p+%d) in [%d, %d) after %d tries", gossipOffset, portLow, portHigh, tries)
-		}
-		p := portLow + mrand.IntN(portHigh-portLow)
-		if seen[p] || seen[p+gossipOffset] || !portFree(p) || !portFree(p+gossipOffset) {
-			continue
-		}
-		seen[p], seen[p+gossipOffset] = true, true
-		ports = append(ports, p)
-	}
-	return ports, nil
-}
-
-// portFree reports whether TCP and UDP port p can be bound on 127.0.0.1.
-func portFree(p int) bool {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return false
-	}
-	_ = ln.Close()
-	pc, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		return false
-	}
-	_ = pc.Close()
-	return true
 }
 
 // environ is the environment of every node: the test's own without any
