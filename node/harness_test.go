@@ -90,13 +90,11 @@ func waitReady(t testing.TB, n *testNode) {
 // gossip port in the ephemeral range, where any connection may take it).
 func clusterConfigs(t testing.TB, nodes, drives int) []Config {
 	t.Helper()
-	lns := make([]net.Listener, nodes)
 	var endpoints []string
 	base := t.TempDir()
-	for i := range lns {
-		ln := listenWithGossipPort(t)
+	lns := listenWithGossipPorts(t, nodes)
+	for i, ln := range lns {
 		t.Cleanup(func() { _ = ln.Close() }) // for nodes a test never starts
-		lns[i] = ln
 		for j := range drives {
 			endpoints = append(endpoints, fmt.Sprintf("http://%s%s", ln.Addr(), filepath.Join(base, fmt.Sprintf("n%d", i), fmt.Sprintf("d%d", j))))
 		}
@@ -113,21 +111,32 @@ func clusterConfigs(t testing.TB, nodes, drives int) []Config {
 	return cfgs
 }
 
-// listenWithGossipPort listens on a loopback port whose gossip port
-// (cluster.GossipPort) is free at that moment.
-func listenWithGossipPort(t testing.TB) net.Listener {
+// listenWithGossipPorts listens on n loopback ports whose gossip ports
+// (cluster.GossipPort) are free at that moment, none the other's.
+func listenWithGossipPorts(t testing.TB, n int) []net.Listener {
 	t.Helper()
 	for tries := 0; ; tries++ {
-		ports, err := testports.Pairs(1, cluster.GossipPort(testports.Low)-testports.Low)
+		ports, err := testports.Pairs(n, cluster.GossipPort(testports.Low)-testports.Low)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])))
+		var lns []net.Listener
+		for _, p := range ports {
+			ln, lerr := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if lerr != nil {
+				err = lerr
+				break
+			}
+			lns = append(lns, ln)
+		}
 		if err == nil {
-			return ln
+			return lns
+		}
+		for _, ln := range lns {
+			_ = ln.Close()
 		}
 		if tries == 10 {
-			t.Fatalf("listen on a port with a free gossip port: %v", err)
+			t.Fatalf("listen on ports with free gossip ports: %v", err)
 		}
 	}
 }
