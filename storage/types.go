@@ -196,4 +196,10 @@ type RenameDataResult struct {
 	// misses its quorum can be rolled back. Once the write has quorum, the
 	// caller removes it with Delete(volume, path+"/"+OldDataDir, true).
 	OldDataDir string `msg:"odd"`
+	// Older are the IDs of the versions the drive holds that are older
+	// than the new one (storage.Newer), as the drive saw them when it
+	// committed: what a write that has its quorum removes. A caller's own
+	// read of the versions before the commit may have missed some (a drive
+	// late to answer it, a straggler of an earlier write landing since).
+	Older []string `msg:"old"`
 }

@@ -3394,6 +3394,29 @@ func (z *RenameDataResult) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "OldDataDir")
 				return
 			}
+		case "old":
+			var zb0002 uint32
+			zb0002, err = dc.ReadArrayHeader()
+			if err != nil {
+				err = msgp.WrapError(err, "Older")
+				return
+			}
+			if zb0002 > z94b1f360limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Older) >= int(zb0002) {
+				z.Older = (z.Older)[:zb0002]
+			} else {
+				z.Older = make([]string, zb0002)
+			}
+			for za0001 := range z.Older {
+				z.Older[za0001], err = dc.ReadString()
+				if err != nil {
+					err = msgp.WrapError(err, "Older", za0001)
+					return
+				}
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -3406,10 +3429,10 @@ func (z *RenameDataResult) DecodeMsg(dc *msgp.Reader) (err error) {
 }
 
 // EncodeMsg implements msgp.Encodable
-func (z RenameDataResult) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 1
+func (z *RenameDataResult) EncodeMsg(en *msgp.Writer) (err error) {
+	// map header, size 2
 	// write "odd"
-	err = en.Append(0x81, 0xa3, 0x6f, 0x64, 0x64)
+	err = en.Append(0x82, 0xa3, 0x6f, 0x64, 0x64)
 	if err != nil {
 		return
 	}
@@ -3418,16 +3441,39 @@ func (z RenameDataResult) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "OldDataDir")
 		return
 	}
+	// write "old"
+	err = en.Append(0xa3, 0x6f, 0x6c, 0x64)
+	if err != nil {
+		return
+	}
+	err = en.WriteArrayHeader(uint32(len(z.Older)))
+	if err != nil {
+		err = msgp.WrapError(err, "Older")
+		return
+	}
+	for za0001 := range z.Older {
+		err = en.WriteString(z.Older[za0001])
+		if err != nil {
+			err = msgp.WrapError(err, "Older", za0001)
+			return
+		}
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
-func (z RenameDataResult) MarshalMsg(b []byte) (o []byte, err error) {
+func (z *RenameDataResult) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 1
+	// map header, size 2
 	// string "odd"
-	o = append(o, 0x81, 0xa3, 0x6f, 0x64, 0x64)
+	o = append(o, 0x82, 0xa3, 0x6f, 0x64, 0x64)
 	o = msgp.AppendString(o, z.OldDataDir)
+	// string "old"
+	o = append(o, 0xa3, 0x6f, 0x6c, 0x64)
+	o = msgp.AppendArrayHeader(o, uint32(len(z.Older)))
+	for za0001 := range z.Older {
+		o = msgp.AppendString(o, z.Older[za0001])
+	}
 	return
 }
 
@@ -3459,6 +3505,29 @@ func (z *RenameDataResult) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "OldDataDir")
 				return
 			}
+		case "old":
+			var zb0002 uint32
+			zb0002, bts, err = msgp.ReadArrayHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Older")
+				return
+			}
+			if zb0002 > z94b1f360limitArrays {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if cap(z.Older) >= int(zb0002) {
+				z.Older = (z.Older)[:zb0002]
+			} else {
+				z.Older = make([]string, zb0002)
+			}
+			for za0001 := range z.Older {
+				z.Older[za0001], bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Older", za0001)
+					return
+				}
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -3472,8 +3541,11 @@ func (z *RenameDataResult) UnmarshalMsg(bts []byte) (o []byte, err error) {
 }
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
-func (z RenameDataResult) Msgsize() (s int) {
-	s = 1 + 4 + msgp.StringPrefixSize + len(z.OldDataDir)
+func (z *RenameDataResult) Msgsize() (s int) {
+	s = 1 + 4 + msgp.StringPrefixSize + len(z.OldDataDir) + 4 + msgp.ArrayHeaderSize
+	for za0001 := range z.Older {
+		s += msgp.StringPrefixSize + len(z.Older[za0001])
+	}
 	return
 }
 

@@ -3,6 +3,7 @@ package object
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gridstore/gridstore/storage"
@@ -96,11 +97,14 @@ func (s *Set) currentOf(bucket, object string, olds [][]storage.FileVersion, err
 
 // finishCommit runs once the new version has its quorum: it releases the
 // object's lock and, on every drive that committed (commitErrs[pos] nil),
-// removes the versions the new one replaces (their data dirs with them);
+// removes the versions the new one replaces (their data dirs with them):
+// those beginCommit read there and those the drive's RenameData reported
+// older (older[pos], storage.RenameDataResult.Older), which covers a drive
+// late to answer the read and an earlier write's straggler landing since;
 // also, if set, runs on every drive in the same pass. Failures leave
 // garbage, never a wrong answer: the new version is the newest everywhere
 // it is, and the next write or delete of the object removes what is left.
-func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []error, also func(ctx context.Context, pos int, d storage.Drive)) {
+func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []error, older [][]string, also func(ctx context.Context, pos int, d storage.Drive)) {
 	// Only versions older than the new one go, by ID, so this needs no
 	// lock: the next writer of the name need not wait for it.
 	// Nor need the writer to wait for a slow drive: it waits for a write
@@ -110,8 +114,19 @@ func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []er
 	_, _ = fanOutWrite(ctx, s.drives, s.driveTimeout, s.writeQuorum, s.writeGrace(), nil,
 		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
 			if commitErrs[pos] == nil {
+				var ids []string
 				for _, v := range st.olds[pos] {
-					_ = d.DeleteVersion(ctx, st.bucket, st.object, v.VersionID)
+					ids = append(ids, v.VersionID)
+				}
+				if pos < len(older) {
+					for _, id := range older[pos] {
+						if !slices.Contains(ids, id) {
+							ids = append(ids, id)
+						}
+					}
+				}
+				for _, id := range ids {
+					_ = d.DeleteVersion(ctx, st.bucket, st.object, id)
 				}
 			}
 			if also != nil {
@@ -131,10 +146,11 @@ func (s *Set) writeGrace() time.Duration { return 10 * s.stragglerWait }
 // readVersionLists returns every version each drive holds of the object
 // (nil for a drive that has none or did not say), and each drive's error.
 // Like readLatest it stops waiting, after StragglerWait, once the answers
-// so far settle which version is current: a drive that did not answer
-// then keeps the versions it holds until the object is healed there, and
-// the new version's ModTime is still after every version a read quorum
-// holds, since any quorum shares a drive with the answers it waited for.
+// so far settle which version is current: the versions of a drive that
+// did not answer go all the same, by what its RenameData reports
+// (finishCommit), and the new version's ModTime is still after every
+// version a read quorum holds, since any quorum shares a drive with the
+// answers it waited for.
 func (s *Set) readVersionLists(ctx context.Context, bucket, object string) ([][]storage.FileVersion, []error) {
 	n := len(s.drives)
 	settled := func(olds [][]storage.FileVersion, errs []error, answered []bool, pending int) bool {

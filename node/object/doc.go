@@ -89,8 +89,9 @@
 //     the old version in place would have needed its data back, which the
 //     drive contract cannot give). Readers hold the read lock, so none saw
 //     the version in between.
-//  5. A write quorum committed: delete the versions the drives held before,
-//     with their data dirs, and the tmp directories; remember the drives
+//  5. A write quorum committed: delete the versions the drives held before
+//     (those step 3 read, and those each drive's RenameData reported older
+//     than the new one), with their data dirs, and the tmp directories; remember the drives
 //     that missed the write durably (Config.Missed: the node's missed-write
 //     log, node/object/missedlog, so that they are healed when they are
 //     back even if nobody reads the object) and queue them for healing;

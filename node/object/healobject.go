@@ -678,7 +678,7 @@ func (s *Set) commitHeal(ctx context.Context, job *putJob, absent []bool) []erro
 					return struct{}{}, fmt.Errorf("remove a stale data dir: %w", err)
 				}
 			}
-			err := job.publish(ctx, pos, d)
+			_, err := job.publish(ctx, pos, d)
 			if errors.Is(err, storage.ErrVolumeNotFound) {
 				// The drive lacks the bucket: it missed its creation
 				// (replaced, or wiped). A quorum holds this object, so
@@ -688,7 +688,7 @@ func (s *Set) commitHeal(ctx context.Context, job *putJob, absent []bool) []erro
 				if verr := ensureVolume(ctx, d, job.bucket, s.driveTimeout); verr != nil && !errors.Is(verr, errVolumeExisted) {
 					return struct{}{}, verr
 				}
-				err = job.publish(ctx, pos, d)
+				_, err = job.publish(ctx, pos, d)
 			}
 			if err != nil || absent[pos] {
 				return struct{}{}, err

@@ -255,10 +255,10 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 	// As a PUT commits: at the write quorum plus a grace, the drives still
 	// at it noted for healing (a drive of a node going away must not hold
 	// the answer for its whole timeout).
-	_, errs := fanOutWrite(wctx, s.drivesWhere(targets), s.driveTimeout, u.writeQuorum, s.writeGrace(), nil,
-		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-			_, err := d.RenameData(ctx, storage.MultipartVolume, u.dataPath(), c.fileInfo(pos), bucket, object)
-			return struct{}{}, err
+	older, errs := fanOutWrite(wctx, s.drivesWhere(targets), s.driveTimeout, u.writeQuorum, s.writeGrace(), nil,
+		func(ctx context.Context, pos int, d storage.Drive) ([]string, error) {
+			res, err := d.RenameData(ctx, storage.MultipartVolume, u.dataPath(), c.fileInfo(pos), bucket, object)
+			return res.Older, err
 		})
 	committed := countNil(errs)
 	short := -1 // a part with too few committed shards
@@ -286,7 +286,7 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 		}
 		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, u.writeQuorum)
 	}
-	s.finishCommit(wctx, st, errs, nil)
+	s.finishCommit(wctx, st, errs, older, nil)
 	for pos := range n {
 		note.missing[pos] = errs[pos] != nil || countTrue(c.holds[pos]) < len(c.parts)
 	}

@@ -480,9 +480,10 @@ func (j *putJob) commit(ctx context.Context, pre Precondition) (ObjectInfo, erro
 			targets[pos] = d
 		}
 	}
-	_, errs := fanOutWrite(wctx, targets, s.driveTimeout, j.writeQuorum, s.writeGrace(), nil,
-		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-			return struct{}{}, j.publish(ctx, pos, d)
+	older, errs := fanOutWrite(wctx, targets, s.driveTimeout, j.writeQuorum, s.writeGrace(), nil,
+		func(ctx context.Context, pos int, d storage.Drive) ([]string, error) {
+			res, err := j.publish(ctx, pos, d)
+			return res.Older, err
 		})
 	committed := countNil(errs)
 
@@ -493,7 +494,7 @@ func (j *putJob) commit(ctx context.Context, pre Precondition) (ObjectInfo, erro
 		s.noteWrite(wctx, note, j.bucket, j.object, "")
 		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, j.writeQuorum)
 	}
-	s.finishCommit(wctx, st, errs, func(ctx context.Context, pos int, d storage.Drive) {
+	s.finishCommit(wctx, st, errs, older, func(ctx context.Context, pos int, d storage.Drive) {
 		// A commit moved the staging directory in whole: only the
 		// drives that did not commit may still hold one.
 		if j.tmpID != "" && j.online[pos] && errs[pos] != nil {
@@ -512,15 +513,12 @@ func (j *putJob) commit(ctx context.Context, pre Precondition) (ObjectInfo, erro
 // publish commits the version on drive d, at set position pos, with
 // RenameData: its shard files from the staging directory, or its inline
 // shard in the record. HealObject commits the same way.
-func (j *putJob) publish(ctx context.Context, pos int, d storage.Drive) error {
+func (j *putJob) publish(ctx context.Context, pos int, d storage.Drive) (storage.RenameDataResult, error) {
 	fi := j.fileInfo(pos)
-	var err error
 	if j.tmpID == "" {
-		_, err = d.RenameData(ctx, "", "", fi, j.bucket, j.object)
-	} else {
-		_, err = d.RenameData(ctx, storage.TmpVolume, j.tmpID, fi, j.bucket, j.object)
+		return d.RenameData(ctx, "", "", fi, j.bucket, j.object)
 	}
-	return err
+	return d.RenameData(ctx, storage.TmpVolume, j.tmpID, fi, j.bucket, j.object)
 }
 
 // fileInfo returns the version as position pos stores it.

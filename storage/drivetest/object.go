@@ -88,6 +88,21 @@ func testVersionOrder(t *testing.T, d storage.Drive) {
 	if null.VersionID != storage.NullVersionID || null.IsLatest || null.NumVersions != 5 {
 		t.Fatalf("null version = %s latest=%v n=%d", null.VersionID, null.IsLatest, null.NumVersions)
 	}
+
+	// RenameData reports the versions older than the one it publishes,
+	// newest first: what a write with its quorum removes.
+	s := stage(t, d, 7, []int64{10}, nil)
+	res, err := d.RenameData(ctx, storage.TmpVolume, s.tmpPath, s.version("e", t0.Add(1500*time.Millisecond)), "bucket", "obj")
+	noErr(t, "RenameData e", err)
+	if want := []string{"c", "a", storage.NullVersionID}; !slices.Equal(res.Older, want) {
+		t.Fatalf("RenameData of e reported older %v, want %v", res.Older, want)
+	}
+	s = stage(t, d, 8, []int64{10}, nil)
+	res, err = d.RenameData(ctx, storage.TmpVolume, s.tmpPath, s.version("f", t0.Add(-2*time.Second)), "bucket", "obj")
+	noErr(t, "RenameData f", err)
+	if len(res.Older) != 0 {
+		t.Fatalf("RenameData of the oldest version reported older %v", res.Older)
+	}
 }
 
 func testRenameDataReplacesVersion(t *testing.T, d storage.Drive) {

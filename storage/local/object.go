@@ -81,6 +81,12 @@ func (d *Drive) RenameData(ctx context.Context, srcVolume, srcPath string, fi st
 	if replaced && old.DataDir != "" && !meta.UsesDataDir(old.DataDir) {
 		res.OldDataDir = old.DataDir
 	}
+	// Versions are kept newest first: the older ones follow the new one.
+	if i := meta.Find(v.VersionID); i >= 0 {
+		for _, o := range meta.Versions[i+1:] {
+			res.Older = append(res.Older, o.VersionID)
+		}
+	}
 	return res, nil
 }
 
