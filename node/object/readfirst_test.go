@@ -31,20 +31,24 @@ func TestFanOutAsksLaterOnlyWhenNeeded(t *testing.T) {
 		hangs     bool
 		answer    func(ctx context.Context, h *hangs, pos int) (int, error)
 		wantCalls int
+		// hedge is long where it must not be what asks the rest: a
+		// loaded machine may take longer than a short one to run five
+		// goroutines that answer at once.
+		hedge time.Duration
 	}{
-		{"settled by the first", false, func(context.Context, *hangs, int) (int, error) { return 1, nil }, 5},
+		{"settled by the first", false, func(context.Context, *hangs, int) (int, error) { return 1, nil }, 5, time.Minute},
 		{"one disagrees", false, func(_ context.Context, _ *hangs, pos int) (int, error) {
 			if pos == 0 {
 				return 2, nil
 			}
 			return 1, nil
-		}, 8},
+		}, 8, time.Minute},
 		{"one hangs", true, func(ctx context.Context, h *hangs, pos int) (int, error) {
 			if pos == 0 {
 				return 0, h.call(ctx)
 			}
 			return 1, nil
-		}, 8},
+		}, 8, 20 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHangs()
@@ -57,7 +61,7 @@ func TestFanOutAsksLaterOnlyWhenNeeded(t *testing.T) {
 			go func() {
 				_, errs := fanOutWith(context.Background(), namedDrives(8), fanOpts[int]{
 					timeout: time.Minute, settled: settled, grace: 5 * time.Millisecond,
-					later: later, hedge: 20 * time.Millisecond,
+					later: later, hedge: tc.hedge,
 				}, func(ctx context.Context, pos int, _ storage.Drive) (int, error) {
 					calls.Add(1)
 					return tc.answer(ctx, h, pos)
@@ -88,12 +92,15 @@ func TestFanOutAsksLaterOnlyWhenNeeded(t *testing.T) {
 // A metadata read asks the read quorum, and at least n/2+1, of the drives
 // when they agree, and successive reads take them in turn: over n reads
 // every drive is asked that many times, so a drive that lacks the object
-// is noticed (and queued for healing) by one of them.
+// is noticed (and queued for healing) by one of them. The counts are of
+// the rotation alone: the straggler wait is long enough that no read asks
+// the rest for want of a timely answer (under the race detector and a
+// loaded machine one did, with the tests' 10 ms).
 func TestMetadataReadsAskHalfPlusOneInTurn(t *testing.T) {
 	for _, n := range setSizes {
 		t.Run(fmt.Sprintf("drives=%d", n), func(t *testing.T) {
 			t.Parallel()
-			ts := newTestSet(t, n, nil)
+			ts := newTestSet(t, n, func(c *Config) { c.StragglerWait = 5 * time.Second })
 			ctx := context.Background()
 			data := randomBytes(1, 1000)
 			info := ts.put(t, "k", data)
