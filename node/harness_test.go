@@ -146,11 +146,21 @@ func listenWithGossipPorts(t testing.TB, n int) []net.Listener {
 func startCluster(t testing.TB, nodes, drives int, tweak func(i int, c *Config)) []*testNode {
 	t.Helper()
 	cfgs := clusterConfigs(t, nodes, drives)
-	out := make([]*testNode, nodes)
-	for i := range cfgs {
-		if tweak != nil {
+	if tweak != nil {
+		for i := range cfgs {
 			tweak(i, &cfgs[i])
 		}
+	}
+	return startConfigs(t, cfgs)
+}
+
+// startConfigs starts a node of each configuration, all before waiting
+// for any (they find each other as they come up), and waits until every
+// one is up.
+func startConfigs(t testing.TB, cfgs []Config) []*testNode {
+	t.Helper()
+	out := make([]*testNode, len(cfgs))
+	for i := range cfgs {
 		out[i] = startNode(t, cfgs[i])
 	}
 	for _, n := range out {

@@ -66,13 +66,7 @@ func TestMissedWriteHealedOnReturn(t *testing.T) {
 	}{{"writer-stays", false}, {"writer-restarts", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfgs := clusterConfigs(t, 4, 1) // one set of 4, parity 2
-			nodes := make([]*testNode, 4)
-			for i := range cfgs {
-				nodes[i] = startNode(t, cfgs[i])
-			}
-			for _, n := range nodes {
-				waitReady(t, n)
-			}
+			nodes := startConfigs(t, cfgs)
 			ctx := testCtx(t)
 			l := nodes[0].Layer()
 			if err := l.MakeBucket(ctx, "bucket"); err != nil {

@@ -32,13 +32,7 @@ func TestReplacedDriveRebuilt(t *testing.T) {
 				// pass would too, and would race the removals below.
 				cfgs[i].Timing.Heal.ScanInterval = -1
 			}
-			nodes := make([]*testNode, 4)
-			for i := range cfgs {
-				nodes[i] = startNode(t, cfgs[i])
-			}
-			for _, n := range nodes {
-				waitReady(t, n)
-			}
+			nodes := startConfigs(t, cfgs)
 			ctx := testCtx(t)
 			l := nodes[0].Layer()
 			for _, b := range []string{"bucket", "other"} {

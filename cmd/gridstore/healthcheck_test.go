@@ -70,18 +70,7 @@ func TestHealthcheckTLS(t *testing.T) {
 			t.Error("server did not exit")
 		}
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(stdout.String(), "is up") {
-		select {
-		case code := <-exited:
-			t.Fatalf("server exited with %d\nstderr: %s", code, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not up after 60 s\nstderr: %s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitServerUp(t, &stdout, &stderr, exited)
 
 	probe := func(args ...string) (int, string) {
 		var out, errOut bytes.Buffer

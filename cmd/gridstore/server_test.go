@@ -35,6 +35,24 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// waitServerUp waits up to a minute for the server run writes to stdout to
+// say it is up, failing the test if it exits first.
+func waitServerUp(t *testing.T, stdout, stderr *syncBuffer, exited <-chan int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(stdout.String(), "is up") {
+		select {
+		case code := <-exited:
+			t.Fatalf("server exited with %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not up after 60 s\nstderr: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // freeAddr returns a loopback address nobody listens on (there is a small
 // window in which another process could take it; tests accept that).
 func freeAddr(t testing.TB) string {
@@ -66,18 +84,7 @@ func TestServerCommand(t *testing.T) {
 		exited <- run(ctx, []string{"server", "--address", addr, "--log-level", "warn", filepath.Join(dir, "d{1...4}")}, &stdout, &stderr)
 	}()
 
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(stdout.String(), "is up") {
-		select {
-		case code := <-exited:
-			t.Fatalf("server exited with %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not up after 60 s\nstderr: %s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitServerUp(t, &stdout, &stderr, exited)
 	out := stdout.String()
 	if !strings.Contains(out, "http://"+addr) || !strings.Contains(out, "cmdtest") {
 		t.Fatalf("banner does not say where and as whom to connect:\n%s", out)
@@ -179,18 +186,7 @@ func TestServerCommandTLS(t *testing.T) {
 	go func() {
 		exited <- run(ctx, []string{"server", "--address", addr, "--log-level", "warn", filepath.Join(t.TempDir(), "d{1...4}")}, &stdout, &stderr)
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(stdout.String(), "is up") {
-		select {
-		case code := <-exited:
-			t.Fatalf("server exited with %d\nstderr: %s", code, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not up after 60 s\nstderr: %s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitServerUp(t, &stdout, &stderr, exited)
 	if out := stdout.String(); !strings.Contains(out, "https://"+addr) {
 		t.Fatalf("banner does not give the https endpoint:\n%s", out)
 	}

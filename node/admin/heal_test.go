@@ -6,8 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,19 +56,7 @@ func TestWriteHealTable(t *testing.T) {
 	if err := WriteHealTable(&buf, &info); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "heal.golden")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("table differs from %s (run with -update to accept):\n%s", golden, buf.Bytes())
-	}
+	checkGolden(t, "heal.golden", buf.Bytes())
 }
 
 func TestWriteHealTableEmpty(t *testing.T) {

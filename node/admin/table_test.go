@@ -17,9 +17,15 @@ func TestWriteInfoTable(t *testing.T) {
 	if err := WriteInfoTable(&buf, &info); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "info.golden")
+	checkGolden(t, "info.golden", buf.Bytes())
+}
+
+// checkGolden compares got with testdata/name, which -update rewrites.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -27,8 +33,8 @@ func TestWriteInfoTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("table differs from %s (run with -update to accept):\n%s", golden, buf.Bytes())
+	if !bytes.Equal(got, want) {
+		t.Errorf("table differs from %s (run with -update to accept):\n%s", golden, got)
 	}
 }
 

@@ -631,18 +631,26 @@ func (c *cancelReader) Read(p []byte) (int, error) {
 // (storage.RenameDataResult.Older). Without that the old version stayed
 // there for good, since the commit's cleanup knew only what it had read
 // (seen as TestMultipartCompleteRacesPut failing under CI's load).
+// It runs with the tests' short timeouts and with the defaults.
 func TestOverwriteCleansADriveTheVersionReadMissed(t *testing.T) {
-	t.Parallel()
-	ts := newTestSet(t, 6, nil)
-	first := ts.put(t, "k", randomBytes(1, 1000))
-	ts.onlyVersion(t, "k", first.VersionID)
-	ts.drives[5].set(faultStuck, "ReadMetadata")
-	t.Cleanup(ts.drives[5].unstick)
-	second := ts.put(t, "k", randomBytes(2, 300<<10))
-	ts.onlyVersion(t, "k", second.VersionID)
-	ts.drives[5].unstick()
-	got, _, err := ts.get("k", GetOptions{})
-	if err != nil || !bytes.Equal(got, randomBytes(2, 300<<10)) {
-		t.Fatalf("get after the overwrite: %v, %d bytes", err, len(got))
+	for _, tc := range []struct {
+		name  string
+		tweak func(*Config)
+	}{{"tests-timeouts", nil}, {"defaults", defaultReadTimeouts}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestSet(t, 6, tc.tweak)
+			first := ts.put(t, "k", randomBytes(1, 1000))
+			ts.onlyVersion(t, "k", first.VersionID)
+			ts.drives[5].set(faultStuck, "ReadMetadata")
+			t.Cleanup(ts.drives[5].unstick)
+			second := ts.put(t, "k", randomBytes(2, 300<<10))
+			ts.onlyVersion(t, "k", second.VersionID)
+			ts.drives[5].unstick()
+			got, _, err := ts.get("k", GetOptions{})
+			if err != nil || !bytes.Equal(got, randomBytes(2, 300<<10)) {
+				t.Fatalf("get after the overwrite: %v, %d bytes", err, len(got))
+			}
+		})
 	}
 }

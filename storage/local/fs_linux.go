@@ -42,7 +42,11 @@ func preallocate(f *os.File, size int64) error {
 
 // datasync fdatasyncs f: its data and the metadata needed to read it back
 // (its size), not its times.
-func datasync(f *os.File) error {
+func datasync(f *os.File) error { return syncCall(f, "fdatasync", unix.Fdatasync) }
+
+// syncCall runs the sync system call op on f's descriptor, again when a
+// signal interrupts it.
+func syncCall(f *os.File, op string, call func(fd int) error) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -50,7 +54,7 @@ func datasync(f *os.File) error {
 	var opErr error
 	err = rc.Control(func(fd uintptr) {
 		for {
-			if opErr = unix.Fdatasync(int(fd)); opErr != unix.EINTR {
+			if opErr = call(int(fd)); opErr != unix.EINTR {
 				return
 			}
 		}
@@ -59,7 +63,7 @@ func datasync(f *os.File) error {
 		return err
 	}
 	if opErr != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: opErr}
+		return &os.PathError{Op: op, Path: f.Name(), Err: opErr}
 	}
 	return nil
 }
@@ -78,24 +82,4 @@ const haveSyncfs = true
 
 // syncfs flushes the whole file system that f is on: every file's data and
 // metadata written before the call, and the device's write cache.
-func syncfs(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var opErr error
-	err = rc.Control(func(fd uintptr) {
-		for {
-			if opErr = unix.Syncfs(int(fd)); opErr != unix.EINTR {
-				return
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if opErr != nil {
-		return &os.PathError{Op: "syncfs", Path: f.Name(), Err: opErr}
-	}
-	return nil
-}
+func syncfs(f *os.File) error { return syncCall(f, "syncfs", unix.Syncfs) }
