@@ -259,7 +259,7 @@ type healCounters struct {
 // count notes one HealObject's outcome: an object healed when some drive
 // got it (or lost a leftover), the shard bytes written, or a failure.
 func (c *healCounters) count(reason int, res object.HealResult, err error) {
-	if len(res.Healed)+len(res.Removed)+len(res.Dropped) > 0 {
+	if len(res.Healed)+len(res.Removed)+len(res.Dropped)+len(res.Pruned) > 0 {
 		c.objects[reason].Add(1)
 		c.bytes[reason].Add(uint64(scanner.HealedBytes(res)))
 	}

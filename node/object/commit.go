@@ -103,7 +103,8 @@ func (s *Set) currentOf(bucket, object string, olds [][]storage.FileVersion, err
 // late to answer the read and an earlier write's straggler landing since;
 // also, if set, runs on every drive in the same pass. Failures leave
 // garbage, never a wrong answer: the new version is the newest everywhere
-// it is, and the next write or delete of the object removes what is left.
+// it is; the object is queued for healing, which removes what is left, as
+// do the next write or delete of the object and the scanner.
 func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []error, older [][]string, also func(ctx context.Context, pos int, d storage.Drive)) {
 	// Only versions older than the new one go, by ID, so this needs no
 	// lock: the next writer of the name need not wait for it.
@@ -125,8 +126,16 @@ func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []er
 						}
 					}
 				}
+				failed := false
 				for _, id := range ids {
-					_ = d.DeleteVersion(ctx, st.bucket, st.object, id)
+					if err := d.DeleteVersion(ctx, st.bucket, st.object, id); err != nil && !isNotFound(err) {
+						failed = true
+					}
+				}
+				if failed && s.heal != nil {
+					// A heal removes the garbage (HealResult.Pruned)
+					// rather than the next write, which may never come.
+					s.heal.QueueHeal(HealRequest{Bucket: st.bucket, Object: st.object, Missing: []int{pos}})
 				}
 			}
 			if also != nil {

@@ -55,6 +55,11 @@ type HealResult struct {
 	// Removed are the drives an absent object's leftovers were removed
 	// from.
 	Removed []int
+	// Leftovers are the drives holding the current version that also
+	// hold older ones (a write's cleanup they missed: its commit there
+	// answered late, or the removal failed); Pruned those the older
+	// versions were removed from, with their data dirs.
+	Leftovers, Pruned []int
 	// Unacknowledged are the versions found that can never have been
 	// acknowledged (newer than the current version, on fewer drives than
 	// their write quorum could have been: see Set.unacknowledged); they
@@ -94,8 +99,10 @@ const healPasses = 2
 // are rebuilt in memory from the sources' inline shards and committed with
 // their own inline shard. A source found corrupt or missing while being read
 // becomes a target of a second pass. The targets' versions older than the
-// current one go, as a PUT removes the versions it replaces. A drive that
-// holds the current version and is not in opts.Corrupt is never written to.
+// current one go, as a PUT removes the versions it replaces; so do those
+// of the sources that hold older versions beside the current one
+// (Leftovers, Pruned). Otherwise a drive that holds the current version
+// and is not in opts.Corrupt is never written to.
 //
 // First, versions that no drive can have acknowledged (a failed write's
 // leftovers: see Set.unacknowledged) are removed from the drives that hold
@@ -326,6 +333,18 @@ func (s *Set) healVersion(ctx context.Context, lk Lock, bucket, object string, d
 	}
 	s.verifySources(ctx, bucket, object, d, opts.Verify, sources, targets, res)
 	res.Targets = trues(targets)
+	leftovers := make([]bool, n)
+	for pos := range sources {
+		leftovers[pos] = sources[pos] && d.answers[pos].fi.NumVersions > 1
+	}
+	res.Leftovers = trues(leftovers)
+	if !opts.DryRun && len(res.Leftovers) > 0 {
+		if lost(lk) {
+			return ErrLockLost
+		}
+		s.pruneLeftovers(ctx, bucket, object, &fi.FileVersion, leftovers, res)
+		slices.Sort(res.Skipped)
+	}
 	if opts.DryRun || len(res.Targets) == 0 {
 		return nil
 	}
@@ -695,20 +714,52 @@ func (s *Set) commitHeal(ctx context.Context, job *putJob, absent []bool) []erro
 			}
 			// The versions it replaces, as a PUT's cleanup: failures leave
 			// garbage, never a wrong answer.
-			raw, err := d.ReadMetadata(ctx, job.bucket, job.object)
-			if err != nil {
-				return struct{}{}, nil
-			}
-			meta, err := storage.DecodeObjectMeta(raw)
-			if err != nil {
-				return struct{}{}, nil
-			}
-			for i := range meta.Versions {
-				if old := &meta.Versions[i]; storage.Newer(v, old) {
-					_ = d.DeleteVersion(ctx, job.bucket, job.object, old.VersionID)
-				}
-			}
+			_ = removeOlder(ctx, d, job.bucket, job.object, v)
 			return struct{}{}, nil
 		}, nil, 0)
 	return errs
+}
+
+// pruneLeftovers removes the versions older than v from the drives marked
+// in leftovers, which hold v as their latest: garbage a write's cleanup
+// left there (see HealResult.Leftovers).
+func (s *Set) pruneLeftovers(ctx context.Context, bucket, object string, v *storage.FileVersion, leftovers []bool, res *HealResult) {
+	_, errs := fanOut(context.WithoutCancel(ctx), s.drivesWhere(leftovers), s.driveTimeout,
+		func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
+			return struct{}{}, removeOlder(ctx, d, bucket, object, v)
+		}, nil, 0)
+	for pos, err := range errs {
+		switch {
+		case !leftovers[pos]:
+		case err == nil:
+			res.Pruned = append(res.Pruned, pos)
+		case isOffline(s.drives[pos], err):
+			res.Skipped = append(res.Skipped, pos)
+		default:
+			res.failed(pos, fmt.Errorf("remove older versions: %w", err))
+		}
+	}
+}
+
+// removeOlder removes from d every version of the object older than v
+// (storage.Newer), with its data dir, as a write's cleanup does.
+func removeOlder(ctx context.Context, d storage.Drive, bucket, object string, v *storage.FileVersion) error {
+	raw, err := d.ReadMetadata(ctx, bucket, object)
+	if err != nil {
+		return fmt.Errorf("read versions: %w", err)
+	}
+	meta, err := storage.DecodeObjectMeta(raw)
+	if err != nil {
+		return fmt.Errorf("read versions: %w", err)
+	}
+	for i := range meta.Versions {
+		old := &meta.Versions[i]
+		if !storage.Newer(v, old) {
+			continue
+		}
+		if err := d.DeleteVersion(ctx, bucket, object, old.VersionID); err != nil && !isNotFound(err) {
+			return fmt.Errorf("remove version %s: %w", old.VersionID, err)
+		}
+	}
+	return nil
 }

@@ -29,16 +29,20 @@ type ScanResult struct {
 	// version (absent, older, another, in the wrong shard position);
 	// Corrupt those whose shards failed verification.
 	Stale, Corrupt []int
+	// Leftovers are the drives holding the current version and older
+	// ones beside it, which a write's cleanup should have removed.
+	Leftovers []int
 	// Offline are the drives that could not be asked (offline, timed
 	// out): neither checked nor healed.
 	Offline []int
-	// Heal is the heal's result, when one ran (Stale or Corrupt not empty).
+	// Heal is the heal's result, when one ran (Stale, Corrupt or
+	// Leftovers not empty).
 	Heal *HealResult
 }
 
 // ScanObject checks one object on every drive of its set, without a lock:
 // that a read quorum agrees on its current version and every online drive
-// holds that version (metadata agreement), and, with deep, that each
+// holds that version and no older one (metadata agreement), and, with deep, that each
 // drive's shard files still match their bitrot checksums (storage.Drive.
 // VerifyFile: the drive reads its shards where they are, only the verdict
 // travels). What disagrees is healed with HealObject (its Corrupt drives
@@ -71,6 +75,9 @@ func (s *Set) ScanObject(ctx context.Context, bucket, object string, deep bool) 
 			res.Stale = append(res.Stale, pos)
 		default:
 			good[pos] = true
+			if a.fi.NumVersions > 1 {
+				res.Leftovers = append(res.Leftovers, pos)
+			}
 		}
 	}
 	if deep {
@@ -89,7 +96,7 @@ func (s *Set) ScanObject(ctx context.Context, bucket, object string, deep bool) 
 			}
 		}
 	}
-	if len(res.Stale)+len(res.Corrupt) == 0 {
+	if len(res.Stale)+len(res.Corrupt)+len(res.Leftovers) == 0 {
 		return res, nil
 	}
 	hr, err := s.HealObject(ctx, bucket, object, HealOptions{Corrupt: res.Corrupt})
