@@ -86,6 +86,11 @@ type Config struct {
 	// nothing of the response for this long ends the request (node/stall.go).
 	// 0 means DefaultStallTimeout; negative, never.
 	StallTimeout time.Duration
+	// SlowRequest is how long an S3 request may take before it is logged,
+	// at warn, once it ends: with where its time went (the object layer's
+	// slow steps, the time spent on the client) so that an operator sees
+	// what it waited for. 0 means DefaultSlowRequest; negative, never.
+	SlowRequest time.Duration
 	// MaxRequests and RequestMemory bound the S3 requests in flight and
 	// the buffer memory they may take (node/admission.go); beyond them a
 	// request is refused at once with 503 SlowDown. 0 means
@@ -191,6 +196,7 @@ func DefaultConfig() Config {
 		CleanupInterval: time.Hour,
 		ShutdownTimeout: 30 * time.Second,
 		StallTimeout:    DefaultStallTimeout,
+		SlowRequest:     DefaultSlowRequest,
 		Timing: Timing{
 			Grid:      grid.DefaultConfig(),
 			Bootstrap: bootstrap.DefaultConfig(),

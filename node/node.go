@@ -501,6 +501,7 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: storage classes: %w", ErrConfig, err)
 	}
+	slow := n.slowRequestLogger()
 	if r.s3, err = s3.New(s3.Config{
 		Objects:      r.layer,
 		Credentials:  n.creds,
@@ -511,6 +512,9 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 		Logger:       n.log.Named("s3"),
 		Observe: func(ri s3.RequestInfo) {
 			n.metrics.ObserveRequest(ri.API, ri.Status, ri.Duration, ri.BytesIn, ri.BytesOut, ri.QuorumLost)
+			if slow != nil {
+				slow(ri)
+			}
 		},
 		ReservedBuckets: []string{reservedBucket},
 		Reserve:         reserveForObject,

@@ -37,6 +37,7 @@ const (
 	envMultipartExpiry = "GRIDSTORE_MULTIPART_EXPIRY"
 	envShutdownTimeout = "GRIDSTORE_SHUTDOWN_TIMEOUT"
 	envStallTimeout    = "GRIDSTORE_STALL_TIMEOUT"
+	envSlowRequest     = "GRIDSTORE_SLOW_REQUEST"
 	envMaxRequests     = "GRIDSTORE_MAX_REQUESTS"
 	envGossipPort      = "GRIDSTORE_GOSSIP_PORT"
 	envRequestMemory   = "GRIDSTORE_REQUEST_MEMORY_MIB"
@@ -82,6 +83,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	durationFlag(fs, &envErrs, &cfg.MultipartExpiry, "multipart-expiry", envMultipartExpiry, "age after which unfinished multipart uploads are removed")
 	durationFlag(fs, &envErrs, &cfg.ShutdownTimeout, "shutdown-timeout", envShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	durationFlag(fs, &envErrs, &cfg.StallTimeout, "stall-timeout", envStallTimeout, "how long an S3 request may send or take nothing before it is cut")
+	durationFlag(fs, &envErrs, &cfg.SlowRequest, "slow-request", envSlowRequest, "how long an S3 request may take before it is logged with where its time went (negative: never)")
 	intFlag(fs, &envErrs, &cfg.GossipPort, "gossip-port", envGossipPort, "UDP and TCP port of the liveness gossip; 0 is the node's port + 10000, -1 turns gossip off")
 	intFlag(fs, &envErrs, &cfg.MaxRequests, "max-requests", envMaxRequests, "S3 requests in flight beyond which more are refused with SlowDown")
 	var requestMemoryMiB int

@@ -235,6 +235,7 @@ func (s *scenario) report() {
 		}
 	}
 	s.t.Logf("\n%s", b.String())
+	s.explainSlowest()
 	s.fillRow()
 	var rb strings.Builder
 	WriteRows(&rb, []Row{s.row})
@@ -242,6 +243,20 @@ func (s *scenario) report() {
 	rowsMu.Lock()
 	rows = append(rows, s.row)
 	rowsMu.Unlock()
+}
+
+// explainSlowest prints, when the slowest request missed its target, what
+// the node it went to logged of its slow requests: each says where its
+// time went (the object layer's slow steps, the time spent on the client).
+func (s *scenario) explainSlowest() {
+	slowest := s.w.Stats().Summarize(s.start, s.end).Max
+	if slowest.Dur <= Issue12Targets.MaxRequest {
+		return
+	}
+	lines := s.c.LogLines(slowest.Node, "slow request", 10)
+	s.t.Logf("the slowest request (%s to node %d at %s, %s) missed its target of %s; node %d's last slow-request lines (%d):\n%s",
+		slowest.Op, slowest.Node, slowest.Start.Format("15:04:05.000"), slowest.Dur.Round(time.Millisecond),
+		Issue12Targets.MaxRequest, slowest.Node, len(lines), strings.Join(lines, "\n"))
 }
 
 // fillRow fills the scenario's row from what the load, the verification

@@ -637,6 +637,28 @@ func countRaces(path string) int {
 	return bytes.Count(b, raceMarker)
 }
 
+// LogLines returns the last n lines of node i's log that contain substr
+// (such as the servers' "slow request" lines).
+func (c *Cluster) LogLines(i int, substr string, n int) []string {
+	f, err := os.Open(c.nodes[i].logPath)
+	if err != nil {
+		return []string{fmt.Sprintf("(cannot read %s: %v)", c.nodes[i].logPath, err)}
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), substr) {
+			lines = append(lines, sc.Text())
+			if len(lines) > n {
+				lines = lines[1:]
+			}
+		}
+	}
+	return lines
+}
+
 // tail returns the last n lines of the file at path.
 func tail(path string, n int) string {
 	f, err := os.Open(path)

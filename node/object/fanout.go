@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gridstore/gridstore/storage"
@@ -88,6 +89,17 @@ func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T]
 	vals := make([]T, len(drives))
 	errs := make([]error, len(drives))
 	answered := make([]bool, len(drives))
+	began := time.Now()
+	var tr *Trace
+	var took []time.Duration // each answer's time, for the trace
+	if tr = traceOf(ctx); tr != nil {
+		took = make([]time.Duration, len(drives))
+		defer func() {
+			if time.Since(began) >= TraceMinStep { // the strings only for a step kept
+				tr.step(fmt.Sprintf("fan-out to %d drives", len(drives)), began, fanOutDetail(drives, errs, took))
+			}
+		}()
+	}
 	parent, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the calls we no longer wait for, unless detached
 	if o.detach {
@@ -188,6 +200,9 @@ func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T]
 				continue // given up on when its drive was declared down
 			}
 			vals[a.pos], errs[a.pos], answered[a.pos] = a.v, a.err, true
+			if took != nil {
+				took[a.pos] = time.Since(began)
+			}
 			pending--
 			onAnswer()
 			continue
@@ -229,4 +244,41 @@ func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T]
 		}
 	}
 	return vals, errs
+}
+
+// fanOutDetail says, for a slow fan-out's trace, which drives it stopped
+// waiting for and which answered last.
+func fanOutDetail(drives []storage.Drive, errs []error, took []time.Duration) string {
+	var cut []string
+	slowest := -1
+	for pos, err := range errs {
+		switch {
+		case errors.Is(err, errDriveTimeout), errors.Is(err, errKnownOffline):
+			cut = append(cut, fmt.Sprintf("%s: %v", drives[pos], errorKind(err)))
+		case took[pos] > 0 && (slowest < 0 || took[pos] > took[slowest]):
+			slowest = pos
+		}
+	}
+	var b strings.Builder
+	if len(cut) > 0 {
+		fmt.Fprintf(&b, "not waited for: %s", strings.Join(cut, ", "))
+	}
+	if slowest >= 0 {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "last answer: %s after %s", drives[slowest], round(took[slowest]))
+	}
+	return b.String()
+}
+
+// errorKind names why a fan-out stopped waiting for a drive.
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, errStraggler):
+		return "straggler"
+	case errors.Is(err, errKnownOffline):
+		return "known offline"
+	}
+	return "timed out"
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -310,7 +311,11 @@ func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, 
 		if wait <= 0 {
 			wait = maxLateShard
 		}
-		u.beforeUnlock = func() { pre.wait(ctx, wait) }
+		u.beforeUnlock = func() {
+			began := time.Now()
+			pre.wait(ctx, wait)
+			traceStepOf(ctx, "wait for the shard streams opened ahead", began)
+		}
 	}
 	var written int64
 	// Drives whose shard stalled in an earlier part (a hung drive) are
@@ -638,7 +643,11 @@ func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string
 				s.lateness.late(posOf[shard]) // now: concurrent GETs learn it at once
 			}
 		}}
+	began := time.Now()
 	written, shardErrs, err := coder.DecodeWith(ctx, w, readers, offset, length, part.Size, opts)
+	if tr := traceOf(ctx); tr != nil && time.Since(began) >= TraceMinStep {
+		tr.step(fmt.Sprintf("part %d, %d bytes", part.Number, written), began, shardDetail(s.drives, posOf, shardErrs, outrun))
+	}
 	if ctx.Err() == nil {
 		// A cancelled request says nothing about the drives.
 		for shard, e := range shardErrs {
@@ -662,6 +671,23 @@ func (s *Set) decodePart(ctx context.Context, w io.Writer, bucket, object string
 		return written, fmt.Errorf("after %d bytes: %w: %w%s", done+written, ErrReadQuorum, err, summarize(byPos))
 	}
 	return written, fmt.Errorf("after %d bytes: %w", done+written, err)
+}
+
+// shardDetail says, for a slow part's trace, which drives' shards failed
+// or were outrun by parity (the time includes writing to the client: see
+// the request's response_write).
+func shardDetail(drives []storage.Drive, posOf []int, shardErrs []error, outrun []bool) string {
+	var out []string
+	for shard, e := range shardErrs {
+		pos := posOf[shard]
+		switch {
+		case e != nil:
+			out = append(out, fmt.Sprintf("%s: %v", drives[pos], e))
+		case outrun[shard]:
+			out = append(out, fmt.Sprintf("%s: late, parity read instead", drives[pos]))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // scoreRead tells driveLateness how the GET's read of the drive at pos

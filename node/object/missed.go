@@ -50,10 +50,12 @@ func (s *Set) noteWrite(ctx context.Context, h *healNote, bucket, object, versio
 			}
 		}
 		if len(drives) > 0 {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), missedWriteTimeout)
+			began := time.Now()
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), missedWriteTimeout)
 			// The log reports its own failures, once.
-			_ = s.missed.RememberMissed(ctx, MissedWrite{Bucket: bucket, Object: object, VersionID: versionID, Drives: drives})
+			_ = s.missed.RememberMissed(mctx, MissedWrite{Bucket: bucket, Object: object, VersionID: versionID, Drives: drives})
 			cancel()
+			traceStepOf(ctx, "missed-write log", began)
 		}
 	}
 	h.queue(s.heal, bucket, object, versionID)

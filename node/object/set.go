@@ -211,10 +211,13 @@ func (s *Set) lockNamed(ctx context.Context, write bool, name string) (Lock, err
 	defer cancel()
 	var l Lock
 	var err error
+	began := time.Now()
 	if write {
 		l, err = s.locker.Lock(lctx, name)
+		traceStepOf(ctx, "write lock", began)
 	} else {
 		l, err = s.locker.RLock(lctx, name)
+		traceStepOf(ctx, "read lock", began)
 	}
 	switch {
 	case err == nil:

@@ -107,6 +107,19 @@ type RequestInfo struct {
 	// QuorumLost reports a request that failed because a read or write
 	// quorum of drives was not available.
 	QuorumLost bool
+	// ID is the request's X-Amz-Request-Id; Bucket and Key name what it
+	// was for ("" where it was for none).
+	ID, Bucket, Key string
+	// FirstByte is when the response's status was sent, since the
+	// request's arrival (0 if never).
+	FirstByte time.Duration
+	// BodyRead and ResponseWrite are the time spent waiting on the client:
+	// reading the request body, and writing response bytes to it (a
+	// client that reads slowly makes a long GET that is not the server's).
+	BodyRead, ResponseWrite time.Duration
+	// Steps says where the object layer spent the request's time, as far
+	// as it was slow (object.Trace); "" when no step was.
+	Steps string
 }
 
 // Server is the S3 API as an http.Handler. It is safe for concurrent use.
@@ -178,15 +191,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := &responseWriter{ResponseWriter: w}
 	in := &countingReader{r: r.Body}
+	// The object layer notes its slow steps in the request's trace.
+	trace := object.NewTrace(start)
+	r = r.WithContext(object.WithTrace(r.Context(), trace))
 	if r.Body != nil {
-		// On a shallow copy: net/http looks at the original request's body
-		// type after the handler to decide whether to drain it or to send
-		// 100 Continue, and must not find our wrapper there (it would read
-		// up to 256 KiB of an upload it should refuse before answering).
-		r = r.WithContext(r.Context())
+		// On the shallow copy: net/http looks at the original request's
+		// body type after the handler to decide whether to drain it or to
+		// send 100 Continue, and must not find our wrapper there (it would
+		// read up to 256 KiB of an upload it should refuse before
+		// answering).
 		r.Body = in
 	}
 	rq := &request{id: s.nextID(), api: "Unknown"}
+	rw.start = start
 	h := rw.Header()
 	h.Set("X-Amz-Request-Id", rq.id)
 	h.Set("Server", "gridstore")
@@ -201,6 +218,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			API: rq.api, Status: rw.status(), Duration: time.Since(start),
 			BytesIn: in.n, BytesOut: rw.written,
 			QuorumLost: errors.Is(err, object.ErrReadQuorum) || errors.Is(err, object.ErrWriteQuorum),
+			ID:         rq.id, Bucket: rq.bucket, Key: rq.key,
+			FirstByte: rw.firstByte, BodyRead: in.waited, ResponseWrite: rw.waited,
+			Steps: trace.String(),
 		})
 	}
 	if abort {
@@ -309,11 +329,18 @@ type responseWriter struct {
 	code        int
 	wroteHeader bool
 	written     int64
+	// start is the request's arrival; firstByte when the status went,
+	// since start; waited the time spent in Write (on the client).
+	start             time.Time
+	firstByte, waited time.Duration
 }
 
 func (w *responseWriter) WriteHeader(code int) {
 	if !w.wroteHeader {
 		w.code, w.wroteHeader = code, true
+		if !w.start.IsZero() {
+			w.firstByte = time.Since(w.start)
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -322,7 +349,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	began := time.Now()
 	n, err := w.ResponseWriter.Write(p)
+	w.waited += time.Since(began)
 	w.written += int64(n)
 	return n, err
 }
@@ -363,12 +392,15 @@ func (w *responseWriter) status() int {
 
 // countingReader counts the bytes of a request body.
 type countingReader struct {
-	r io.ReadCloser
-	n int64
+	r      io.ReadCloser
+	n      int64
+	waited time.Duration
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	began := time.Now()
 	n, err := c.r.Read(p)
+	c.waited += time.Since(began)
 	c.n += int64(n)
 	return n, err
 }

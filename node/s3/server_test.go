@@ -244,6 +244,42 @@ func TestObservedTraffic(t *testing.T) {
 	}
 }
 
+// TestObservedTimings: the observer learns the request's ID and object,
+// when its status went, and how long reading the client's body took (a
+// slow uploader is not a slow server: the slow-request log says which).
+func TestObservedTimings(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.mustCreateBucket(t, "bucket")
+	data := bytes.Repeat([]byte("z"), 10_000)
+	r := ts.request(t, "PUT", "/bucket/key", data, nil)
+	const pause = 300 * time.Millisecond
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data[:5000]), &pausingReader{pause: pause, r: bytes.NewReader(data[5000:])}))
+	resp, body := send(t, r)
+	wantStatus(t, resp, body, http.StatusOK)
+	got := ts.lastObserved()
+	if got.ID == "" || got.ID != resp.Header.Get("X-Amz-Request-Id") || got.Bucket != "bucket" || got.Key != "key" {
+		t.Fatalf("PUT observed as %+v, request ID %q", got, resp.Header.Get("X-Amz-Request-Id"))
+	}
+	if got.BodyRead < pause-50*time.Millisecond || got.FirstByte < got.BodyRead || got.FirstByte > got.Duration {
+		t.Fatalf("PUT of a body paused %s observed as %+v", pause, got)
+	}
+}
+
+// pausingReader waits pause before its first Read.
+type pausingReader struct {
+	pause  time.Duration
+	paused bool
+	r      io.Reader
+}
+
+func (p *pausingReader) Read(b []byte) (int, error) {
+	if !p.paused {
+		p.paused = true
+		time.Sleep(p.pause)
+	}
+	return p.r.Read(b)
+}
+
 // TestBodyReader: the last bytes of a body are held back until its end
 // is confirmed; a failure reported with them is reported without them, so
 // that io.ReadFull cannot drop it.
