@@ -154,12 +154,14 @@ func (s *Set) writeGrace() time.Duration { return 10 * s.stragglerWait }
 
 // readVersionLists returns every version each drive holds of the object
 // (nil for a drive that has none or did not say), and each drive's error.
-// Like readLatest it stops waiting, after StragglerWait, once the answers
-// so far settle which version is current: the versions of a drive that
-// did not answer go all the same, by what its RenameData reports
-// (finishCommit), and the new version's ModTime is still after every
-// version a read quorum holds, since any quorum shares a drive with the
-// answers it waited for.
+// Like readLatest it asks max(read quorum, n/2+1) drives first, the others
+// only when those do not settle which version is current (or have not
+// answered within StragglerWait), and stops waiting, after StragglerWait,
+// once the answers so far settle it: the versions of a drive that did not
+// answer, or was not asked (errNotNeeded), go all the same, by what its
+// RenameData reports (finishCommit), and the new version's ModTime is
+// still after every version a read quorum holds, since any quorum shares a
+// drive with the answers it waited for.
 func (s *Set) readVersionLists(ctx context.Context, bucket, object string) ([][]storage.FileVersion, []error) {
 	n := len(s.drives)
 	settled := func(olds [][]storage.FileVersion, errs []error, answered []bool, pending int) bool {
@@ -169,7 +171,11 @@ func (s *Set) readVersionLists(ctx context.Context, bucket, object string) ([][]
 		_, settled := decide(latestAnswers(s.drives, olds, errs), answered, s.readQuorum)
 		return settled
 	}
-	return fanOut(ctx, s.drives, s.driveTimeout, func(ctx context.Context, _ int, d storage.Drive) ([]storage.FileVersion, error) {
+	opts := fanOpts[[]storage.FileVersion]{
+		timeout: s.driveTimeout, settled: settled, grace: s.stragglerWait,
+		later: s.askLater(&s.writeTurn), hedge: s.stragglerWait,
+	}
+	return fanOutWith(ctx, s.drives, opts, func(ctx context.Context, _ int, d storage.Drive) ([]storage.FileVersion, error) {
 		raw, err := d.ReadMetadata(ctx, bucket, object)
 		if err != nil {
 			return nil, err
@@ -182,7 +188,7 @@ func (s *Set) readVersionLists(ctx context.Context, bucket, object string) ([][]
 			meta.Versions[i].InlineData = nil // only what defines the versions is needed
 		}
 		return meta.Versions, nil
-	}, settled, s.stragglerWait)
+	})
 }
 
 // latestAnswers turns version lists into what decide weighs: each drive's

@@ -332,8 +332,9 @@ type faultyDrive struct {
 	// stuck is closed by unstick; made when first needed.
 	stuck   chan struct{}
 	unstuck bool
-	// readVersions counts the ReadVersion calls that reached it.
-	readVersions atomic.Int64
+	// readVersions and readMetas count the ReadVersion and ReadMetadata
+	// calls that reached it.
+	readVersions, readMetas atomic.Int64
 }
 
 // stuckUntil returns the channel faultStuck calls wait on.
@@ -511,6 +512,7 @@ func (f *faultyDrive) ReadVersion(ctx context.Context, volume, path, versionID s
 }
 
 func (f *faultyDrive) ReadMetadata(ctx context.Context, volume, path string) ([]byte, error) {
+	f.readMetas.Add(1)
 	if err := f.enter(ctx, "ReadMetadata"); err != nil {
 		return nil, err
 	}

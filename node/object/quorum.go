@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/gridstore/gridstore/node/object/versions"
 	"github.com/gridstore/gridstore/storage"
@@ -158,7 +159,7 @@ func (s *Set) readLatest(ctx context.Context, bucket, object string) (decision, 
 			return settled
 		},
 		grace: s.stragglerWait,
-		later: s.askLater(),
+		later: s.askLater(&s.readTurn),
 		hedge: s.stragglerWait,
 	}, func(ctx context.Context, _ int, d storage.Drive) (storage.FileInfo, error) {
 		return d.ReadVersion(ctx, bucket, object, "")
@@ -187,15 +188,16 @@ func (s *Set) readLatest(ctx context.Context, bucket, object string) (decision, 
 // turn from a position that moves on with every read (spreading the
 // reads, and the differences they notice for healing, over the set),
 // those known down or found late (driveLateness) passed over while others
-// remain.
-func (s *Set) askLater() []bool {
+// remain. turn is the position's counter: reads and writes keep their
+// own, so that each spreads evenly whatever the mix.
+func (s *Set) askLater(turn *atomic.Uint32) []bool {
 	n := len(s.drives)
 	first := max(s.readQuorum, n/2+1)
 	later := make([]bool, n)
 	for i := range later {
 		later[i] = true
 	}
-	start := int(s.readTurn.Add(1) % uint32(n))
+	start := int(turn.Add(1) % uint32(n))
 	for pass := 0; pass < 2 && first > 0; pass++ {
 		for i := range n {
 			pos := (start + i) % n

@@ -138,6 +138,33 @@ func TestMetadataReadsAskHalfPlusOneInTurn(t *testing.T) {
 	}
 }
 
+// A write's read of the versions the drives hold asks max(read quorum,
+// n/2+1) drives, in turn, as a metadata read does; the versions of the
+// drives it did not ask go all the same (their RenameData reports them).
+func TestWriteVersionReadsAskHalfPlusOneInTurn(t *testing.T) {
+	for _, n := range setSizes {
+		t.Run(fmt.Sprintf("drives=%d", n), func(t *testing.T) {
+			t.Parallel()
+			ts := newTestSet(t, n, func(c *Config) { c.StragglerWait = 5 * time.Second })
+			ts.put(t, "k", randomBytes(1, 1000))
+			first := int64(max(n-ts.Parity(), n/2+1))
+			for _, d := range ts.drives {
+				d.readMetas.Store(0)
+			}
+			var last ObjectInfo
+			for i := range n {
+				last = ts.put(t, "k", randomBytes(uint64(i+2), 1000+i))
+			}
+			for pos, d := range ts.drives {
+				if got := d.readMetas.Load(); got != first {
+					t.Errorf("drive %d asked %d times in %d writes, want %d", pos, got, n, first)
+				}
+			}
+			ts.onlyVersion(t, "k", last.VersionID)
+		})
+	}
+}
+
 // The newest version on only its quorum of drives (the data shard count:
 // a committed version whose other copies were lost) with an older one on
 // all the others is still the one every read returns, whichever drives it

@@ -102,9 +102,10 @@ type Set struct {
 	driveTimeout, shardTimeout, probeTimeout, stragglerWait, lockTimeout time.Duration
 	minPartSize                                                          int64
 
-	late     lateTracker    // when a GET's shard read is late
-	lateness *driveLateness // which drives keep being late
-	readTurn atomic.Uint32  // where the next metadata read starts (askLater)
+	late      lateTracker    // when a GET's shard read is late
+	lateness  *driveLateness // which drives keep being late
+	readTurn  atomic.Uint32  // where the next metadata read starts (askLater)
+	writeTurn atomic.Uint32  // where the next write's version read starts
 
 	coders     sync.Map // coderKey -> *erasure.Coder
 	chunkPools sync.Map // chunk size (int) -> *sync.Pool of *[]byte
