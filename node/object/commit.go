@@ -101,44 +101,59 @@ func (s *Set) currentOf(bucket, object string, olds [][]storage.FileVersion, err
 // those beginCommit read there and those the drive's RenameData reported
 // older (older[pos], storage.RenameDataResult.Older), which covers a drive
 // late to answer the read and an earlier write's straggler landing since;
-// also, if set, runs on every drive in the same pass. Failures leave
-// garbage, never a wrong answer: the new version is the newest everywhere
-// it is; the object is queued for healing, which removes what is left, as
-// do the next write or delete of the object and the scanner.
-func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []error, older [][]string, also func(ctx context.Context, pos int, d storage.Drive)) {
+// also, if set, runs in the same pass on the drives alsoOn marks. Drives
+// with nothing to do are not called (a new key's write has no cleanup).
+// Failures leave garbage, never a wrong answer: the new version is the
+// newest everywhere it is; the object is queued for healing, which removes
+// what is left, as do the next write or delete of the object and the
+// scanner.
+func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []error, older [][]string,
+	alsoOn []bool, also func(ctx context.Context, pos int, d storage.Drive)) {
 	// Only versions older than the new one go, by ID, so this needs no
 	// lock: the next writer of the name need not wait for it.
 	// Nor need the writer to wait for a slow drive: it waits for a write
-	// quorum of drives and writeGrace more, and leaves the rest to finish
-	// on their own.
+	// quorum of drives (or all it asked, if fewer) and writeGrace more,
+	// and leaves the rest to finish on their own.
 	st.lk.Unlock()
-	_, _ = fanOutWrite(ctx, s.drives, s.driveTimeout, s.writeQuorum, s.writeGrace(), nil,
-		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
-			if commitErrs[pos] == nil {
-				var ids []string
-				for _, v := range st.olds[pos] {
-					ids = append(ids, v.VersionID)
-				}
-				if pos < len(older) {
-					for _, id := range older[pos] {
-						if !slices.Contains(ids, id) {
-							ids = append(ids, id)
-						}
+	n := len(s.drives)
+	replaced := make([][]string, n)
+	targets := make([]storage.Drive, n)
+	asked := 0
+	for pos, d := range s.drives {
+		if commitErrs[pos] == nil {
+			for _, v := range st.olds[pos] {
+				replaced[pos] = append(replaced[pos], v.VersionID)
+			}
+			if pos < len(older) {
+				for _, id := range older[pos] {
+					if !slices.Contains(replaced[pos], id) {
+						replaced[pos] = append(replaced[pos], id)
 					}
-				}
-				failed := false
-				for _, id := range ids {
-					if err := d.DeleteVersion(ctx, st.bucket, st.object, id); err != nil && !isNotFound(err) {
-						failed = true
-					}
-				}
-				if failed && s.heal != nil {
-					// A heal removes the garbage (HealResult.Pruned)
-					// rather than the next write, which may never come.
-					s.heal.QueueHeal(HealRequest{Bucket: st.bucket, Object: st.object, Missing: []int{pos}})
 				}
 			}
-			if also != nil {
+		}
+		if d != nil && (len(replaced[pos]) > 0 || (also != nil && alsoOn[pos])) {
+			targets[pos] = d
+			asked++
+		}
+	}
+	if asked == 0 {
+		return
+	}
+	_, _ = fanOutWrite(ctx, targets, s.driveTimeout, min(s.writeQuorum, asked), s.writeGrace(), nil,
+		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+			failed := false
+			for _, id := range replaced[pos] {
+				if err := d.DeleteVersion(ctx, st.bucket, st.object, id); err != nil && !isNotFound(err) {
+					failed = true
+				}
+			}
+			if failed && s.heal != nil {
+				// A heal removes the garbage (HealResult.Pruned)
+				// rather than the next write, which may never come.
+				s.heal.QueueHeal(HealRequest{Bucket: st.bucket, Object: st.object, Missing: []int{pos}})
+			}
+			if also != nil && alsoOn[pos] {
 				also(ctx, pos, d)
 			}
 			return struct{}{}, nil

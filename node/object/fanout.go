@@ -92,8 +92,13 @@ func fanOutWith[T any](ctx context.Context, drives []storage.Drive, o fanOpts[T]
 	began := time.Now()
 	var tr *Trace
 	var took []time.Duration // each answer's time, for the trace
+	var tookBuf [16]time.Duration
 	if tr = traceOf(ctx); tr != nil {
-		took = make([]time.Duration, len(drives))
+		took = tookBuf[:0]
+		if len(drives) > len(tookBuf) {
+			took = make([]time.Duration, 0, len(drives))
+		}
+		took = took[:len(drives)]
 		defer func() {
 			if time.Since(began) >= TraceMinStep { // the strings only for a step kept
 				tr.step(fmt.Sprintf("fan-out to %d drives", len(drives)), began, fanOutDetail(drives, errs, took))

@@ -286,7 +286,7 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 		}
 		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, u.writeQuorum)
 	}
-	s.finishCommit(wctx, st, errs, older, nil)
+	s.finishCommit(wctx, st, errs, older, nil, nil)
 	for pos := range n {
 		note.missing[pos] = errs[pos] != nil || countTrue(c.holds[pos]) < len(c.parts)
 	}

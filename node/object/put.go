@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -296,10 +297,29 @@ func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) e
 	src := io.TeeReader(&limitedReader{r: data, left: MaxObjectSize + 1}, sum)
 	// A drive that holds the others back by more than the write grace is
 	// left behind (and healed later), as in every other fan-out of a write.
+	began := time.Now()
 	written, shardErrs, encErr := j.coder.EncodeWith(ctx, writers, src, size, j.writeQuorum,
 		erasure.EncodeOptions{Grace: j.s.writeGrace()})
+	if tr := traceOf(ctx); tr != nil && time.Since(began) >= TraceMinStep {
+		// The client's upload is in it too: see the request's body_read.
+		tr.step("encode and send shards", began, j.shardDetail(shardErrs))
+	}
 
+	began = time.Now()
 	j.finishShards(sws, shardErrs, encErr)
+	if tr := traceOf(ctx); tr != nil && time.Since(began) >= TraceMinStep {
+		var behind []string
+		for pos, sw := range sws {
+			if sw != nil && !j.written[pos] {
+				behind = append(behind, j.s.drives[pos].String())
+			}
+		}
+		detail := ""
+		if len(behind) > 0 {
+			detail = "incomplete: " + strings.Join(behind, ", ")
+		}
+		tr.step("finish shard files", began, detail)
+	}
 	if encErr != nil {
 		return encodeError(encErr)
 	}
@@ -309,6 +329,18 @@ func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) e
 	j.md5 = sum.Sum(nil)
 	j.setSize(written)
 	return nil
+}
+
+// shardDetail says, for a slow encode's trace, which drives' shard
+// writes failed or were left behind.
+func (j *putJob) shardDetail(shardErrs []error) string {
+	var out []string
+	for pos, shard := range j.dist {
+		if shardErrs != nil && shardErrs[shard-1] != nil {
+			out = append(out, fmt.Sprintf("%s: %v", j.s.drives[pos], shardErrs[shard-1]))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // finishShards finishes every shard file in parallel (finishing syncs the
@@ -494,12 +526,14 @@ func (j *putJob) commit(ctx context.Context, pre Precondition) (ObjectInfo, erro
 		s.noteWrite(wctx, note, j.bucket, j.object, "")
 		return ObjectInfo{}, quorumFailure(ErrWriteQuorum, "commit", errs, committed, j.writeQuorum)
 	}
-	s.finishCommit(wctx, st, errs, older, func(ctx context.Context, pos int, d storage.Drive) {
-		// A commit moved the staging directory in whole: only the
-		// drives that did not commit may still hold one.
-		if j.tmpID != "" && j.online[pos] && errs[pos] != nil {
-			_ = d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
-		}
+	// A commit moved the staging directory in whole: only the drives
+	// that did not commit may still hold one.
+	staged := make([]bool, len(s.drives))
+	for pos := range staged {
+		staged[pos] = j.tmpID != "" && j.online[pos] && errs[pos] != nil
+	}
+	s.finishCommit(wctx, st, errs, older, staged, func(ctx context.Context, _ int, d storage.Drive) {
+		_ = d.Delete(ctx, storage.TmpVolume, j.tmpID, true)
 	})
 	for pos, err := range errs {
 		note.missing[pos] = err != nil
