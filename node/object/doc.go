@@ -66,7 +66,9 @@
 //     syncing; a file still unfinished then (a paused drive) is given up,
 //     and the drive healed later.
 //  3. Under the object's write lock (writers of a name are ordered there;
-//     the data was written without it), read every drive's versions, give
+//     the data was written without it), read the drives' versions (as a
+//     GET's metadata read asks: max(read quorum, n/2+1) drives first, the
+//     others only if those do not settle the current version), give
 //     the new version a ModTime after all of them (node clocks drift) and
 //     commit it with RenameData on every drive that has its shard. A
 //     PutOptions.Precondition (S3's If-None-Match: * and If-Match) is
@@ -91,7 +93,11 @@
 //     the version in between.
 //  5. A write quorum committed: delete the versions the drives held before
 //     (those step 3 read, and those each drive's RenameData reported older
-//     than the new one), with their data dirs, and the tmp directories; remember the drives
+//     than the new one), with their data dirs, and the tmp directories
+//     (only drives with something to remove are called); a drive whose
+//     removal fails is queued for healing, which prunes the old versions
+//     it finds beside the current one (HealResult.Pruned; the scanner
+//     finds such drives too). Remember the drives
 //     that missed the write durably (Config.Missed: the node's missed-write
 //     log, node/object/missedlog, so that they are healed when they are
 //     back even if nobody reads the object) and queue them for healing;
