@@ -254,9 +254,9 @@ func (s *scenario) explainSlowest() {
 		return
 	}
 	lines := s.c.LogLines(slowest.Node, "slow request", 10)
-	s.t.Logf("the slowest request (%s to node %d at %s, %s) missed its target of %s; node %d's last slow-request lines (%d):\n%s",
+	s.t.Logf("the slowest request (%s to node %d at %s, %s) missed its target of %s; the client saw: %s; node %d's last slow-request lines (%d):\n%s",
 		slowest.Op, slowest.Node, slowest.Start.Format("15:04:05.000"), slowest.Dur.Round(time.Millisecond),
-		Issue12Targets.MaxRequest, slowest.Node, len(lines), strings.Join(lines, "\n"))
+		Issue12Targets.MaxRequest, slowest.Client, slowest.Node, len(lines), strings.Join(lines, "\n"))
 }
 
 // fillRow fills the scenario's row from what the load, the verification

@@ -68,7 +68,15 @@ type Sample struct {
 	Start time.Time
 	Dur   time.Duration
 	Code  string
+	// Client says, for a request slower than slowTrace, when its HTTP
+	// exchanges got a connection, wrote the request and got the first
+	// byte of the answer (clientTrace); "" for the others.
+	Client string
 }
+
+// slowTrace is the time after which a request's sample keeps its client
+// trace.
+const slowTrace = 2 * time.Second
 
 func (s Sample) end() time.Time { return s.Start.Add(s.Dur) }
 

@@ -389,6 +389,8 @@ func (w *Workload) do(ctx context.Context, cs *clientState, op Op, node int) {
 	w.mu.Unlock()
 	rctx, cancel := context.WithTimeout(ctx, w.cfg.RequestTimeout)
 	defer cancel()
+	ct := &clientTrace{start: start}
+	rctx = ct.with(rctx)
 	mc := w.clients[node]
 	key := w.key(cs)
 	var err error
@@ -441,7 +443,11 @@ func (w *Workload) do(ctx context.Context, cs *clientState, op Op, node int) {
 	w.mu.Lock()
 	w.current[cs.id] = Sample{}
 	w.mu.Unlock()
-	w.record(ctx, Sample{Op: op, Node: node, Start: start, Dur: dur, Code: errorCode(err)})
+	sm := Sample{Op: op, Node: node, Start: start, Dur: dur, Code: errorCode(err)}
+	if dur > slowTrace {
+		sm.Client = ct.String()
+	}
+	w.record(ctx, sm)
 }
 
 // record records a request's sample unless Stop (ctx) cut it: such a
