@@ -35,6 +35,8 @@ type testServer struct {
 	Server *Server
 	Layer  *object.Layer
 	Signer *sigv4.Signer
+	// Drives are the layer's drive folders (one node, four drives).
+	Drives []string
 
 	started  atomic.Int64 // requests that reached the server
 	mu       sync.Mutex
@@ -45,7 +47,7 @@ type testServer struct {
 func newTestServer(t testing.TB, tweak func(*Config)) *testServer {
 	t.Helper()
 	c := objecttest.New(t, objecttest.Options{Nodes: 1, DrivesPerNode: 4})
-	ts := &testServer{Layer: c.Nodes[0].Layer(), Signer: &sigv4.Signer{AccessKey: testAccessKey, SecretKey: testSecretKey}}
+	ts := &testServer{Layer: c.Nodes[0].Layer(), Drives: c.DriveDirs(), Signer: &sigv4.Signer{AccessKey: testAccessKey, SecretKey: testSecretKey}}
 	cfg := Config{
 		Objects:     ts.Layer,
 		Credentials: sigv4.StaticCredentials{testAccessKey: testSecretKey},

@@ -188,16 +188,59 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, rq *request) 
 		}
 	}
 	offset, length := reader.Range()
-	status := writeObjectHeaders(w.Header(), rq, sel, info, offset, length)
-	w.WriteHeader(status)
-	// w is the server's *responseWriter as is, so that its ReadFrom and
-	// byte count stay in the path. After the status is out an error can
-	// only be returned: ServeHTTP cuts the connection, which is how the
-	// client learns the body is short.
-	if _, err := reader.WriteTo(w); err != nil {
+	fw := &firstByteWriter{w: w, header: make(http.Header)}
+	fw.status = writeObjectHeaders(fw.header, rq, sel, info, offset, length)
+	if _, err := reader.WriteTo(fw); err != nil {
+		if !fw.started {
+			// Nothing is out: the client gets the error (503 for a read
+			// quorum lost since the version was chosen), not a cut.
+			return fmt.Errorf("get object: %w", err)
+		}
+		// After the status is out an error can only be returned:
+		// ServeHTTP cuts the connection, which is how the client learns
+		// the body is short.
 		return fmt.Errorf("get object: send body: %w", err)
 	}
+	fw.start() // an empty body
 	return nil
+}
+
+// firstByteWriter sends a GET's status and headers with the first byte of
+// its body, not before. The layer reads no shard until WriteTo, so a read
+// quorum lost since the version was chosen (drives gone, a shard missing
+// on one of the few left) shows only there: with the status out, the
+// server could only cut the connection, and a client that got nothing on
+// a reused connection takes that for a stale keep-alive and sends the GET
+// again at once (Go's transport does, over and over while the quorum stays
+// lost; seen as one 10 s GET with two nodes of four killed). Before the
+// first byte the error is still an answer: 503, at once.
+type firstByteWriter struct {
+	w       http.ResponseWriter
+	header  http.Header
+	status  int
+	started bool
+}
+
+func (f *firstByteWriter) start() {
+	if f.started {
+		return
+	}
+	f.started = true
+	h := f.w.Header()
+	for k, v := range f.header {
+		h[k] = v
+	}
+	f.w.WriteHeader(f.status)
+}
+
+// Write sends the status first. w is the server's *responseWriter, whose
+// byte count stays in the path.
+func (f *firstByteWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	f.start()
+	return f.w.Write(p)
 }
 
 // headObject answers the headers a GET of the same request would send.

@@ -12,6 +12,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/s3/sigv4"
+	"github.com/gridstore/gridstore/storage/local"
 )
 
 // testBucket is the bucket newObjectServer creates.
@@ -876,5 +879,42 @@ func TestParseRange(t *testing.T) {
 		if ok != tc.ok || emptySuffix != tc.emptySuffix || (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
 			t.Errorf("parseRange(%q) = %v, %v, %v; want %v, %v, %v", tc.in, got, emptySuffix, ok, tc.want, tc.emptySuffix, tc.ok)
 		}
+	}
+}
+
+// TestGetReadQuorumLostAnswers503: a GET whose version is chosen (its
+// records agree) but whose shards are too few to read gets 503 with an
+// error document, not a 200 whose connection is then cut: a client that
+// gets nothing back on a reused connection sends the GET again at once
+// (Go's transport does), over and over while the quorum stays lost.
+func TestGetReadQuorumLostAnswers503(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.mustCreateBucket(t, "bucket")
+	data := bytes.Repeat([]byte("q"), 3<<20) // shard files, not inline
+	ts.mustPut(t, "bucket", "key", data, object.PutOptions{})
+	// EC 2+2: the shard files of three drives of four go, the records
+	// stay.
+	for _, root := range ts.Drives[:3] {
+		dir := local.ObjectDir(root, "bucket", "key")
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	resp, body := ts.do(t, "GET", "/bucket/key", nil, nil)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("GET with its shards lost: %d %s, want 503", resp.StatusCode, body)
+	}
+	var doc errorDoc
+	decodeXML(t, body, &doc)
+	if doc.Code != "ServiceUnavailable" || resp.Header.Get("ETag") != "" || resp.Header.Get("Content-Range") != "" {
+		t.Fatalf("GET with its shards lost: code %q, headers %v", doc.Code, resp.Header)
 	}
 }
