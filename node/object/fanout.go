@@ -272,7 +272,7 @@ func fanOutDetail(drives []storage.Drive, errs []error, took []time.Duration) st
 		if b.Len() > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "last answer: %s after %s", drives[slowest], round(took[slowest]))
+		fmt.Fprintf(&b, "last answer: %s after %s", drives[slowest], traceRound(took[slowest]))
 	}
 	return b.String()
 }

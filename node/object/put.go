@@ -302,23 +302,13 @@ func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) e
 		erasure.EncodeOptions{Grace: j.s.writeGrace()})
 	if tr := traceOf(ctx); tr != nil && time.Since(began) >= TraceMinStep {
 		// The client's upload is in it too: see the request's body_read.
-		tr.step("encode and send shards", began, j.shardDetail(shardErrs))
+		tr.step("encode and send shards", began, j.encodeDetail(shardErrs))
 	}
 
 	began = time.Now()
 	j.finishShards(sws, shardErrs, encErr)
 	if tr := traceOf(ctx); tr != nil && time.Since(began) >= TraceMinStep {
-		var behind []string
-		for pos, sw := range sws {
-			if sw != nil && !j.written[pos] {
-				behind = append(behind, j.s.drives[pos].String())
-			}
-		}
-		detail := ""
-		if len(behind) > 0 {
-			detail = "incomplete: " + strings.Join(behind, ", ")
-		}
-		tr.step("finish shard files", began, detail)
+		tr.step("finish shard files", began, j.finishDetail(sws))
 	}
 	if encErr != nil {
 		return encodeError(encErr)
@@ -331,9 +321,9 @@ func (j *putJob) encodeStream(ctx context.Context, data io.Reader, size int64) e
 	return nil
 }
 
-// shardDetail says, for a slow encode's trace, which drives' shard
+// encodeDetail says, for a slow encode's trace, which drives' shard
 // writes failed or were left behind.
-func (j *putJob) shardDetail(shardErrs []error) string {
+func (j *putJob) encodeDetail(shardErrs []error) string {
 	var out []string
 	for pos, shard := range j.dist {
 		if shardErrs != nil && shardErrs[shard-1] != nil {
@@ -341,6 +331,21 @@ func (j *putJob) shardDetail(shardErrs []error) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// finishDetail says, for a slow finish's trace, which shard files were
+// not completed in time.
+func (j *putJob) finishDetail(sws []*shardWriter) string {
+	var behind []string
+	for pos, sw := range sws {
+		if sw != nil && !j.written[pos] {
+			behind = append(behind, j.s.drives[pos].String())
+		}
+	}
+	if len(behind) == 0 {
+		return ""
+	}
+	return "incomplete: " + strings.Join(behind, ", ")
 }
 
 // finishShards finishes every shard file in parallel (finishing syncs the

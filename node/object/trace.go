@@ -72,7 +72,7 @@ func (t *Trace) step(name string, began time.Time, detail string) {
 	t.steps = append(t.steps, traceStep{name: name, at: began.Sub(t.start), took: took, detail: detail})
 }
 
-// traceStep notes a step of the request ctx carries (see Trace.step).
+// traceStepOf notes a step of the request ctx carries (see Trace.step).
 func traceStepOf(ctx context.Context, name string, began time.Time) {
 	traceOf(ctx).step(name, began, "")
 }
@@ -90,7 +90,7 @@ func (t *Trace) String() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s at %s took %s", s.name, round(s.at), round(s.took))
+		fmt.Fprintf(&b, "%s at %s took %s", s.name, traceRound(s.at), traceRound(s.took))
 		if s.detail != "" {
 			fmt.Fprintf(&b, " (%s)", s.detail)
 		}
@@ -101,7 +101,9 @@ func (t *Trace) String() string {
 	return b.String()
 }
 
-func round(d time.Duration) time.Duration {
+// traceRound rounds a trace's times to what a reader needs: milliseconds,
+// or tens of them past a second.
+func traceRound(d time.Duration) time.Duration {
 	if d > time.Second {
 		return d.Round(10 * time.Millisecond)
 	}
