@@ -112,8 +112,11 @@ func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []er
 	// Only versions older than the new one go, by ID, so this needs no
 	// lock: the next writer of the name need not wait for it.
 	// Nor need the writer to wait for a slow drive: it waits for a write
-	// quorum of drives (or all it asked, if fewer) and writeGrace more,
-	// and leaves the rest to finish on their own.
+	// quorum of drives and writeGrace more, and leaves the rest to finish
+	// on their own. The drives with nothing to do count as done at once:
+	// of those asked, it waits for what the quorum lacks beyond them (for
+	// a new key, none: it gives the failed commits' staging directories
+	// writeGrace, never the drive timeout of a paused drive).
 	st.lk.Unlock()
 	n := len(s.drives)
 	replaced := make([][]string, n)
@@ -140,7 +143,7 @@ func (s *Set) finishCommit(ctx context.Context, st *commitState, commitErrs []er
 	if asked == 0 {
 		return
 	}
-	_, _ = fanOutWrite(ctx, targets, s.driveTimeout, min(s.writeQuorum, asked), s.writeGrace(), nil,
+	_, _ = fanOutWrite(ctx, targets, s.driveTimeout, max(s.writeQuorum-(n-asked), 0), s.writeGrace(), nil,
 		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
 			failed := false
 			for _, id := range replaced[pos] {
