@@ -42,23 +42,28 @@ const missedWriteTimeout = 5 * time.Second
 // not the write's failure: the data has its quorum; the missed-write log
 // marks itself incomplete and a walk finds the object instead.
 func (s *Set) noteWrite(ctx context.Context, h *healNote, bucket, object, versionID string) {
-	if s.missed != nil {
-		var drives []int
-		for i := range h.missing {
-			if h.missing[i] || h.corrupt[i] {
-				drives = append(drives, i)
-			}
-		}
-		if len(drives) > 0 {
-			began := time.Now()
-			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), missedWriteTimeout)
-			// The log reports its own failures, once.
-			_ = s.missed.RememberMissed(mctx, MissedWrite{Bucket: bucket, Object: object, VersionID: versionID, Drives: drives})
-			cancel()
-			traceStepOf(ctx, "missed-write log", began)
+	var drives []int
+	for i := range h.missing {
+		if h.missing[i] || h.corrupt[i] {
+			drives = append(drives, i)
 		}
 	}
+	s.rememberMissed(ctx, bucket, object, versionID, drives)
 	h.queue(s.heal, bucket, object, versionID)
+}
+
+// rememberMissed stores, durably, that drives missed a write (nothing for
+// none), within missedWriteTimeout.
+func (s *Set) rememberMissed(ctx context.Context, bucket, object, versionID string, drives []int) {
+	if s.missed == nil || len(drives) == 0 {
+		return
+	}
+	began := time.Now()
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), missedWriteTimeout)
+	// The log reports its own failures, once.
+	_ = s.missed.RememberMissed(mctx, MissedWrite{Bucket: bucket, Object: object, VersionID: versionID, Drives: drives})
+	cancel()
+	traceStepOf(ctx, "missed-write log", began)
 }
 
 // KnownDown reports which drives of the set say, without a call, that they

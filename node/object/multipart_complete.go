@@ -249,9 +249,20 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 	wctx := context.WithoutCancel(ctx)
 	c.version.ModTime = st.modTime
 	targets := make([]bool, n)
+	var partial []int // drives that commit without the shard of some part
 	for pos := range n {
 		targets[pos] = c.holds[pos] != nil
+		if targets[pos] && countTrue(c.holds[pos]) < len(c.parts) {
+			partial = append(partial, pos)
+		}
 	}
+	// Such a drive's record will name a part whose shard it lacks, which
+	// nothing but a read of that shard or a deep scan would notice: it is
+	// remembered before the commit, not only after it, so that a writer
+	// killed in between still leaves it to be healed (its log is replayed
+	// when it is back). A commit that then fails leaves an entry whose heal
+	// finds nothing to do.
+	s.rememberMissed(wctx, bucket, object, c.version.VersionID, partial)
 	// As a PUT commits: at the write quorum plus a grace, the drives still
 	// at it noted for healing (a drive of a node going away must not hold
 	// the answer for its whole timeout).
