@@ -640,44 +640,46 @@ func countRaces(path string) int {
 // LogLines returns the last n lines of node i's log that contain substr
 // (such as the servers' "slow request" lines).
 func (c *Cluster) LogLines(i int, substr string, n int) []string {
-	f, err := os.Open(c.nodes[i].logPath)
+	lines, err := lastLines(c.nodes[i].logPath, n, 0, func(l string) bool { return strings.Contains(l, substr) })
 	if err != nil {
-		return []string{fmt.Sprintf("(cannot read %s: %v)", c.nodes[i].logPath, err)}
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), substr) {
-			lines = append(lines, sc.Text())
-			if len(lines) > n {
-				lines = lines[1:]
-			}
-		}
+		return []string{err.Error()}
 	}
 	return lines
 }
 
 // tail returns the last n lines of the file at path.
 func tail(path string, n int) string {
+	// The end of a log is what matters; read at most its last 64 KiB.
+	lines, err := lastLines(path, n, 64<<10, nil)
+	if err != nil {
+		return err.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lastLines returns the last n lines of the file at path that keep
+// accepts (every line if nil), reading only its last within bytes if
+// within is positive.
+func lastLines(path string, n int, within int64, keep func(string) bool) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+		return nil, fmt.Errorf("(cannot read %s: %v)", path, err)
 	}
 	defer f.Close()
-	// The end of a log is what matters; read at most its last 64 KiB.
-	if st, err := f.Stat(); err == nil && st.Size() > 64<<10 {
-		_, _ = f.Seek(-64<<10, io.SeekEnd)
+	if st, err := f.Stat(); err == nil && within > 0 && st.Size() > within {
+		_, _ = f.Seek(-within, io.SeekEnd)
 	}
 	var lines []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
+		if keep != nil && !keep(sc.Text()) {
+			continue
+		}
 		lines = append(lines, sc.Text())
 		if len(lines) > n {
 			lines = lines[1:]
 		}
 	}
-	return strings.Join(lines, "\n")
+	return lines, nil
 }

@@ -189,7 +189,7 @@ type handler func(s *Server, w http.ResponseWriter, r *http.Request, rq *request
 // ServeHTTP serves one S3 request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rw := &responseWriter{ResponseWriter: w}
+	rw := &responseWriter{ResponseWriter: w, start: start}
 	in := &countingReader{r: r.Body}
 	// The object layer notes its slow steps in the request's trace.
 	trace := object.NewTrace(start)
@@ -203,7 +203,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = in
 	}
 	rq := &request{id: s.nextID(), api: "Unknown"}
-	rw.start = start
 	h := rw.Header()
 	h.Set("X-Amz-Request-Id", rq.id)
 	h.Set("Server", "gridstore")
