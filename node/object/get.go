@@ -342,8 +342,8 @@ func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, 
 			written += k2
 		}
 		// An inline object's shards are in the records: those of the
-		// drives its metadata read did not need are read now, when the
-		// others' shards fell short.
+		// drives its metadata read did not need, or did not wait for, are
+		// read now, when the others' shards fell short.
 		if err != nil && fi.DataDir == "" && errors.Is(err, ErrReadQuorum) && ctx.Err() == nil && s.askTheRest(ctx, bucket, object, d, note) {
 			var k2 int64
 			k2, err = s.decodePart(ctx, w, bucket, object, d, coder, note, nil, stalled, pp.part, pp.offset+k, pp.length-k, written, nil)
@@ -356,14 +356,20 @@ func (s *Set) decodeTo(ctx context.Context, w io.Writer, bucket, object string, 
 	return written, nil
 }
 
-// askTheRest reads the latest version of the object on the drives the
-// metadata read that made d did not ask (errNotNeeded), adds those that
-// agree with its choice to d (which shares its slices with its copies), and
-// notes the others for healing. It reports whether any was added.
+// askTheRest reads the latest version of the object on the drives whose
+// record the metadata read that made d did not get: those it did not ask
+// (errNotNeeded) and those it stopped waiting for once the others had
+// settled the version (errDriveTimeout). A drive that was merely late for
+// that read may well hold a good record, and with corrupt shards elsewhere
+// its shard can be the one the decode lacks; only a drive known down is
+// not worth the call. It adds those that agree with d's choice to d (which
+// shares its slices with its copies), and notes the others for healing. It
+// reports whether any was added.
 func (s *Set) askTheRest(ctx context.Context, bucket, object string, d decision, note *healNote) bool {
 	rest := make([]bool, len(s.drives))
 	for pos, a := range d.answers {
-		rest[pos] = errors.Is(a.err, errNotNeeded)
+		drive := s.drives[pos]
+		rest[pos] = drive != nil && errors.Is(a.err, errDriveTimeout) && !storage.KnownDown(drive)
 	}
 	if countTrue(rest) == 0 {
 		return false
