@@ -15,14 +15,21 @@ func Create(name string, opts Options) (*Writer, error) {
 }
 
 // OpenFile opens name with os.OpenFile's flag and perm and returns a Writer
-// that owns the file: Close fdatasyncs it (unless opts.NoSync) and closes
-// it. With opts.DirectIO full buffers are written with O_DIRECT where the
-// file system allows it.
+// that owns the file; see NewFile.
 func OpenFile(name string, flag int, perm os.FileMode, opts Options) (*Writer, error) {
 	f, err := os.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, fmt.Errorf("doublebuf: %w", err)
 	}
+	return NewFile(f, opts), nil
+}
+
+// NewFile returns a Writer that owns f, a file open for writing at its
+// start or end: Close fdatasyncs it (unless opts.NoSync) and closes it.
+// With opts.DirectIO full buffers are written with O_DIRECT where the file
+// system allows it. It is for callers that open their files themselves,
+// with flags or calls of their own.
+func NewFile(f *os.File, opts Options) *Writer {
 	fd := &fileDest{f: f}
 	if opts.DirectIO {
 		// O_DIRECT is switched on after the open rather than passed to it:
@@ -37,7 +44,7 @@ func OpenFile(name string, flag int, perm os.FileMode, opts Options) (*Writer, e
 	}
 	w := New(fd, opts)
 	w.file = fd
-	return w, nil
+	return w
 }
 
 // fileDest writes buffers to a file, with O_DIRECT while it lasts.

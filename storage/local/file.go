@@ -133,28 +133,18 @@ func dirRel(volume, path string) (string, error) {
 // createShard opens a shard file for writing. A shard larger than one
 // buffer gets its space reserved first.
 func (d *Drive) createShard(name string, size int64) (*doublebuf.Writer, error) {
-	if size < int64(doublebuf.DefaultBufferSize) {
-		counters.opens.Add(1)
-		return doublebuf.Create(name, d.writeOpts)
-	}
 	f, err := openFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	err = preallocate(f, size)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		// No O_TRUNC now: it would give the reserved blocks back.
-		var w *doublebuf.Writer
-		counters.opens.Add(1)
-		if w, err = doublebuf.OpenFile(name, os.O_WRONLY, 0, d.writeOpts); err == nil {
-			return w, nil
+	if size >= int64(doublebuf.DefaultBufferSize) {
+		if err := preallocate(f, size); err != nil {
+			_ = f.Close()
+			_ = removeFile(name)
+			return nil, err
 		}
 	}
-	_ = removeFile(name)
-	return nil, err
+	return doublebuf.NewFile(f, d.writeOpts), nil
 }
 
 // closeShard closes a shard file's writer, which fdatasyncs the file
