@@ -715,3 +715,42 @@ func TestDirectRefusedAtOpen(t *testing.T) {
 	}
 	t.Logf("Close reported: %v", err)
 }
+
+// TestNewFileShortSkipsDirect: a file announced shorter than one buffer is
+// written buffered from the start (its only write would clear O_DIRECT
+// again); one of unknown size, or of a buffer or more, gets O_DIRECT where
+// the file system takes it.
+func TestNewFileShortSkipsDirect(t *testing.T) {
+	const size = 4 * Alignment
+	dir := t.TempDir()
+	for i, tc := range []struct {
+		size       int64
+		wantDirect bool
+	}{{size - 1, false}, {0, false}, {size, true}, {3*size + 7, true}, {-1, true}} {
+		path := filepath.Join(dir, fmt.Sprintf("part.%d", i))
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.wantDirect && setDirect(f, true) != nil {
+			f.Close()
+			t.Skip("the test directory's file system refuses O_DIRECT")
+		}
+		if err := setDirect(f, false); err != nil {
+			t.Fatal(err)
+		}
+		w := NewFile(f, tc.size, Options{BufferSize: size, DirectIO: true})
+		if got := w.DirectIO(); got != tc.wantDirect {
+			t.Errorf("size %d: DirectIO %v, want %v", tc.size, got, tc.wantDirect)
+		}
+		n := max(tc.size, 5)
+		data := randomBytes(uint64(i), int(n))
+		mustWrite(t, w, data)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("size %d: file differs from what was written (%v)", tc.size, err)
+		}
+	}
+}

@@ -21,17 +21,20 @@ func OpenFile(name string, flag int, perm os.FileMode, opts Options) (*Writer, e
 	if err != nil {
 		return nil, fmt.Errorf("doublebuf: %w", err)
 	}
-	return NewFile(f, opts), nil
+	return NewFile(f, -1, opts), nil
 }
 
 // NewFile returns a Writer that owns f, a file open for writing at its
 // start or end: Close fdatasyncs it (unless opts.NoSync) and closes it.
 // With opts.DirectIO full buffers are written with O_DIRECT where the file
 // system allows it. It is for callers that open their files themselves,
-// with flags or calls of their own.
-func NewFile(f *os.File, opts Options) *Writer {
+// with flags or calls of their own. size is the number of bytes the file
+// will get, if known (else -1): one shorter than a buffer is written
+// buffered from the start, sparing the two fcntls that would set O_DIRECT
+// and the two that would clear it again before its only write.
+func NewFile(f *os.File, size int64, opts Options) *Writer {
 	fd := &fileDest{f: f}
-	if opts.DirectIO {
+	if opts.DirectIO && (size < 0 || size >= int64(opts.bufferSize())) {
 		// O_DIRECT is switched on after the open rather than passed to it:
 		// a file system without direct I/O fails such an open with EINVAL
 		// only after O_CREAT has made the file, so a retry without it

@@ -144,7 +144,7 @@ func (d *Drive) createShard(name string, size int64) (*doublebuf.Writer, error) 
 			return nil, err
 		}
 	}
-	return doublebuf.NewFile(f, d.writeOpts), nil
+	return doublebuf.NewFile(f, size, d.writeOpts), nil
 }
 
 // closeShard closes a shard file's writer, which fdatasyncs the file

@@ -117,13 +117,18 @@ func encodeRecord(meta *storage.ObjectMeta) ([]byte, error) {
 // without one starts empty. A corrupt record is replaced by a new one (the
 // versions it held are lost on this drive, as they already were, and come
 // back by healing); one of an unknown format is left alone.
+//
+// A missing record is not told from a missing volume here, as readRecord
+// would with a stat of the volume: every caller goes on to commit, whose
+// directories cannot be made in a missing volume and which reports
+// ErrVolumeNotFound then. That spares a new key's write a call per drive.
 func (d *Drive) loadForUpdate(volume, key string) (*storage.ObjectMeta, error) {
-	raw, err := d.readRecord(volume, key)
-	if errors.Is(err, storage.ErrFileNotFound) {
+	raw, err := readMetaFile(filepath.Join(d.objectDir(volume, key), recordName))
+	if isNotFound(err) || errors.Is(err, storage.ErrFileNotFound) {
 		return &storage.ObjectMeta{}, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, d.fileError("read metadata of", volume, key, err)
 	}
 	meta, err := storage.DecodeObjectMeta(raw)
 	if errors.Is(err, storage.ErrFileCorrupt) {
