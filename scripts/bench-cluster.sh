@@ -19,8 +19,10 @@
 #   BENCH_FLAGS      more flags for every `gridstore bench` (e.g. --unsigned-payload)
 #   GO               the go command for `make build`
 # Every row: a fresh bucket, the objects a GET needs put first (not
-# measured), everything removed afterwards. RSS of every node is sampled
-# once a second while the suite runs.
+# measured). Nothing is deleted until the suite is over: the drives are
+# removed at the end, and a run waits up to a minute after a removal
+# before it measures (scripts/wipe.sh says why). RSS of every node is
+# sampled once a second while the suite runs.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,12 +70,18 @@ make -s build GO="${GO:-go}" >&2
 
 # A cluster left by an earlier run that was killed would hold the ports.
 scripts/cluster.sh stop >/dev/null 2>&1 || true
-rm -rf "$CLUSTER_DIR"
+# shellcheck source=scripts/wipe.sh
+. scripts/wipe.sh
+wipe "$CLUSTER_DIR"
+settle "$CLUSTER_DIR"
 mkdir -p "$CLUSTER_DIR/results"
 sampler=
 cleanup() {
 	if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null || true; fi
 	scripts/cluster.sh stop >&2 || true
+	# The objects of every row, gigabytes of them; the results and logs stay.
+	rm -rf "$CLUSTER_DIR"/node*/
+	date +%s >"$CLUSTER_DIR.wiped"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -117,7 +125,7 @@ row() {
 	echo "row$row_no" >"$CLUSTER_DIR/row"
 	say "$label: $op $size, $clients clients, $DURATION"
 	local args=(bench --endpoint "$eps" --op "$op" --size "$size" --clients "$clients" --duration "$DURATION"
-		--verify 10% --quiet --csv "$csv" --series-csv "$CLUSTER_DIR/results/row$row_no-series.csv")
+		--verify 10% --quiet --keep --csv "$csv" --series-csv "$CLUSTER_DIR/results/row$row_no-series.csv")
 	if ((objects > 0)); then args+=(--objects "$objects"); fi
 	if ! "$BIN" "${args[@]}" "${extra[@]}" >"$CLUSTER_DIR/results/row$row_no.txt" 2>&1; then
 		say "$label failed: $(tail -n 5 "$CLUSTER_DIR/results/row$row_no.txt")"

@@ -13,7 +13,8 @@
 #
 # A GET, stat or delete run puts 32 objects first (not measured); objects
 # are kept (--keep), not deleted afterwards, so that their removal is not
-# counted; the cluster's folders are wiped at the next run.
+# counted; the cluster's folders are wiped at the next run, which then
+# waits up to a minute for the file system to be ready (scripts/wipe.sh).
 #
 # Environment: BENCH_DIR (default ./tmp/bench-cpu), BENCH_BASE_PORT (default
 # 9300; its gossip on that port + 10000).
@@ -34,8 +35,11 @@ export GRIDSTORE_BIN=$bin
 export GRIDSTORE_ROOT_USER=${GRIDSTORE_ROOT_USER:-gridstore}
 export GRIDSTORE_ROOT_PASSWORD=${GRIDSTORE_ROOT_PASSWORD:-gridstore-dev-password}
 
+# shellcheck source=scripts/wipe.sh
+. scripts/wipe.sh
 scripts/cluster.sh stop >/dev/null 2>&1 || true
-rm -rf "$CLUSTER_DIR"
+wipe "$CLUSTER_DIR"
+settle "$CLUSTER_DIR"
 trap 'scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT
 scripts/cluster.sh start 4 >/dev/null
 
