@@ -297,9 +297,7 @@ func TestPausedPeerDefaultConfig(t *testing.T) {
 		reqErr <- err
 	}()
 	waitFor(t, 10*time.Second, "the request to be in flight", func() bool { return a.m.Stats()[0].InFlight > 0 })
-	for _, c := range rec.of(1) {
-		c.pause()
-	}
+	rec.pause(t, 1)
 	paused := time.Now()
 	err := recvWithin(t, reqErr, DefaultConfig().PeerTimeout+5*time.Second, "the call to a paused peer to fail")
 	if !isDisconnected(err) || !strings.Contains(err.Error(), "silent") {
