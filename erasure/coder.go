@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/gridstore/gridstore/internal/iobuf"
 	"github.com/klauspost/reedsolomon"
 )
 
@@ -207,20 +208,29 @@ type blockBuffer struct {
 	rel int64
 }
 
+// getBlock takes a block buffer; its backing array, one block's shards
+// with parity (2 MiB at 1 MiB blocks and half parity), comes from outside
+// the Go heap (package iobuf) and goes back with putBlock.
 func (c *Coder) getBlock() *blockBuffer {
-	if b, ok := c.blocks.Get().(*blockBuffer); ok {
-		return b
+	b, ok := c.blocks.Get().(*blockBuffer)
+	if !ok {
+		total := c.TotalShards()
+		b = &blockBuffer{
+			shards:  make([][]byte, total),
+			present: make([]bool, total),
+			asked:   make([]bool, total),
+		}
 	}
-	total := c.TotalShards()
-	return &blockBuffer{
-		backing: make([]byte, int64(total)*c.shardSize),
-		shards:  make([][]byte, total),
-		present: make([]bool, total),
-		asked:   make([]bool, total),
-	}
+	b.backing = iobuf.Get(c.TotalShards() * int(c.shardSize))
+	return b
 }
 
+// putBlock returns b's backing array, and keeps the rest of b (a few small
+// slices) in the pool.
 func (c *Coder) putBlock(b *blockBuffer) {
+	iobuf.Put(b.backing)
+	b.backing = nil
+	clear(b.shards)
 	c.blocks.Put(b)
 }
 

@@ -11,10 +11,12 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/gridstore/gridstore/internal/iobuf"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(iobuf.CheckedExit))
 }
 
 var testKey = bytes.Repeat([]byte{0x5a}, BitrotKeySize)

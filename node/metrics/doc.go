@@ -64,6 +64,12 @@
 //	heal_scanner_owned{set}                1 if this node scans the set
 //	heal_scanner_last_pass_timestamp_seconds{set}   end of the last full pass
 //
+// The process's I/O buffers outside the Go heap (internal/iobuf):
+//
+//	io_buffer_bytes{state}                 in_use by requests, idle kept for reuse
+//	io_buffer_maps_total                   buffers mapped because none was idle
+//	io_buffer_bad_returns_total            a buffer returned twice: a bug if not 0
+//
 // The Go runtime and process collectors are registered too (go_*, process_*).
 //
 // # Cost

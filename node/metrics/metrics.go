@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gridstore/gridstore/grid"
+	"github.com/gridstore/gridstore/internal/iobuf"
 	"github.com/gridstore/gridstore/node/admin"
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/healqueue"
@@ -118,6 +119,22 @@ func New(src Sources) *Metrics {
 	m.reg.MustRegister(
 		m.requests, m.duration, m.received, m.sent, m.quorumErrs, m.refused,
 		newPullCollector(src),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "io_buffer_bytes", ConstLabels: prometheus.Labels{"state": "in_use"},
+			Help: "Bytes of the data path's I/O buffers (outside the Go heap, internal/iobuf), by state: in_use by requests, idle kept for reuse.",
+		}, func() float64 { return float64(iobuf.ReadStats().InUse) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "io_buffer_bytes", ConstLabels: prometheus.Labels{"state": "idle"},
+			Help: "Bytes of the data path's I/O buffers (outside the Go heap, internal/iobuf), by state: in_use by requests, idle kept for reuse.",
+		}, func() float64 { return float64(iobuf.ReadStats().Idle) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "io_buffer_maps_total",
+			Help: "I/O buffers mapped because none of their size was idle.",
+		}, func() float64 { return float64(iobuf.ReadStats().Maps) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "io_buffer_bad_returns_total",
+			Help: "Returns of an I/O buffer that was not out (returned twice): a bug wherever it is not 0.",
+		}, func() float64 { return float64(iobuf.ReadStats().BadPuts) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

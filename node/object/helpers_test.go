@@ -17,12 +17,13 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
 
+	"github.com/gridstore/gridstore/internal/iobuf"
 	"github.com/gridstore/gridstore/storage"
 	"github.com/gridstore/gridstore/storage/local"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(iobuf.CheckedExit))
 }
 
 var testKey = []byte("gridstore object test bitrot key")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gridstore/gridstore/erasure"
+	"github.com/gridstore/gridstore/internal/iobuf"
 	"github.com/gridstore/gridstore/storage"
 )
 
@@ -31,14 +32,13 @@ import (
 // waits for the goroutine at most prefetchCloseWait: a fetch stuck in a call
 // that ignores its cancellation (a hung system call, a read from a paused
 // node) must not hold the GET. Such a goroutine is left to end on its own,
-// and then returns its chunks to the pool and closes the stream.
+// and then returns its chunks (package iobuf) and closes the stream.
 type prefetchReader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	drive  storage.Drive
 	src    *erasure.BitrotReader
-	pool   *sync.Pool // chunk buffers of chunkSize bytes
-	chunk  int
+	chunk  int // bytes of a chunk buffer, from iobuf
 
 	timeout time.Duration
 	timer   *time.Timer
@@ -71,7 +71,7 @@ func (r *prefetchReader) Interrupt() {
 }
 
 type fetched struct {
-	buf *[]byte
+	buf []byte // from iobuf, returned by whoever drops it
 	n   int
 	err error
 }
@@ -108,7 +108,6 @@ func (s *Set) newPrefetchReaderFrom(ctx context.Context, d storage.Drive, volume
 	depth := s.prefetch
 	r := &prefetchReader{
 		ctx: rctx, cancel: cancel, drive: d, src: src,
-		pool:       s.chunkPool(int(chunkSize)),
 		chunk:      int(chunkSize),
 		timeout:    s.shardTimeout,
 		results:    make(chan fetched, depth+1),
@@ -121,18 +120,6 @@ func (s *Set) newPrefetchReaderFrom(ctx context.Context, d storage.Drive, volume
 	return r, nil
 }
 
-// chunkPool returns the pool of chunk buffers of one size.
-func (s *Set) chunkPool(size int) *sync.Pool {
-	if p, ok := s.chunkPools.Load(size); ok {
-		return p.(*sync.Pool)
-	}
-	p, _ := s.chunkPools.LoadOrStore(size, &sync.Pool{New: func() any {
-		b := make([]byte, size)
-		return &b
-	}})
-	return p.(*sync.Pool)
-}
-
 // fetch runs in the goroutine: it reads one verified chunk per credit.
 func (r *prefetchReader) fetch() {
 	defer close(r.fetchDone)
@@ -142,19 +129,19 @@ func (r *prefetchReader) fetch() {
 		case <-r.ctx.Done():
 			return
 		}
-		buf := r.pool.Get().(*[]byte)
+		buf := iobuf.Get(r.chunk)
 		// A buffer of a whole chunk makes the bitrot reader verify straight
 		// into it and return exactly one chunk.
-		n, err := r.src.Read((*buf)[:r.chunk])
+		n, err := r.src.Read(buf)
 		if err != nil {
-			r.pool.Put(buf)
+			iobuf.Put(buf)
 			buf, n = nil, 0
 		}
 		select {
 		case r.results <- fetched{buf: buf, n: n, err: err}:
 		case <-r.ctx.Done():
 			if buf != nil {
-				r.pool.Put(buf)
+				iobuf.Put(buf)
 			}
 			return
 		}
@@ -227,7 +214,7 @@ func (r *prefetchReader) releaseCur() {
 	if r.cur.buf == nil {
 		return
 	}
-	r.pool.Put(r.cur.buf)
+	iobuf.Put(r.cur.buf)
 	r.cur = fetched{}
 	r.credits <- struct{}{} // never blocks: credits + chunks held = depth+1
 }
@@ -250,7 +237,7 @@ func (r *prefetchReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	n := copy(p, (*r.cur.buf)[r.off:r.cur.n])
+	n := copy(p, r.cur.buf[r.off:r.cur.n])
 	r.off += n
 	return n, nil
 }
@@ -297,7 +284,7 @@ const prefetchCloseWait = 250 * time.Millisecond
 func (r *prefetchReader) Close() error {
 	r.cancel()
 	if r.cur.buf != nil {
-		r.pool.Put(r.cur.buf)
+		iobuf.Put(r.cur.buf)
 		r.cur = fetched{}
 	}
 	if r.timer != nil {
@@ -324,14 +311,14 @@ func (r *prefetchReader) Close() error {
 	return nil
 }
 
-// release returns the fetched chunks nobody took to the pool and closes
+// release returns the fetched chunks nobody took and closes
 // the stream, once the fetch goroutine has returned.
 func (r *prefetchReader) release() error {
 	for {
 		select {
 		case f := <-r.results:
 			if f.buf != nil {
-				r.pool.Put(f.buf)
+				iobuf.Put(f.buf)
 			}
 			continue
 		default:

@@ -107,8 +107,7 @@ type Set struct {
 	readTurn  atomic.Uint32  // where the next metadata read starts (askLater)
 	writeTurn atomic.Uint32  // where the next write's version read starts
 
-	coders     sync.Map // coderKey -> *erasure.Coder
-	chunkPools sync.Map // chunk size (int) -> *sync.Pool of *[]byte
+	coders sync.Map // coderKey -> *erasure.Coder
 }
 
 type coderKey struct {

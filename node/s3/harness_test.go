@@ -13,13 +13,14 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gridstore/gridstore/internal/iobuf"
 	"github.com/gridstore/gridstore/node/object"
 	"github.com/gridstore/gridstore/node/object/objecttest"
 	"github.com/gridstore/gridstore/node/s3/sigv4"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(iobuf.CheckedExit))
 }
 
 // Test credentials.

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"unsafe"
+
+	"github.com/gridstore/gridstore/internal/iobuf"
 )
 
 const (
@@ -86,9 +87,9 @@ type Writer struct {
 	size   int
 	noSync bool
 
-	bufs  [2]*[]byte // backing memory, kept to return to the pool
-	cur   []byte     // the buffer being filled; len is the filled part
-	spare []byte     // the idle buffer; nil while it is being flushed or not yet allocated
+	bufs  [2][]byte // backing memory from iobuf, kept to return it
+	cur   []byte    // the buffer being filled; len is the filled part
+	spare []byte    // the idle buffer; nil while it is being flushed or not yet allocated
 
 	started  bool
 	inFlight bool
@@ -119,7 +120,7 @@ func New(dst Destination, opts Options) *Writer {
 	size := opts.bufferSize()
 	w := &Writer{dst: dst, size: size, noSync: opts.NoSync}
 	w.bufs[0] = getBuffer(size)
-	w.cur = (*w.bufs[0])[:0]
+	w.cur = w.bufs[0][:0]
 	return w
 }
 
@@ -292,7 +293,7 @@ func (w *Writer) submitCurrent() {
 	}
 	if w.spare == nil {
 		w.bufs[1] = getBuffer(w.size)
-		w.spare = (*w.bufs[1])[:0]
+		w.spare = w.bufs[1][:0]
 	}
 	w.submit <- flushJob{buf: w.cur, off: w.submitted}
 	w.submitted += int64(len(w.cur))
@@ -364,38 +365,12 @@ func (w *Writer) release() {
 	w.cur, w.spare = nil, nil
 }
 
-// defaultBuffers recycles DefaultBufferSize buffers: a node opens a shard
-// file per drive per PUT, and allocating (and zeroing) 2 MiB each time shows
-// up in GC pressure. Other sizes are rare and simply allocated.
-var defaultBuffers sync.Pool
+// getBuffer takes a buffer of size bytes, aligned for O_DIRECT, from
+// outside the Go heap: a node opens a shard file per drive per PUT, and
+// 2 MiB of heap each time would set the collector's goal (package iobuf).
+func getBuffer(size int) []byte { return iobuf.Get(size) }
 
-func getBuffer(size int) *[]byte {
-	if size == DefaultBufferSize {
-		if b, ok := defaultBuffers.Get().(*[]byte); ok {
-			return b
-		}
-	}
-	b := alignedBuffer(size)
-	return &b
-}
-
-func putBuffer(b *[]byte) {
-	if len(*b) == DefaultBufferSize {
-		defaultBuffers.Put(b)
-	}
-}
-
-// alignedBuffer allocates size bytes starting on an Alignment boundary. Go
-// gives no alignment guarantee for byte slices, so it over-allocates and
-// slices from the first boundary.
-func alignedBuffer(size int) []byte {
-	raw := make([]byte, size+Alignment)
-	skip := 0
-	if rem := int(uintptr(unsafe.Pointer(unsafe.SliceData(raw))) & (Alignment - 1)); rem != 0 {
-		skip = Alignment - rem
-	}
-	return raw[skip : skip+size : skip+size]
-}
+func putBuffer(b []byte) { iobuf.Put(b) }
 
 // isAligned reports whether p may be written with O_DIRECT as it is.
 func isAligned(p []byte) bool {

@@ -14,10 +14,12 @@ import (
 	"testing/iotest"
 
 	"go.uber.org/goleak"
+
+	"github.com/gridstore/gridstore/internal/iobuf"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(iobuf.CheckedExit))
 }
 
 // memDest records what a Writer sends and checks the Destination contract:
@@ -561,8 +563,8 @@ func TestBufferSizeOption(t *testing.T) {
 	}
 	for _, size := range []int{Alignment, 3 * Alignment, DefaultBufferSize} {
 		for range 4 {
-			if b := getBuffer(size); !isAligned(*b) || len(*b) != size {
-				t.Fatalf("buffer of %d: len %d aligned=%v", size, len(*b), isAligned(*b))
+			if b := getBuffer(size); !isAligned(b) || len(b) != size {
+				t.Fatalf("buffer of %d: len %d aligned=%v", size, len(b), isAligned(b))
 			} else {
 				putBuffer(b)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
 
+	"github.com/gridstore/gridstore/internal/iobuf"
 	"github.com/gridstore/gridstore/storage"
 	"github.com/gridstore/gridstore/storage/drivetest"
 	"github.com/gridstore/gridstore/storage/faultdrive"
@@ -23,7 +24,7 @@ import (
 
 // Every test ends with its hangs released and its goroutines gone: a
 // goroutine left in the drive is a leak goleak reports.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.Cleanup(iobuf.CheckedExit)) }
 
 // newLocal returns a fresh local drive in a temporary directory, closed
 // when t ends.

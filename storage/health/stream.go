@@ -5,8 +5,9 @@ import (
 	"errors"
 	"io"
 	"os"
-	"sync"
 	"time"
+
+	"github.com/gridstore/gridstore/internal/iobuf"
 )
 
 // streamBufSize is the size of a stream's buffer, the most one Read of the
@@ -20,20 +21,16 @@ var (
 	errInvalidCount = errors.New("health: the drive's stream returned an invalid byte count")
 )
 
-// streamBufs holds the streams' buffers, shared by every drive.
-var streamBufs = sync.Pool{New: func() any {
-	b := make([]byte, streamBufSize)
-	return &b
-}}
-
-func (d *Drive) getBuf() *[]byte {
+// getBuf takes a stream buffer from outside the Go heap (package iobuf);
+// putBuf returns it. buffers counts those the drive's streams hold.
+func (d *Drive) getBuf() []byte {
 	d.buffers.Add(1)
-	return streamBufs.Get().(*[]byte)
+	return iobuf.Get(streamBufSize)
 }
 
-func (d *Drive) putBuf(b *[]byte) {
+func (d *Drive) putBuf(b []byte) {
 	d.buffers.Add(-1)
-	streamBufs.Put(b)
+	iobuf.Put(b)
 }
 
 // fileRanger is the local drive's zero-copy hook, which storage/remote's
@@ -88,10 +85,10 @@ type stream struct {
 	rc     io.ReadCloser
 	res    chan readAnswer // of the Read in flight; buffered
 
-	buf     *[]byte // from the drive's pool, taken at the first Read
-	r, w    int     // (*buf)[r:w] is read from the drive, not yet by the caller
-	err     error   // sticky: the wrapped stream's error (io.EOF) or why the stream broke
-	touched bool    // a Read has been made
+	buf     []byte // from getBuf, taken at the first Read
+	r, w    int    // (*buf)[r:w] is read from the drive, not yet by the caller
+	err     error  // sticky: the wrapped stream's error (io.EOF) or why the stream broke
+	touched bool   // a Read has been made
 	closed  bool
 	// abandoned: a Read was given up on. Its goroutine owns rc and buf
 	// from then on, and closes and returns them when the wrapped Read
@@ -108,7 +105,7 @@ func (s *stream) Read(p []byte) (int, error) {
 		s.fill()
 	}
 	if s.r < s.w {
-		n := copy(p, (*s.buf)[s.r:s.w])
+		n := copy(p, s.buf[s.r:s.w])
 		s.r += n
 		return n, nil
 	}
@@ -132,7 +129,7 @@ func (s *stream) fill() {
 	c := d.newCall(op, bound)
 	buf := s.buf
 	go func() {
-		n, err := s.rc.Read(*buf)
+		n, err := s.rc.Read(buf)
 		if c.finish() {
 			s.res <- readAnswer{n, err}
 			return
@@ -177,7 +174,7 @@ func (s *stream) fill() {
 
 func (s *stream) answer(a readAnswer) {
 	s.d.answered()
-	if a.n < 0 || a.n > len(*s.buf) {
+	if a.n < 0 || a.n > len(s.buf) {
 		a.n, a.err = 0, errInvalidCount // a broken Reader: never trust the count
 	}
 	s.r, s.w, s.err = 0, a.n, a.err

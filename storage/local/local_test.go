@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
 
+	"github.com/gridstore/gridstore/internal/iobuf"
 	"github.com/gridstore/gridstore/storage"
 	"github.com/gridstore/gridstore/storage/drivetest"
 )
@@ -16,7 +17,7 @@ func TestMain(m *testing.M) {
 		// A crash test's child process (crash_test.go), not a test run.
 		os.Exit(runCrashChild(scenario, os.Getenv(crashPointEnv), os.Getenv(crashDirEnv), os.Getenv(crashSyncEnv) == "true"))
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(iobuf.CheckedExit))
 }
 
 // testSpec returns the format of a one-drive deployment with the suite's

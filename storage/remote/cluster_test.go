@@ -15,13 +15,14 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/gridstore/gridstore/grid"
+	"github.com/gridstore/gridstore/internal/iobuf"
 	"github.com/gridstore/gridstore/storage"
 	"github.com/gridstore/gridstore/storage/drivetest"
 	"github.com/gridstore/gridstore/storage/local"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(iobuf.CheckedExit))
 }
 
 var testSecret = []byte("remote-drive-tests-cluster-secret")

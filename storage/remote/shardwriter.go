@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"sync"
 
+	"github.com/gridstore/gridstore/internal/iobuf"
 	"github.com/gridstore/gridstore/storage"
 	"github.com/gridstore/gridstore/storage/ringbuf"
 )
@@ -20,39 +20,21 @@ const ShardBufferSize = ringbuf.DefaultSize
 // shard files that small or smaller.
 const MinShardBufferSize = 64 << 10
 
-// ringPools recycle ShardWriters' buffers, one pool per size class (powers
-// of two from MinShardBufferSize to ShardBufferSize): one buffer per shard
-// of every upload would otherwise be garbage each time.
-var ringPools = func() (pools []*sync.Pool) {
-	for size := MinShardBufferSize; size <= ShardBufferSize; size *= 2 {
-		pools = append(pools, &sync.Pool{New: func() any {
-			b := make([]byte, size)
-			return &b
-		}})
-	}
-	return pools
-}()
-
 // ShardBufferFor returns the size of the ring buffer a ShardWriter takes
-// for a shard file of size bytes (-1: unknown): what a caller budgeting
-// memory reserves per shard.
+// for a shard file of size bytes (-1: unknown), what a caller budgeting
+// memory reserves per shard: the smallest power of two from
+// MinShardBufferSize that holds the whole file, so that Write never waits
+// on a small file, up to ShardBufferSize. A small PUT then takes a few KiB
+// per shard rather than 2 MiB.
 func ShardBufferFor(size int64) int64 {
-	return int64(MinShardBufferSize) << ringClass(size)
-}
-
-// ringClass returns the index in ringPools of the ring for a shard file of
-// size bytes (-1: unknown): the smallest that holds the whole file, so
-// that Write never waits on a small file, up to ShardBufferSize. A small
-// PUT then takes a few KiB per shard rather than 2 MiB.
-func ringClass(size int64) int {
 	if size < 0 || size > ShardBufferSize {
-		return len(ringPools) - 1
+		return ShardBufferSize
 	}
-	class := 0
-	for int64(MinShardBufferSize)<<class < size {
-		class++
+	ring := int64(MinShardBufferSize)
+	for ring < size {
+		ring *= 2
 	}
-	return class
+	return ring
 }
 
 // errWriterClosed is returned by Write after Close.
@@ -70,8 +52,7 @@ var errWriterClosed = errors.New("remote: write to a closed shard writer")
 type ShardWriter struct {
 	w      *ringbuf.Writer
 	r      *ringbuf.Reader
-	buf    *[]byte
-	class  int // of buf, in ringPools
+	buf    []byte // from iobuf, returned once CreateFile is over
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error // CreateFile's result, set before done is closed
@@ -83,11 +64,10 @@ type ShardWriter struct {
 // sizes the ring buffer. The caller must Close it (or CloseWithError to
 // abort).
 func NewShardWriter(ctx context.Context, d storage.Drive, volume, path string, size int64) *ShardWriter {
-	class := ringClass(size)
-	buf := ringPools[class].Get().(*[]byte)
-	r, w := ringbuf.NewBuffer(*buf)
+	buf := iobuf.Get(int(ShardBufferFor(size)))
+	r, w := ringbuf.NewBuffer(buf)
 	ctx, cancel := context.WithCancel(ctx)
-	sw := &ShardWriter{w: w, r: r, buf: buf, class: class, cancel: cancel, done: make(chan struct{})}
+	sw := &ShardWriter{w: w, r: r, buf: buf, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		err := d.CreateFile(ctx, volume, path, size, r)
 		// Writes from now on fail with CreateFile's error (a success that
@@ -163,7 +143,7 @@ func (sw *ShardWriter) finish(abort error) error {
 	sw.cancel()
 	// Both ends are closed and CreateFile has returned: nothing can touch
 	// the buffer any more.
-	ringPools[sw.class].Put(sw.buf)
+	iobuf.Put(sw.buf)
 	sw.buf = nil
 	return sw.err
 }
