@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/gridstore/gridstore/internal/gcfloor"
 	"github.com/gridstore/gridstore/node"
 	"github.com/gridstore/gridstore/node/logging"
 )
@@ -57,6 +58,10 @@ Without arguments the endpoints are read from ` + envEndpoints + ` (space separa
 The root credentials come from ` + envRootUser + ` and ` + envRootPassword + ` (or the flags;
 a password on the command line is visible to other users of the machine). Every
 flag has an environment variable, named in its description.`
+
+// gcHeapFloor is how much the server's heap may grow between two
+// collections, at least (internal/gcfloor).
+const gcHeapFloor = 32 << 20
 
 func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
@@ -153,6 +158,12 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		defer stop()
 	}
 
+	if os.Getenv("GOGC") == "" {
+		// The large buffers live outside the heap (internal/iobuf): without
+		// a floor the collector would run every few MB of small requests'
+		// garbage.
+		defer gcfloor.Start(gcHeapFloor).Stop()
+	}
 	n, err := node.Start(ctx, cfg)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
