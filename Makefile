@@ -42,8 +42,14 @@ run: build ## build, then run one node on ./data/data{1...4} (EC 2+2) at 127.0.0
 grid-demo: build ## run the grid demo (3 grid nodes in one process on 127.0.0.1:9100-9102)
 	./$(BIN) grid-demo $(DEMOFLAGS)
 
-test: ## run every test with the race detector
+# Under the race detector internal/iobuf hands out heap memory; the packages
+# that take its buffers run once more without it, on the mapped memory a
+# server uses.
+IOBUF_PKGS = ./internal/iobuf/ ./erasure/ ./storage/doublebuf/ ./storage/health/ ./storage/local/ ./storage/remote/ ./node/object/
+
+test: ## run every test with the race detector, then the buffer users without it
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 10m $(IOBUF_PKGS)
 
 chaos: ## fault scenarios on real 4-process clusters (node/clusterproc, GRIDSTORE_CHAOS=1): about 8 minutes
 	GRIDSTORE_CHAOS=1 $(GO) test -race -count=1 -timeout 15m -v -run . ./node/clusterproc/...

@@ -8,8 +8,9 @@
 // half of it garbage, and keeps that goal for the small requests after. The
 // buffers here do not count toward that goal: the heap stays the size of the
 // node's real objects, and resident memory is the buffers in use plus those
-// used in the last few seconds. A buffer idle for longer than IdleTime is
-// unmapped, so a node's memory falls back once a burst is over.
+// used in the last few seconds. A buffer idle for longer than IdleTime gives
+// its memory back to the system (it stays mapped, and is faulted in again
+// when reused), so a node's memory falls back once a burst is over.
 //
 // The price is manual ownership: every buffer from Get goes back with Put
 // exactly once, by whoever holds it last, and nobody touches it after. A

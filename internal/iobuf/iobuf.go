@@ -19,18 +19,26 @@ const MinSize = 64 << 10
 // O_DIRECT on any file system here.
 const Alignment = 4096
 
-// IdleTime is how long a returned buffer waits for reuse before it is
-// unmapped. Under steady load the most recently returned buffers are taken
-// first, so only those a burst needed and the load since has not are let go.
+// IdleTime is how long a returned buffer waits for reuse before its memory
+// is given back to the system. Under steady load the most recently
+// returned buffers are taken first, so only those a burst needed and the
+// load since has not are let go.
 const IdleTime = 5 * time.Second
+
+// idleTime is IdleTime but in the stress test of the release; read under
+// pool.mu.
+var idleTime = IdleTime
 
 const minShift = 16 // log2(MinSize)
 
-// slot is one buffer this package owns.
+// slot is one buffer this package owns. A buffer whose memory was given
+// back stays mapped (released): reused, it is faulted in again; a stray
+// access after its Put, a bug, reads zeros rather than crash the process.
 type slot struct {
 	mem       []byte // the whole buffer, cap = its class size
 	mapped    bool   // by mapBuffer, not from the heap
 	inUse     bool
+	released  bool // idle, its memory given back
 	idleSince time.Time
 }
 
@@ -39,8 +47,10 @@ type slot struct {
 var pool struct {
 	mu    sync.Mutex
 	slots map[uintptr]*slot
-	free  [48 - minShift][]*slot // per class, most recently returned last
-	trim  *time.Timer            // armed while some buffer is idle
+	// free holds each class's idle buffers, released ones first, then in
+	// the order of return: Get takes the last, the most recently used.
+	free  [48 - minShift][]*slot
+	trim  *time.Timer // armed while some idle buffer is resident
 	stats Stats
 }
 
@@ -48,10 +58,11 @@ var pool struct {
 type Stats struct {
 	InUse     int64 // bytes of the buffers handed out and not yet returned
 	InUseBufs int64 // how many those are
-	Idle      int64 // bytes of returned buffers kept for reuse
+	Idle      int64 // bytes of returned buffers kept resident for reuse
+	Released  int64 // bytes of idle buffers whose memory was given back
 	Gets      int64 // buffers handed out since start
 	Maps      int64 // of those, new ones the pool had no idle buffer for
-	Unmapped  int64 // buffers let go after IdleTime
+	Releases  int64 // times an idle buffer's memory was given back
 	// BadPuts counts Puts of a buffer that was not out: returned twice, or
 	// never from Get. It is a bug where it is not 0.
 	BadPuts int64
@@ -83,7 +94,12 @@ func Get(size int) []byte {
 		pool.free[class][n-1] = nil
 		pool.free[class] = pool.free[class][:n-1]
 		s.inUse = true
-		pool.stats.Idle -= int64(cap(s.mem))
+		if s.released {
+			s.released = false
+			pool.stats.Released -= int64(cap(s.mem))
+		} else {
+			pool.stats.Idle -= int64(cap(s.mem))
+		}
 		pool.stats.InUse += int64(cap(s.mem))
 		pool.stats.InUseBufs++
 		pool.mu.Unlock()
@@ -138,37 +154,67 @@ func Put(b []byte) {
 	pool.stats.InUseBufs--
 	pool.stats.Idle += size
 	if pool.trim == nil {
-		pool.trim = time.AfterFunc(IdleTime, trimIdle)
+		pool.trim = time.AfterFunc(idleTime, trimIdle)
 	}
 }
 
-// trimIdle unmaps the buffers idle for IdleTime, and runs again while any
-// buffer is idle.
+// trimIdle gives back the memory of the buffers idle for IdleTime, and
+// runs again while an idle buffer is resident.
 func trimIdle() {
 	now := time.Now()
 	var release []*slot
 	pool.mu.Lock()
-	next := time.Duration(-1)
 	for class, list := range pool.free {
-		// The list is in the order of return, so those idle longest lead.
-		cut := 0
-		for cut < len(list) && now.Sub(list[cut].idleSince) >= IdleTime {
-			s := list[cut]
-			delete(pool.slots, addr(s.mem))
+		// Released buffers lead, then the others in the order of return:
+		// those idle longest come first.
+		keep := list[:0]
+		for i, s := range list {
+			if s.released {
+				keep = append(keep, s)
+				continue
+			}
+			if now.Sub(s.idleSince) < idleTime {
+				keep = append(keep, list[i:]...)
+				break
+			}
+			// Out of the list while its memory goes, so that no Get takes
+			// it meanwhile.
 			release = append(release, s)
 			pool.stats.Idle -= int64(cap(s.mem))
-			pool.stats.Unmapped++
-			cut++
 		}
-		if cut > 0 {
-			rest := copy(list, list[cut:])
-			clear(list[rest:])
-			pool.free[class] = list[:rest]
+		clear(list[len(keep):])
+		pool.free[class] = keep
+	}
+	pool.mu.Unlock()
+
+	given := make([]bool, len(release))
+	for i, s := range release {
+		given[i] = s.mapped && releaseBuffer(s.mem)
+	}
+
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	for i, s := range release {
+		if !given[i] {
+			// Heap memory, or memory the system would not take back:
+			// forgotten, for the collector.
+			delete(pool.slots, addr(s.mem))
+			continue
 		}
-		if len(pool.free[class]) > 0 {
-			wait := IdleTime - now.Sub(pool.free[class][0].idleSince)
-			if next < 0 || wait < next {
-				next = wait
+		s.released = true
+		pool.stats.Released += int64(cap(s.mem))
+		pool.stats.Releases++
+		class := classOf(cap(s.mem))
+		pool.free[class] = append([]*slot{s}, pool.free[class]...)
+	}
+	next := time.Duration(-1)
+	for _, list := range pool.free {
+		for _, s := range list {
+			if !s.released {
+				if wait := idleTime - now.Sub(s.idleSince); next < 0 || wait < next {
+					next = wait
+				}
+				break
 			}
 		}
 	}
@@ -178,12 +224,6 @@ func trimIdle() {
 		pool.trim.Reset(max(next, 100*time.Millisecond))
 	} else {
 		pool.trim = nil
-	}
-	pool.mu.Unlock()
-	for _, s := range release {
-		if s.mapped {
-			unmapBuffer(s.mem)
-		}
 	}
 }
 

@@ -81,12 +81,12 @@ func TestBadPutsAreRefused(t *testing.T) {
 	}
 }
 
-// TestIdleBuffersAreUnmapped runs on the real IdleTime.
-func TestIdleBuffersAreUnmapped(t *testing.T) {
+// TestIdleBuffersAreReleased runs on the real IdleTime.
+func TestIdleBuffersAreReleased(t *testing.T) {
 	bufs := make([][]byte, 4)
 	for i := range bufs {
 		bufs[i] = Get(2 << 20)
-		bufs[i][0] = 1
+		bufs[i][0], bufs[i][len(bufs[i])-1] = 1, 1
 	}
 	start := ReadStats()
 	for _, b := range bufs {
@@ -95,23 +95,37 @@ func TestIdleBuffersAreUnmapped(t *testing.T) {
 	if s := ReadStats(); s.Idle < 8<<20 {
 		t.Fatalf("idle %d bytes after returning 8 MiB", s.Idle)
 	}
+	waitIdle(t, 0)
+	// Mapped buffers are kept, their memory given back; heap ones (under
+	// the race detector) are forgotten.
+	if s := ReadStats(); s.Releases-start.Releases < 4 && !raceEnabled {
+		t.Fatalf("released %d buffers, want 4 at least", s.Releases-start.Releases)
+	}
+	// The memory a Get hands out now is fresh: what was written is gone.
+	for i := range bufs {
+		bufs[i] = Get(2 << 20)
+		if bufs[i][0] != 0 || bufs[i][len(bufs[i])-1] != 0 {
+			t.Fatal("a released buffer still holds its old bytes")
+		}
+	}
+	// Returned again behind buffers released before: released in turn.
+	Put(bufs[0])
+	Put(bufs[1])
+	waitIdle(t, 0)
+	for _, b := range bufs[2:] {
+		Put(b)
+	}
+	waitIdle(t, 0)
+}
+
+func waitIdle(t *testing.T, want int64) {
+	t.Helper()
 	deadline := time.Now().Add(IdleTime + 3*time.Second)
-	for ReadStats().Idle != 0 {
+	for ReadStats().Idle != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("still idle after %v: %+v", IdleTime+3*time.Second, ReadStats())
+			t.Fatalf("idle bytes not %d after %v: %+v", want, IdleTime+3*time.Second, ReadStats())
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-	if s := ReadStats(); s.Unmapped-start.Unmapped < 4 {
-		t.Fatalf("unmapped %d buffers, want 4", s.Unmapped-start.Unmapped)
-	}
-	// A Get now maps afresh, and the memory is usable.
-	maps := ReadStats().Maps
-	b := Get(2 << 20)
-	b[len(b)-1] = 1
-	Put(b)
-	if ReadStats().Maps != maps+1 {
-		t.Fatal("Get after the trim did not map a new buffer")
 	}
 }
 
@@ -143,4 +157,57 @@ func BenchmarkGetPut(b *testing.B) {
 	for b.Loop() {
 		Put(Get(1 << 20))
 	}
+}
+
+// TestReleaseNeverTouchesABufferInUse releases idle buffers every few
+// milliseconds while goroutines take, fill, check and return them: a
+// release that reached a buffer handed out again would zero its bytes.
+func TestReleaseNeverTouchesABufferInUse(t *testing.T) {
+	setIdleTime(time.Millisecond)
+	defer setIdleTime(IdleTime)
+	stop := time.Now().Add(500 * time.Millisecond)
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(stop); i++ {
+				b := Get(MinSize << (i % 3))
+				for j := 0; j < len(b); j += 4096 {
+					b[j] = byte(g + 1)
+				}
+				time.Sleep(time.Duration(i%3) * time.Millisecond)
+				for j := 0; j < len(b); j += 4096 {
+					if b[j] != byte(g+1) {
+						t.Errorf("byte %d of a buffer in use changed to %d", j, b[j])
+						Put(b)
+						return
+					}
+				}
+				Put(b)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for time.Now().Before(stop) {
+			trimIdle()
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	if s := ReadStats(); s.InUse != 0 {
+		t.Fatalf("after the load: %+v", s)
+	}
+	if !raceEnabled && ReadStats().Releases == 0 {
+		t.Fatal("no buffer was released: the test did not test anything")
+	}
+}
+
+// setIdleTime changes idleTime, which the pool reads under its lock.
+func setIdleTime(d time.Duration) {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	idleTime = d
 }

@@ -10,8 +10,8 @@ func mapBuffer(size int) ([]byte, error) {
 	return syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 }
 
-func unmapBuffer(mem []byte) {
-	// Munmap fails only for a range that is not a mapping, which mapBuffer
-	// made and nobody else unmaps.
-	_ = syscall.Munmap(mem[:cap(mem)])
+// releaseBuffer gives a mapped buffer's memory back to the system and keeps
+// the mapping: the pages read as zeros until written again.
+func releaseBuffer(mem []byte) bool {
+	return syscall.Madvise(mem[:cap(mem)], syscall.MADV_DONTNEED) == nil
 }
