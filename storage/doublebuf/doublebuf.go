@@ -372,6 +372,10 @@ func getBuffer(size int) []byte { return iobuf.Get(size) }
 
 func putBuffer(b []byte) { iobuf.Put(b) }
 
+// iobuf's buffers must be aligned at least as O_DIRECT needs: this fails to
+// compile otherwise.
+var _ [iobuf.Alignment - Alignment]struct{}
+
 // isAligned reports whether p may be written with O_DIRECT as it is.
 func isAligned(p []byte) bool {
 	return len(p)%Alignment == 0 &&
