@@ -59,6 +59,9 @@ const (
 	// idle after the scenario, than it held idle before it.
 	maxGoroutineGrowth = 150
 	maxFDGrowth        = 40
+	// buffersBackWait bounds how long, once idle, a node may still hold
+	// I/O buffers (a scan or heal finishing).
+	buffersBackWait = 15 * time.Second
 )
 
 func skipUnlessChaos(t *testing.T) {
@@ -212,6 +215,28 @@ func (s *scenario) checkAfter() {
 		if st.FDs-base.FDs > maxFDGrowth {
 			t.Errorf("node %d holds %d file descriptors idle after the scenario, %d before (bound: %d more)", i, st.FDs, base.FDs, maxFDGrowth)
 		}
+		checkBuffersBack(t, s.c, i, st)
+	}
+}
+
+// checkBuffersBack fails the test if node i of c returned an I/O buffer
+// twice, or still holds some once idle (st: its stats then): every buffer
+// a request, a heal or a stream cut by the faults took must be back. A
+// scan or heal may be running, so holding some is allowed for a while.
+func checkBuffersBack(t testing.TB, c *Cluster, i int, st ProcStats) {
+	t.Helper()
+	deadline := time.Now().Add(buffersBackWait)
+	for st.IOBufferInUse != 0 && time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+		if next, err := c.Stats(i); err == nil {
+			st = next
+		}
+	}
+	if st.IOBufferBadReturns != 0 {
+		t.Errorf("node %d returned %d I/O buffers twice (gridstore_io_buffer_bad_returns_total)", i, st.IOBufferBadReturns)
+	}
+	if st.IOBufferInUse != 0 {
+		t.Errorf("node %d holds %d bytes of I/O buffers %v after the scenario went idle (gridstore_io_buffer_bytes{state=\"in_use\"}; -1: no answer)", i, st.IOBufferInUse, buffersBackWait)
 	}
 }
 

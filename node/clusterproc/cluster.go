@@ -503,13 +503,17 @@ func (c *Cluster) Crashes() []Crash {
 	return append([]Crash(nil), c.crashes...)
 }
 
-// ProcStats is what the kernel says about a node's process, and the
-// goroutines its /metrics counts.
+// ProcStats is what the kernel says about a node's process, and what its
+// /metrics says of its goroutines and I/O buffers (-1 each when /metrics
+// did not answer).
 type ProcStats struct {
 	RSS        int64 // resident memory, bytes
 	FDs        int   // open file descriptors
 	Threads    int
-	Goroutines int // -1 when /metrics did not answer
+	Goroutines int
+	// IOBufferInUse is bytes of the data path's buffers held by requests
+	// (internal/iobuf); IOBufferBadReturns counts buffers returned twice.
+	IOBufferInUse, IOBufferBadReturns int64
 }
 
 // Stats reads node i's /proc entries (Linux).
@@ -545,33 +549,39 @@ func (c *Cluster) Stats(i int) (ProcStats, error) {
 		return s, fmt.Errorf("node %d fds: %w", i, err)
 	}
 	s.FDs = len(fds)
-	s.Goroutines = c.goroutines(i)
+	m := c.scrape(i, "go_goroutines", `gridstore_io_buffer_bytes{state="in_use"}`, "gridstore_io_buffer_bad_returns_total")
+	s.Goroutines, s.IOBufferInUse, s.IOBufferBadReturns = int(m[0]), m[1], m[2]
 	return s, nil
 }
 
-// goroutines reads go_goroutines from node i's /metrics; -1 if it cannot.
-func (c *Cluster) goroutines(i int) int {
+// scrape reads the named samples (name and labels as the exposition
+// writes them) from node i's /metrics, -1 for each it cannot.
+func (c *Cluster) scrape(i int, names ...string) []int64 {
+	vals := make([]int64, len(names))
+	for k := range vals {
+		vals[k] = -1
+	}
 	client := http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get(c.Endpoint(i) + "/metrics")
 	if err != nil {
-		return -1
+		return vals
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return -1
+		return vals
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
-			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return -1
+		for k, name := range names {
+			if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+				if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					vals[k] = int64(n)
+				}
 			}
-			return int(n)
 		}
 	}
-	return -1
+	return vals
 }
 
 // killAll continues and kills every running process and waits for them.

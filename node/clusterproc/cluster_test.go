@@ -66,7 +66,7 @@ func TestClusterLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.RSS <= 0 || st.FDs <= 0 || st.Threads <= 0 {
+	if st.RSS <= 0 || st.FDs <= 0 || st.Threads <= 0 || st.Goroutines <= 0 || st.IOBufferInUse < 0 || st.IOBufferBadReturns != 0 {
 		t.Errorf("stats of node 2: %+v", st)
 	}
 

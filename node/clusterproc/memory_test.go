@@ -86,6 +86,11 @@ func TestLargeObjectMemory(t *testing.T) {
 		if large[i] > bound {
 			t.Errorf("node %d: RSS reached %d MiB, over the documented bound of %d MiB", i, large[i]>>20, bound>>20)
 		}
+		if st, err := c.Stats(i); err != nil {
+			t.Errorf("node %d: %v", i, err)
+		} else {
+			checkBuffersBack(t, c, i, st)
+		}
 	}
 }
 
