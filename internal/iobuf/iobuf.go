@@ -36,7 +36,7 @@ const minShift = 16 // log2(MinSize)
 // access after its Put, a bug, reads zeros rather than crash the process.
 type slot struct {
 	mem       []byte // the whole buffer, cap = its class size
-	mapped    bool   // by mapBuffer, not from the heap
+	mapped    bool   // by mapBuffer; false for the heap fallback of a failed mapping
 	inUse     bool
 	released  bool // idle, its memory given back
 	idleSince time.Time
