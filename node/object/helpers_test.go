@@ -76,6 +76,10 @@ func newSetWith(t testing.TB, n int, opts local.Options, tweak func(*Config)) *t
 		ts.drives = append(ts.drives, fd)
 		drives[i] = fd
 	}
+	// Before the drives close: a write acknowledged without a hung drive
+	// leaves that drive's call behind until its timeout, which may outlast
+	// the test (and then goleak's look at the package's goroutines).
+	t.Cleanup(func() { ts.waitFaultsOver(t) })
 	cfg := Config{
 		Drives:        drives,
 		BitrotKey:     testKey,
@@ -109,6 +113,22 @@ func shortTimeouts(c *Config) {
 	c.DriveTimeout = time.Second
 	c.ShardTimeout = time.Second
 	c.ProbeTimeout = 700 * time.Millisecond
+}
+
+// waitFaultsOver releases the drives' stuck calls and waits, at most 10 s,
+// for every call a fault holds to return.
+func (ts *testSet) waitFaultsOver(t testing.TB) {
+	deadline := time.Now().Add(10 * time.Second)
+	for i, d := range ts.drives {
+		d.unstick()
+		for d.blocked.Load() > 0 {
+			if time.Now().After(deadline) {
+				t.Logf("drive %d: %d calls still held by a fault at the end of the test", i, d.blocked.Load())
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
 
 func (ts *testSet) put(t testing.TB, key string, data []byte) ObjectInfo {
@@ -336,6 +356,8 @@ type faultyDrive struct {
 	// readVersions and readMetas count the ReadVersion and ReadMetadata
 	// calls that reached it.
 	readVersions, readMetas atomic.Int64
+	// blocked counts the calls held by a fault (hang, stall, late, stuck).
+	blocked atomic.Int64
 }
 
 // stuckUntil returns the channel faultStuck calls wait on.
@@ -395,7 +417,13 @@ func (f *faultyDrive) faultOf(op string) fault {
 
 // enter applies a call fault; corruption is the caller's to apply.
 func (f *faultyDrive) enter(ctx context.Context, op string) error {
-	switch f.faultOf(op) {
+	fl := f.faultOf(op)
+	switch fl {
+	case faultHang, faultStallOnce, faultStuck, faultLate:
+		f.blocked.Add(1)
+		defer f.blocked.Add(-1)
+	}
+	switch fl {
 	case faultOffline:
 		return fmt.Errorf("%s: %w (injected)", op, storage.ErrDriveOffline)
 	case faultError:
