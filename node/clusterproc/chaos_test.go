@@ -178,8 +178,11 @@ func (s *scenario) run(fault func() []phase, verifyVia int) {
 func (s *scenario) checkAfter() {
 	t := s.t
 	_, short := WaitRedundant(s.c.AllDriveDirs(), s.w.Config().Bucket, s.w.History().Keys(), maxRedundancyWait-time.Since(s.whole))
-	for _, key := range slices.Sorted(maps.Keys(short)) {
+	for i, key := range slices.Sorted(maps.Keys(short)) {
 		t.Errorf("%s after the cluster was whole again, %q is not held in full: %s", time.Since(s.whole).Round(time.Second), key, short[key])
+		if i < 3 {
+			s.explainShort(key)
+		}
 	}
 	if s.repaired != nil {
 		for {
@@ -533,6 +536,21 @@ func TestChaosCorruptShards(t *testing.T) {
 		time.Sleep(5 * time.Second)
 		return []phase{{"shards corrupted", from, time.Now()}}
 	}, 0)
+}
+
+// explainShort logs what is known of a key left short of redundancy: its
+// writes as the clients saw them, each drive's record and files, and what
+// the nodes' logs say of it.
+func (s *scenario) explainShort(key string) {
+	t := s.t
+	bucket := s.w.Config().Bucket
+	t.Logf("%q, writes:\n%s", key, s.w.History().Describe(key))
+	t.Logf("%q, on the drives:\n%s", key, DescribeCopies(s.c.AllDriveDirs(), bucket, key))
+	for i := range s.c.Nodes() {
+		if lines := s.c.LogLinesAbout(i, key, 20); len(lines) > 0 {
+			t.Logf("%q, in node %d's log:\n%s", key, i, strings.Join(lines, "\n"))
+		}
+	}
 }
 
 // corruption is a file corruptShards changed: the SHA-256 of what it left

@@ -131,6 +131,16 @@ func TestClusterLifecycle(t *testing.T) {
 	if short := Unredundant(c.AllDriveDirs(), w.Config().Bucket, w.History().Keys()); len(short) != 1 || short[held] == "" {
 		t.Errorf("with %s removed from one drive, the redundancy check found %v", held, short)
 	}
+	// What a failure says of such a key: the drive without it, the
+	// others' versions and files, and the writes the clients made.
+	desc := DescribeCopies(c.AllDriveDirs(), w.Config().Bucket, held)
+	if lines := strings.Split(strings.TrimSpace(desc), "\n"); len(lines) != len(c.AllDriveDirs()) ||
+		!strings.Contains(lines[2], "no such file or directory") || !strings.Contains(lines[0], " data dir ") && !strings.Contains(lines[0], " inline ") {
+		t.Errorf("copies of %s described as:\n%s", held, desc)
+	}
+	if h := w.History().Describe(held); !strings.Contains(h, " acked") {
+		t.Errorf("writes of %s described as %q", held, h)
+	}
 	if cr := c.Crashes(); len(cr) > 0 {
 		t.Errorf("crashes: %v", cr)
 	}

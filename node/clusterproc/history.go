@@ -47,6 +47,7 @@ type keyHistory struct {
 type Write struct {
 	ID      uint64
 	Key     string
+	Via     int      // the node the client sent it to
 	Deleted bool     // a DELETE; Sum and Size are zero
 	Sum     [32]byte // SHA-256 of the content of a PUT
 	Size    int64
@@ -74,7 +75,7 @@ func (w *Write) String() string {
 	if w.done() {
 		end = w.End.Format("15:04:05.000")
 	}
-	return fmt.Sprintf("#%d %s [%s .. %s] %s", w.ID, what, w.Start.Format("15:04:05.000"), end, state)
+	return fmt.Sprintf("#%d %s via node %d [%s .. %s] %s", w.ID, what, w.Via, w.Start.Format("15:04:05.000"), end, state)
 }
 
 // initialWrite stands for "absent before the workload": acknowledged, ended
@@ -87,14 +88,14 @@ func NewHistory() *History {
 }
 
 // BeginPut records the start of a PUT of content with the given SHA-256
-// and size; call End with its outcome.
-func (h *History) BeginPut(key string, sum [32]byte, size int64) *Write {
-	return h.begin(&Write{Key: key, Sum: sum, Size: size})
+// and size, sent to node via; call End with its outcome.
+func (h *History) BeginPut(key string, sum [32]byte, size int64, via int) *Write {
+	return h.begin(&Write{Key: key, Sum: sum, Size: size, Via: via})
 }
 
-// BeginDelete records the start of a DELETE of key.
-func (h *History) BeginDelete(key string) *Write {
-	return h.begin(&Write{Key: key, Deleted: true})
+// BeginDelete records the start of a DELETE of key sent to node via.
+func (h *History) BeginDelete(key string, via int) *Write {
+	return h.begin(&Write{Key: key, Deleted: true, Via: via})
 }
 
 func (h *History) begin(w *Write) *Write {
@@ -267,6 +268,19 @@ func superseded(w *Write, writes []*Write, gs time.Time) bool {
 		}
 	}
 	return false
+}
+
+// Describe lists the writes of key, oldest first, one a line, for a
+// failure message.
+func (h *History) Describe(key string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var b strings.Builder
+	for _, w := range h.writesOf(key)[1:] {
+		b.WriteString(w.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // Keys returns every key written, sorted.

@@ -15,14 +15,14 @@ func at(n int) time.Time { return base.Add(time.Duration(n) * time.Millisecond) 
 // put adds a PUT of content to h that ran from start to end (end < 0: still
 // in flight) with the given outcome.
 func put(h *History, key string, content string, start, end int, acked bool) *Write {
-	w := h.BeginPut(key, ObservedContent([]byte(content)).Sum, int64(len(content)))
+	w := h.BeginPut(key, ObservedContent([]byte(content)).Sum, int64(len(content)), 0)
 	w.Start = at(start)
 	finish(w, end, acked)
 	return w
 }
 
 func del(h *History, key string, start, end int, acked bool) *Write {
-	w := h.BeginDelete(key)
+	w := h.BeginDelete(key, 0)
 	w.Start = at(start)
 	finish(w, end, acked)
 	return w

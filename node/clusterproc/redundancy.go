@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gridstore/gridstore/storage"
@@ -132,4 +134,94 @@ func WaitRedundant(roots []string, bucket string, keys []string, timeout time.Du
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// DescribeCopies says, drive by drive, what roots hold of key: every
+// version of its record, newest first (ID, modification time, data dir,
+// parts), with the shard files each data dir holds, and the entries of
+// the object's folder that no version names. It is for failure messages
+// about redundancy: a drive's record naming a shard it lacks says little
+// without the versions around it.
+func DescribeCopies(roots []string, bucket, key string) string {
+	var b strings.Builder
+	for i, root := range roots {
+		fmt.Fprintf(&b, "drive %d: %s\n", i, describeCopy(root, bucket, key))
+	}
+	return b.String()
+}
+
+func describeCopy(root, bucket, key string) string {
+	dir := local.ObjectDir(root, bucket, key)
+	entries, derr := os.ReadDir(dir)
+	raw, err := os.ReadFile(local.RecordFile(root, bucket, key))
+	if err != nil {
+		return fmt.Sprintf("record: %v; folder: %s", err, names(entries, derr))
+	}
+	m, err := storage.DecodeObjectMeta(raw)
+	if err != nil {
+		return fmt.Sprintf("record: %v; folder: %s", err, names(entries, derr))
+	}
+	named := map[string]bool{filepath.Base(local.RecordFile(root, bucket, key)): true}
+	var vs []string
+	for _, v := range m.Versions {
+		s := fmt.Sprintf("%.8s %s", v.VersionID, v.ModTime.UTC().Format("15:04:05.000000"))
+		switch {
+		case v.Deleted:
+			s += " delete marker"
+		case v.DataDir == "":
+			s += fmt.Sprintf(" inline %d B", v.Size)
+		default:
+			dd := local.DataDirFile(root, bucket, key, v.DataDir)
+			named[filepath.Base(dd)] = true
+			var parts []string
+			for _, p := range v.Parts {
+				parts = append(parts, strconv.Itoa(p.Number))
+			}
+			files, ferr := os.ReadDir(dd)
+			s += fmt.Sprintf(" data dir %.8s parts [%s] holds %s", v.DataDir, strings.Join(parts, " "), names(files, ferr))
+		}
+		vs = append(vs, s)
+	}
+	var other []os.DirEntry
+	for _, e := range entries {
+		if !named[e.Name()] {
+			other = append(other, e)
+		}
+	}
+	out := strings.Join(vs, "; ")
+	if len(other) > 0 {
+		out += "; also " + names(other, nil)
+	}
+	return out
+}
+
+// names lists directory entries, or says why they could not be read.
+func names(entries []os.DirEntry, err error) string {
+	if err != nil {
+		return fmt.Sprintf("(%v)", err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return "[" + strings.Join(out, " ") + "]"
+}
+
+// LogLinesAbout returns the last max lines of node i's log that mention
+// what (an object key, say), for a failure message.
+func (c *Cluster) LogLinesAbout(i int, what string, max int) []string {
+	raw, err := os.ReadFile(c.LogPath(i))
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for line := range strings.Lines(string(raw)) {
+		if strings.Contains(line, what) {
+			out = append(out, strings.TrimRight(line, "\n"))
+		}
+	}
+	if len(out) > max {
+		out = out[len(out)-max:]
+	}
+	return out
 }

@@ -402,7 +402,7 @@ func (w *Workload) do(ctx context.Context, cs *clientState, op Op, node int) {
 		// a reused one would be overwritten under it.
 		data := make([]byte, n)
 		fill(cs.rng, data)
-		rec := w.hist.BeginPut(key, sha256.Sum256(data), int64(n))
+		rec := w.hist.BeginPut(key, sha256.Sum256(data), int64(n), node)
 		start = rec.Start
 		_, err = mc.PutObject(rctx, w.cfg.Bucket, key, bytes.NewReader(data), int64(n), minio.PutObjectOptions{DisableMultipart: true})
 		w.hist.End(rec, err)
@@ -421,7 +421,7 @@ func (w *Workload) do(ctx context.Context, cs *clientState, op Op, node int) {
 		w.mu.Unlock()
 		return
 	case OpDelete:
-		rec := w.hist.BeginDelete(key)
+		rec := w.hist.BeginDelete(key, node)
 		start = rec.Start
 		err = mc.RemoveObject(rctx, w.cfg.Bucket, key, minio.RemoveObjectOptions{})
 		w.hist.End(rec, err)
@@ -481,7 +481,7 @@ func (w *Workload) multipart(ctx context.Context, cs *clientState, node int, key
 	}
 	data := make([]byte, total)
 	fill(cs.rng, data)
-	rec := w.hist.BeginPut(key, sha256.Sum256(data), int64(total))
+	rec := w.hist.BeginPut(key, sha256.Sum256(data), int64(total), node)
 	// request runs one request of the upload as a sample.
 	request := func(f func() error) error {
 		start := time.Now()

@@ -66,6 +66,9 @@ type Healer struct {
 	walkSets map[int]bool
 
 	pacer pacer
+	// tries counts the failed heals of each entry still waiting; only
+	// the run goroutine uses it.
+	tries map[uint64]int
 
 	passes, walks, healed, failed, walkHealed, skipped atomic.Uint64
 }
@@ -86,7 +89,7 @@ func StartHealer(cfg HealerConfig) (*Healer, error) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
-	h := &Healer{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), walkSets: map[int]bool{}}
+	h := &Healer{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), walkSets: map[int]bool{}, tries: map[uint64]int{}}
 	if h.log == nil {
 		h.log = zap.NewNop()
 	}
@@ -141,6 +144,10 @@ func (h *Healer) Stats() HealerStats {
 // healer may take a moment to serve its drives.
 const firstRetry = time.Second
 
+// warnAfterTries is the failed heals of one entry after which it is
+// logged as a warning.
+const warnAfterTries = 3
+
 func (h *Healer) run() {
 	retry := firstRetry
 	t := time.NewTimer(h.cfg.Interval)
@@ -185,13 +192,22 @@ func (h *Healer) pass() (unhealed bool) {
 		case ok:
 			h.cfg.Log.Done(e.ID)
 			h.healed.Add(1)
+			delete(h.tries, e.ID)
 		case h.ctx.Err() != nil:
 			return false
 		default:
 			unhealed = true
 			h.failed.Add(1)
-			h.log.Debug("missed write not healed yet", zap.String("bucket", e.Bucket), zap.String("object", e.Object),
-				zap.Ints("drives", e.Drives), zap.Error(err))
+			h.tries[e.ID]++
+			// A drive that is still coming back fails a try or two; an
+			// object that keeps failing is the operator's to know of,
+			// once.
+			level := zap.DebugLevel
+			if h.tries[e.ID] == warnAfterTries {
+				level = zap.WarnLevel
+			}
+			h.log.Log(level, "missed write not healed yet", zap.String("bucket", e.Bucket), zap.String("object", e.Object),
+				zap.String("version", e.VersionID), zap.Ints("drives", e.Drives), zap.Int("tries", h.tries[e.ID]), zap.Error(err))
 		}
 	}
 	return unhealed

@@ -7,6 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // eventually waits for cond; a hang guard, not a timing check.
@@ -97,4 +100,44 @@ func TestHealerWalksIncompleteLog(t *testing.T) {
 	}
 	h.WalkSets([]int{3})
 	eventually(t, "the asked walk", func() bool { return walks.Load() == 2 })
+}
+
+// TestHealerWarnsOnceOfAnEntryThatKeepsFailing: the first failed heals of
+// an entry are debug noise (a drive coming back); the warnAfterTries-th is
+// a warning, once, naming the object and the error, however long it goes
+// on failing.
+func TestHealerWarnsOnceOfAnEntryThatKeepsFailing(t *testing.T) {
+	l := openLog(t, t.TempDir())
+	defer l.Close()
+	if err := l.RememberMissed(context.Background(), missed("stuck", 1)); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.DebugLevel)
+	var tries atomic.Int64
+	h, err := StartHealer(HealerConfig{
+		Log:      l,
+		Rate:     1000,
+		Interval: time.Millisecond, // a pass every retry
+		Logger:   zap.New(core),
+		Heal: func(context.Context, Entry) (bool, error) {
+			tries.Add(1)
+			return false, errors.New("verify: the drive says no")
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "tries past the warning", func() bool { return tries.Load() >= warnAfterTries+2 })
+	h.Close()
+	warns := logs.FilterLevelExact(zap.WarnLevel).FilterMessage("missed write not healed yet").All()
+	if len(warns) != 1 {
+		t.Fatalf("%d warnings over %d failed tries, want 1: %v", len(warns), tries.Load(), warns)
+	}
+	f := warns[0].ContextMap()
+	if f["object"] != "stuck" || f["error"] != "verify: the drive says no" || f["tries"] != int64(warnAfterTries) {
+		t.Fatalf("warning says %v", f)
+	}
+	if debug := logs.FilterLevelExact(zap.DebugLevel).FilterMessage("missed write not healed yet").Len(); debug < warnAfterTries {
+		t.Fatalf("%d debug lines for the other tries", debug)
+	}
 }
