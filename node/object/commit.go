@@ -2,6 +2,7 @@ package object
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -248,4 +249,78 @@ func (s *Set) precheck(ctx context.Context, bucket, object string, pre Precondit
 		return fmt.Errorf("%s/%s: %w", bucket, clip(object), err)
 	}
 	return nil
+}
+
+// withdrawal names a version a commit could not give its quorum, to be
+// taken back from the drives it was sent to (Set.withdraw).
+type withdrawal struct {
+	bucket, object, versionID string
+	// srcVolume and srcPath are the directory the commit publishes from
+	// (a PUT's staging directory, a Complete's upload; "" for an inline
+	// version, published from the record alone).
+	srcVolume, srcPath string
+}
+
+// withdraw deletes w's version from every drive marked in sent. It returns
+// the drives where the version may remain, to be healed.
+//
+// A drive whose commit did not answer in time, or whose answer was lost
+// (mayLand), may still carry it out: the call goes on there. Its source is
+// removed first, and only then the version: a commit that has not moved
+// the source into the object yet fails for want of it, and one that has
+// holds the drive's lock on the object until its record is in place,
+// which the DeleteVersion waits for. Deleting the version alone could run
+// before such a commit lands, and every heal queued for the drive with it,
+// finding the drive as it was, would leave the failed version there for
+// good, newest of the drive's versions. Where the commit answered, the
+// source goes after the version, best effort: what the commit left of it
+// (a Complete's part records). A drive whose commit failed for certain
+// keeps its source (a Complete sent again needs its parts).
+//
+// Within a grace: a drive still at it is reported as one where the
+// version may remain.
+func (s *Set) withdraw(ctx context.Context, w withdrawal, sent []bool, commitErrs []error) []bool {
+	late := make([]bool, len(s.drives))
+	for pos, err := range commitErrs {
+		late[pos] = sent[pos] && err != nil && mayLand(s.drives[pos], err)
+	}
+	src := func(ctx context.Context, d storage.Drive) error {
+		if w.srcPath == "" {
+			return nil
+		}
+		if err := d.Delete(ctx, w.srcVolume, w.srcPath, true); err != nil && !isNotFound(err) {
+			return err
+		}
+		return nil
+	}
+	_, errs := fanOutWrite(ctx, s.drivesWhere(sent), s.driveTimeout, 0, s.writeGrace(), nil,
+		func(ctx context.Context, pos int, d storage.Drive) (struct{}, error) {
+			if late[pos] {
+				if err := src(ctx, d); err != nil {
+					return struct{}{}, fmt.Errorf("fence a late commit: %w", err)
+				}
+			}
+			err := d.DeleteVersion(ctx, w.bucket, w.object, w.versionID)
+			if isNotFound(err) {
+				err = nil
+			}
+			if commitErrs[pos] == nil {
+				_ = src(ctx, d)
+			}
+			return struct{}{}, err
+		})
+	stale := make([]bool, len(errs))
+	for pos := range errs {
+		stale[pos] = sent[pos] && errs[pos] != nil
+	}
+	return stale
+}
+
+// mayLand reports whether a commit that failed with err may yet take
+// effect on its drive: it was still running when the writer stopped
+// waiting or its deadline passed, or the drive (its node) could not be
+// reached to answer.
+func mayLand(d storage.Drive, err error) bool {
+	return errors.Is(err, errDriveTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Canceled) || isOffline(d, err)
 }

@@ -332,6 +332,11 @@ const (
 	// faultLate blocks a RenameData until its context ends, then carries it
 	// out all the same: a commit whose caller gave up on it, landing late.
 	faultLate
+	// faultLater is faultLate whose commit runs only once unstick is
+	// called: one still running on a slow node after its writer gave up
+	// on it, and after the writer's rollback too. The call counts as
+	// blocked until it has run.
+	faultLater
 	// faultStuck blocks the call, ignoring its context, until unstick:
 	// a disk stuck in a system call.
 	faultStuck
@@ -358,6 +363,9 @@ type faultyDrive struct {
 	readVersions, readMetas atomic.Int64
 	// blocked counts the calls held by a fault (hang, stall, late, stuck).
 	blocked atomic.Int64
+	// landed counts the faultLate commits carried out after their caller
+	// gave up, landedOK those that succeeded.
+	landed, landedOK atomic.Int64
 }
 
 // stuckUntil returns the channel faultStuck calls wait on.
@@ -518,8 +526,26 @@ func (f *faultyDrive) ListDir(ctx context.Context, volume, dirPath string, count
 }
 
 func (f *faultyDrive) RenameData(ctx context.Context, srcVolume, srcPath string, fi storage.FileInfo, dstVolume, dstPath string) (storage.RenameDataResult, error) {
+	if f.faultOf("RenameData") == faultLater {
+		f.blocked.Add(1)
+		<-ctx.Done()
+		go func() {
+			defer f.blocked.Add(-1)
+			<-f.stuckUntil()
+			_, lerr := f.Drive.RenameData(context.WithoutCancel(ctx), srcVolume, srcPath, fi, dstVolume, dstPath)
+			f.landed.Add(1)
+			if lerr == nil {
+				f.landedOK.Add(1)
+			}
+		}()
+		return storage.RenameDataResult{}, fmt.Errorf("RenameData: %w: %w", errLate, ctx.Err())
+	}
 	if err := f.enter(ctx, "RenameData"); errors.Is(err, errLate) {
-		_, _ = f.Drive.RenameData(context.WithoutCancel(ctx), srcVolume, srcPath, fi, dstVolume, dstPath)
+		_, lerr := f.Drive.RenameData(context.WithoutCancel(ctx), srcVolume, srcPath, fi, dstVolume, dstPath)
+		f.landed.Add(1)
+		if lerr == nil {
+			f.landedOK.Add(1)
+		}
 		return storage.RenameDataResult{}, err
 	} else if err != nil {
 		return storage.RenameDataResult{}, err

@@ -288,7 +288,7 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 
 	note := newHealNote(n)
 	if committed < u.writeQuorum || short >= 0 {
-		copy(note.missing, c.rollback(wctx, errs))
+		copy(note.missing, c.rollback(wctx, targets, errs))
 		noteUnsettled(note, s.drivesWhere(targets), errs)
 		s.noteWrite(wctx, note, bucket, object, "")
 		if committed >= u.writeQuorum {
@@ -313,31 +313,15 @@ func (c *completeJob) fileInfo(pos int) storage.FileInfo {
 	return fi
 }
 
-// rollback deletes the new version from the drives that committed it,
-// with the data they moved into the object; their part records go too, as
-// their shards are gone from the upload. It returns the drives where the
-// version could not be deleted.
-func (c *completeJob) rollback(ctx context.Context, commitErrs []error) []bool {
-	s, u := c.s, c.u
-	done := make([]bool, len(s.drives))
-	for pos, err := range commitErrs {
-		done[pos] = err == nil
-	}
-	// Within a grace: a drive still at it is reported stale, and healed.
-	_, errs := fanOutWrite(ctx, s.drivesWhere(done), s.driveTimeout, 0, s.writeGrace(), nil,
-		func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
-			err := d.DeleteVersion(ctx, u.bucket, u.object, c.version.VersionID)
-			if isNotFound(err) {
-				err = nil
-			}
-			_ = d.Delete(ctx, storage.MultipartVolume, partsDir+"/"+u.base, true)
-			return struct{}{}, err
-		})
-	stale := make([]bool, len(errs))
-	for pos := range errs {
-		stale[pos] = done[pos] && errs[pos] != nil
-	}
-	return stale
+// rollback takes the new version back from the drives the commit was sent
+// to (Set.withdraw), with the data they moved into the object; their part
+// records go too, as their shards are gone from the upload. It returns the
+// drives where the version may remain.
+func (c *completeJob) rollback(ctx context.Context, sent []bool, commitErrs []error) []bool {
+	return c.s.withdraw(ctx, withdrawal{
+		bucket: c.u.bucket, object: c.u.object, versionID: c.version.VersionID,
+		srcVolume: storage.MultipartVolume, srcPath: partsDir + "/" + c.u.base,
+	}, sent, commitErrs)
 }
 
 // completedBy reports whether the upload has been completed into the

@@ -1066,3 +1066,71 @@ func TestCompleteWithPartHoldersOffline(t *testing.T) {
 	ts.complete(t, "k", id, completeList(p))
 	ts.mustGet(t, "k", data)
 }
+
+// TestFailedCompleteFencesALateCommit: a Complete fails below its quorum
+// while one drive's commit, which the writer gave up on, is still running
+// there (a slow node); that drive also lacks a part's shard. The heals the
+// failure queues run at once, as a node runs them, and find the drive as
+// it was. When the late commit then runs, it must not publish the failed
+// version: left there, newest on that drive and naming a shard it lacks,
+// nothing would ever look at it again (CI: TestChaosKilledDuringMultipart,
+// part.2 missing on a live drive 90 s after, twice).
+func TestFailedCompleteFencesALateCommit(t *testing.T) {
+	t.Parallel()
+	rec := &missedRecorder{}
+	ts := newMPSet(t, 8, 4, func(c *Config) { c.Missed = rec; c.DriveTimeout = time.Second })
+	ctx := context.Background()
+	old := randomBytes(9, 1000)
+	oldInfo := ts.put(t, "mp", old)
+	ts.heals.take()
+	id := ts.newUpload(t, "mp", PutOptions{})
+	p1 := ts.putPart(t, "mp", id, 1, randomBytes(1, testMinPart))
+	// Drives 0 and 1 (a node that was slow) miss part 2.
+	ts.drives[0].set(faultError, "CreateFile")
+	ts.drives[1].set(faultError, "CreateFile")
+	p2 := ts.putPart(t, "mp", id, 2, randomBytes(2, 1000))
+	ts.drives[0].clear()
+	ts.drives[1].clear()
+	ts.drives[0].set(faultLater, "RenameData")
+	ts.drives[6].set(faultError, "RenameData") // a node killed
+	ts.drives[7].set(faultError, "RenameData")
+	_, err := ts.CompleteMultipartUpload(ctx, testBucket, "mp", id, completeList(p1, p2), CompleteOptions{})
+	if !errors.Is(err, ErrWriteQuorum) {
+		t.Fatalf("complete: %v, want ErrWriteQuorum", err)
+	}
+	healAll := func() {
+		for _, r := range ts.heals.take() {
+			_, _ = ts.HealObject(ctx, testBucket, r.Object, HealOptions{Corrupt: r.Corrupt, Verify: r.Missing})
+		}
+		for _, w := range rec.take() {
+			_, _ = ts.HealObject(ctx, testBucket, w.Object, HealOptions{Verify: w.Drives})
+		}
+	}
+	healAll()
+	ts.drives[0].unstick()
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.drives[0].landed.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("drive 0's late commit did not run within 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if ts.drives[0].landedOK.Load() != 0 {
+		t.Errorf("drive 0's late commit published the failed version: %v", ts.versions(t, "mp")[0])
+	}
+	for _, d := range ts.drives {
+		d.clear()
+	}
+	healAll()
+	ts.onlyVersion(t, "mp", oldInfo.VersionID)
+	for i, d := range ts.local {
+		fi, err := d.ReadVersion(ctx, testBucket, "mp", "")
+		if err == nil {
+			err = d.VerifyFile(ctx, testBucket, "mp", fi)
+		}
+		if err != nil {
+			t.Errorf("drive %d: %v", i, err)
+		}
+	}
+	ts.mustGet(t, "mp", old)
+}

@@ -582,30 +582,16 @@ func noteUnsettled(note *healNote, targets []storage.Drive, commitErrs []error) 
 	}
 }
 
-// rollback deletes the new version from the drives that committed it and
-// the shard files from the others. It returns the drives where the version
-// could not be deleted, to be healed.
+// rollback takes the new version back from the drives the commit was sent
+// to (Set.withdraw) and removes the shard files from the others. It
+// returns the drives where the version may remain, to be healed.
 func (j *putJob) rollback(ctx context.Context, commitErrs []error) []bool {
-	targets := make([]storage.Drive, len(j.s.drives))
-	for pos, d := range j.s.drives {
-		if commitErrs[pos] == nil {
-			targets[pos] = d
-		}
+	w := withdrawal{bucket: j.bucket, object: j.object, versionID: j.version.VersionID}
+	if j.tmpID != "" {
+		w.srcVolume, w.srcPath = storage.TmpVolume, j.tmpID
 	}
-	// Within a grace: a drive still at it is reported stale, and healed.
-	_, errs := fanOutWrite(ctx, targets, j.s.driveTimeout, 0, j.s.writeGrace(), nil,
-		func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
-			err := d.DeleteVersion(ctx, j.bucket, j.object, j.version.VersionID)
-			if isNotFound(err) {
-				err = nil
-			}
-			return struct{}{}, err
-		})
+	stale := j.s.withdraw(ctx, w, j.written, commitErrs)
 	j.removeTmp(ctx, j.online)
-	stale := make([]bool, len(errs))
-	for pos := range errs {
-		stale[pos] = targets[pos] != nil && errs[pos] != nil
-	}
 	return stale
 }
 

@@ -378,7 +378,9 @@ func TestFailedRollbackStaysInvisible(t *testing.T) {
 }
 
 // TestLateCommitIsNoted: too few drives commit in time, and the drives
-// whose commit timed out carry it out after the rollback: the write fails,
+// whose commit timed out carry it out after the rollback (an inline
+// version, which has no staging directory to fence a late commit with:
+// TestLateCommitOfAFailedPutIsFenced): the write fails,
 // and those drives are named for healing (a heal then removes the version
 // they hold, which never had a quorum).
 func TestLateCommitIsNoted(t *testing.T) {
@@ -393,13 +395,14 @@ func TestLateCommitIsNoted(t *testing.T) {
 	// version as far as anyone can tell).
 	late := []int{0, 1}
 	for _, i := range late {
-		ts.drives[i].set(faultLate, "RenameData")
+		ts.drives[i].set(faultLater, "RenameData")
 	}
 	ts.drives[2].set(faultError, "RenameData")
 	_, err := ts.PutObject(context.Background(), testBucket, "k", bytes.NewReader(randomBytes(2, 1000)), 1000, PutOptions{})
 	if !errors.Is(err, ErrWriteQuorum) {
 		t.Fatalf("%v, want ErrWriteQuorum", err)
 	}
+	ts.waitFaultsOver(t) // the late commits run
 	for _, d := range ts.drives {
 		d.clear()
 	}
@@ -653,4 +656,44 @@ func TestOverwriteCleansADriveTheVersionReadMissed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLateCommitOfAFailedPutIsFenced: a PUT of shard files fails below its
+// quorum while two drives' commits, given up on, are still running; once
+// they run, they find their staging directory gone and publish nothing, so
+// the object is as before on every drive without a heal (an inline
+// version, published from its record alone, cannot be fenced so:
+// TestLateCommitIsNoted).
+func TestLateCommitOfAFailedPutIsFenced(t *testing.T) {
+	t.Parallel()
+	ts := newTestSet(t, 6, func(c *Config) { c.DriveTimeout = 200 * time.Millisecond }) // 3+3, write quorum 4
+	old := randomBytes(1, InlineLimit+1)
+	oldInfo := ts.put(t, "k", old)
+	late := []int{0, 1}
+	for _, i := range late {
+		ts.drives[i].set(faultLater, "RenameData")
+	}
+	ts.drives[2].set(faultError, "RenameData")
+	_, err := ts.PutObject(context.Background(), testBucket, "k", bytes.NewReader(randomBytes(2, InlineLimit+1)), InlineLimit+1, PutOptions{})
+	if !errors.Is(err, ErrWriteQuorum) {
+		t.Fatalf("%v, want ErrWriteQuorum", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, i := range late {
+		ts.drives[i].unstick()
+		for ts.drives[i].landed.Load() == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("drive %d's late commit did not run within 10 s", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if ts.drives[i].landedOK.Load() != 0 {
+			t.Errorf("drive %d's late commit published the failed version: %v", i, ts.versions(t, "k")[i])
+		}
+	}
+	for _, d := range ts.drives {
+		d.clear()
+	}
+	ts.onlyVersion(t, "k", oldInfo.VersionID)
+	ts.mustGet(t, "k", old)
 }
