@@ -382,6 +382,11 @@ func isAligned(p []byte) bool {
 		uintptr(unsafe.Pointer(unsafe.SliceData(p)))&(Alignment-1) == 0
 }
 
+// isAlignedStart reports whether p starts where O_DIRECT may read it.
+func isAlignedStart(p []byte) bool {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(p)))&(Alignment-1) == 0
+}
+
 var _ io.ReaderFrom = (*Writer)(nil)
 
 // ensure *os.File stays a valid destination for callers that wrap one.

@@ -718,17 +718,19 @@ func TestDirectRefusedAtOpen(t *testing.T) {
 	t.Logf("Close reported: %v", err)
 }
 
-// TestNewFileShortSkipsDirect: a file announced shorter than one buffer is
-// written buffered from the start (its only write would clear O_DIRECT
-// again); one of unknown size, or of a buffer or more, gets O_DIRECT where
-// the file system takes it.
+// TestNewFileShortSkipsDirect: a file announced shorter than one buffer
+// (here, where buffers are smaller than directMinSize) is written buffered
+// from the start (its only write would clear O_DIRECT again); one of
+// unknown size, or of a buffer or more, gets O_DIRECT where the file system
+// takes it, and its final short buffer is written direct up to its last
+// whole block (size + Alignment + 5).
 func TestNewFileShortSkipsDirect(t *testing.T) {
 	const size = 4 * Alignment
 	dir := t.TempDir()
 	for i, tc := range []struct {
 		size       int64
 		wantDirect bool
-	}{{size - 1, false}, {0, false}, {size, true}, {3*size + 7, true}, {-1, true}} {
+	}{{size - 1, false}, {0, false}, {size, true}, {3*size + 7, true}, {size + Alignment + 5, true}, {-1, true}} {
 		path := filepath.Join(dir, fmt.Sprintf("part.%d", i))
 		f, err := os.Create(path)
 		if err != nil {
@@ -747,6 +749,43 @@ func TestNewFileShortSkipsDirect(t *testing.T) {
 		}
 		n := max(tc.size, 5)
 		data := randomBytes(uint64(i), int(n))
+		mustWrite(t, w, data)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("size %d: file differs from what was written (%v)", tc.size, err)
+		}
+	}
+}
+
+// TestNewFileShorterThanABufferGoesDirect: with the default 1 MiB buffers,
+// a file of directMinSize or more, though shorter than a buffer (a 1 MiB
+// object's shard), is written direct but for its last partial block, and
+// reads back whole; a shorter one is written buffered.
+func TestNewFileShorterThanABufferGoesDirect(t *testing.T) {
+	dir := t.TempDir()
+	for i, tc := range []struct {
+		size       int64
+		wantDirect bool
+	}{{directMinSize - 1, false}, {directMinSize, true}, {256<<10 + 32, true}} {
+		path := filepath.Join(dir, fmt.Sprintf("part.%d", i))
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.wantDirect && setDirect(f, true) != nil {
+			f.Close()
+			t.Skip("the test directory's file system refuses O_DIRECT")
+		}
+		if err := setDirect(f, false); err != nil {
+			t.Fatal(err)
+		}
+		w := NewFile(f, tc.size, Options{DirectIO: true})
+		if got := w.DirectIO(); got != tc.wantDirect {
+			t.Errorf("size %d: DirectIO %v, want %v", tc.size, got, tc.wantDirect)
+		}
+		data := randomBytes(uint64(i), int(tc.size))
 		mustWrite(t, w, data)
 		if err := w.Close(); err != nil {
 			t.Fatal(err)

@@ -29,12 +29,12 @@ func OpenFile(name string, flag int, perm os.FileMode, opts Options) (*Writer, e
 // With opts.DirectIO full buffers are written with O_DIRECT where the file
 // system allows it. It is for callers that open their files themselves,
 // with flags or calls of their own. size is the number of bytes the file
-// will get, if known (else -1): one shorter than a buffer is written
-// buffered from the start, sparing the two fcntls that would set O_DIRECT
-// and the two that would clear it again before its only write.
+// will get, if known (else -1): one shorter than directMinSize (and than a
+// buffer) is written buffered from the start, sparing the fcntls that
+// would set O_DIRECT and clear it again before its only write.
 func NewFile(f *os.File, size int64, opts Options) *Writer {
 	fd := &fileDest{f: f}
-	if opts.DirectIO && (size < 0 || size >= int64(opts.bufferSize())) {
+	if opts.DirectIO && (size < 0 || size >= min(directMinSize, int64(opts.bufferSize()))) {
 		// O_DIRECT is switched on after the open rather than passed to it:
 		// a file system without direct I/O fails such an open with EINVAL
 		// only after O_CREAT has made the file, so a retry without it
@@ -52,13 +52,18 @@ func NewFile(f *os.File, size int64, opts Options) *Writer {
 
 // fileDest writes buffers to a file, with O_DIRECT while it lasts.
 //
-// The unaligned tail that Close writes cannot go through O_DIRECT. fileDest
-// clears O_DIRECT on the same descriptor (fcntl F_SETFL) before writing it,
+// The final, short buffer that Close writes is written direct up to its last
+// whole block; only that block's unaligned rest cannot go through O_DIRECT.
+// The shards of a 1 MiB object are shorter than one buffer, so without the
+// direct head they went through the page cache whole, and on the virtual
+// machines measured that was the largest cost of such a PUT: the first touch
+// of each new page-cache page (docs/benchmarks.md). fileDest
+// clears O_DIRECT on the same descriptor (fcntl F_SETFL) before writing the rest,
 // rather than writing it through a second, buffered descriptor: the tail must
 // land at the current file offset, which the same descriptor already has; a
 // second open by name could race with a rename or fail on permissions; and
 // padding the tail to a block and truncating would add a metadata update to
-// every file. The cost is that the last partial buffer goes through the page
+// every file. The cost is that the last partial block goes through the page
 // cache, which the fdatasync in Close writes out anyway.
 type fileDest struct {
 	f        *os.File
@@ -68,10 +73,40 @@ type fileDest struct {
 
 func (d *fileDest) Write(p []byte) (int, error) {
 	if d.fdDirect && !isAligned(p) {
-		if err := d.dropDirect(); err != nil {
-			return 0, err
+		// The final, short buffer: its whole blocks still go direct
+		// (the buffer starts aligned), only the last partial block
+		// through the page cache.
+		head := 0
+		if isAlignedStart(p) {
+			head = len(p) / Alignment * Alignment
 		}
+		if head > 0 {
+			n, err := d.write(p[:head])
+			if err != nil || n < head {
+				return n, err
+			}
+		}
+		if head == len(p) {
+			return head, nil
+		}
+		if err := d.dropDirect(); err != nil {
+			return head, err
+		}
+		n, err := d.f.Write(p[head:])
+		return head + n, err
 	}
+	return d.write(p)
+}
+
+// directMinSize is the smallest file announced to NewFile that is written
+// with O_DIRECT (when the buffers are not smaller): below it, the two
+// fcntls that set and clear the flag cost more than the page-cache copy
+// they spare.
+const directMinSize = 64 << 10
+
+// write writes p as the descriptor is set up, falling back to buffered
+// writes for good if the file system refuses a direct one.
+func (d *fileDest) write(p []byte) (int, error) {
 	n, err := d.f.Write(p)
 	if n == 0 && d.fdDirect && errors.Is(err, syscall.EINVAL) {
 		// The file system took O_DIRECT but refuses the write, as some
