@@ -71,7 +71,10 @@ func (n *Node) startHealer(r *running, healingDrives []int) {
 		Log:      h.log,
 		Rate:     t.Rate,
 		Interval: t.Interval,
-		Logger:   n.log.Named("missed"),
+		// A commit given up on lands within its drive timeout, short of
+		// a disk stuck in a system call (which the scanner is left for).
+		Settle: 2 * n.driveTimeout(),
+		Logger: n.log.Named("missed"),
 		Ready: func(e missedlog.Entry) bool {
 			down := layer.SetFor(e.Bucket, e.Object).KnownDown()
 			return slices.ContainsFunc(e.Drives, func(pos int) bool { return pos < len(down) && !down[pos] })
@@ -483,4 +486,12 @@ func (n *Node) healStatus() admin.HealInfo {
 	}
 	info.Healed = counts
 	return info
+}
+
+// driveTimeout is the object layer's drive timeout as configured.
+func (n *Node) driveTimeout() time.Duration {
+	if d := n.cfg.Timing.Set.DriveTimeout; d > 0 {
+		return d
+	}
+	return object.DefaultDriveTimeout
 }

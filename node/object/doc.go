@@ -85,7 +85,16 @@
 //     (ErrLockLost) instead of committing. A lock that too few lock
 //     servers are up to grant fails at once as ErrWriteQuorum.
 //  4. Fewer than a write quorum committed: delete the new version again
-//     from the drives that did, remove the shard files, ErrWriteQuorum. The
+//     from the drives that did, remove the shard files, ErrWriteQuorum
+//     (Set.withdraw). A drive whose commit did not answer in time, or
+//     could not answer, may still carry it out: it first loses the staging
+//     directory the commit publishes from, then the version, so a commit
+//     landing late finds nothing to publish, or has published under the
+//     drive's object lock, which the deletion waits for. (An inline
+//     version has no such directory: a late commit of one can land after
+//     the heal its failure queued. The drive is in the missed-write log
+//     too, whose entries are healed only once a late commit has had its
+//     time, missedlog.HealerConfig.Settle.) The
 //     new version has a version ID of its own and was added beside the old
 //     one, never over it, so this restores the object exactly (overwriting
 //     the old version in place would have needed its data back, which the

@@ -56,7 +56,10 @@
 // # Healing
 //
 // A Healer takes the waiting entries, oldest first, at most Rate (50) a
-// second, and heals each whose drives are not all known to be down
+// second, and heals each that is at least Settle old (the node's: twice
+// its drive timeout; a commit the write gave up on may land until then,
+// after a heal that found the drive as it was) and whose drives are not
+// all known to be down
 // (object.Set.KnownDown) with object.Layer.HealObject: an entry goes once
 // every drive it names was healed or found up to date. It runs at start (a
 // restarted node heals what its log holds), when woken (Kick: a node's

@@ -39,6 +39,14 @@ type HealerConfig struct {
 	// wake the healer (a drive that was slow rather than down sends no
 	// event); 0 means DefaultInterval.
 	Interval time.Duration
+	// Settle is how old an entry must be before it is healed. A write
+	// that failed may have left a commit running on a drive it gave up
+	// on, landing later; its rollback fences that where it can (see
+	// object.Set.withdraw), but not a version published from its record
+	// alone. A heal that ran before such a commit landed would find the
+	// drive as it was, and the entry would go with the stray version
+	// left behind. 0: entries are healed at once.
+	Settle time.Duration
 	// Logger hears about passes and walks. Nil logs nothing.
 	Logger *zap.Logger
 }
@@ -182,6 +190,10 @@ func (h *Healer) pass() (unhealed bool) {
 		}
 		if h.cfg.Ready != nil && !h.cfg.Ready(e) {
 			h.skipped.Add(1)
+			continue
+		}
+		if time.Since(e.Time) < h.cfg.Settle {
+			unhealed = true // soon
 			continue
 		}
 		if h.pacer.wait(h.ctx) != nil {

@@ -141,3 +141,42 @@ func TestHealerWarnsOnceOfAnEntryThatKeepsFailing(t *testing.T) {
 		t.Fatalf("%d debug lines for the other tries", debug)
 	}
 }
+
+// TestHealerLetsEntriesSettle: an entry younger than Settle is left for a
+// later pass (a commit its write gave up on may still land), then healed
+// once, soon after it is old enough, without a kick.
+func TestHealerLetsEntriesSettle(t *testing.T) {
+	l := openLog(t, t.TempDir())
+	defer l.Close()
+	if err := l.RememberMissed(context.Background(), missed("young", 3)); err != nil {
+		t.Fatal(err)
+	}
+	const settle = 500 * time.Millisecond
+	var heals atomic.Int64
+	var first atomic.Int64 // the first heal's age of the entry, in ns
+	h, err := StartHealer(HealerConfig{
+		Log:    l,
+		Rate:   1000,
+		Settle: settle,
+		Heal: func(_ context.Context, e Entry) (bool, error) {
+			if heals.Add(1) == 1 {
+				first.Store(int64(time.Since(e.Time)))
+			}
+			return true, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	eventually(t, "the entry healed", func() bool { return len(l.Entries()) == 0 })
+	if age := time.Duration(first.Load()); age < settle {
+		t.Errorf("healed %v after the write, before it settled (%v)", age, settle)
+	}
+	if h.Stats().Passes < 2 {
+		t.Errorf("%d passes: the young entry was not left for a later one", h.Stats().Passes)
+	}
+	if n := heals.Load(); n != 1 {
+		t.Errorf("healed %d times", n)
+	}
+}
