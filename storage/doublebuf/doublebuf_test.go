@@ -718,19 +718,26 @@ func TestDirectRefusedAtOpen(t *testing.T) {
 	t.Logf("Close reported: %v", err)
 }
 
-// TestNewFileShortSkipsDirect: a file announced shorter than one buffer
-// (here, where buffers are smaller than directMinSize) is written buffered
-// from the start (its only write would clear O_DIRECT again); one of
-// unknown size, or of a buffer or more, gets O_DIRECT where the file system
-// takes it, and its final short buffer is written direct up to its last
-// whole block (size + Alignment + 5).
-func TestNewFileShortSkipsDirect(t *testing.T) {
-	const size = 4 * Alignment
+// TestNewFileDirectBySize: a file announced shorter than one buffer, or
+// than directMinSize, is written buffered from the start (its only write
+// would clear O_DIRECT again); one of unknown size, or at least both, gets
+// O_DIRECT where the file system takes it, and its final short buffer is
+// written direct up to its last whole block (its first page is not in the
+// page cache then: mincore). Every file reads back whole.
+func TestNewFileDirectBySize(t *testing.T) {
+	const small = 4 * Alignment // buffers smaller than directMinSize
 	dir := t.TempDir()
 	for i, tc := range []struct {
+		buffer     int
 		size       int64
 		wantDirect bool
-	}{{size - 1, false}, {0, false}, {size, true}, {3*size + 7, true}, {size + Alignment + 5, true}, {-1, true}} {
+	}{
+		{small, small - 1, false}, {small, 0, false}, {small, small, true}, {small, 3*small + 7, true},
+		{small, small + Alignment + 5, true}, {small, -1, true},
+		// The default 1 MiB buffers: a 1 MiB object's shard is shorter
+		// than one.
+		{0, directMinSize - 1, false}, {0, directMinSize, true}, {0, 256<<10 + 32, true},
+	} {
 		path := filepath.Join(dir, fmt.Sprintf("part.%d", i))
 		f, err := os.Create(path)
 		if err != nil {
@@ -743,9 +750,9 @@ func TestNewFileShortSkipsDirect(t *testing.T) {
 		if err := setDirect(f, false); err != nil {
 			t.Fatal(err)
 		}
-		w := NewFile(f, tc.size, Options{BufferSize: size, DirectIO: true})
+		w := NewFile(f, tc.size, Options{BufferSize: tc.buffer, DirectIO: true})
 		if got := w.DirectIO(); got != tc.wantDirect {
-			t.Errorf("size %d: DirectIO %v, want %v", tc.size, got, tc.wantDirect)
+			t.Errorf("buffer %d, size %d: DirectIO %v, want %v", tc.buffer, tc.size, got, tc.wantDirect)
 		}
 		n := max(tc.size, 5)
 		data := randomBytes(uint64(i), int(n))
@@ -753,45 +760,15 @@ func TestNewFileShortSkipsDirect(t *testing.T) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
-			t.Fatalf("size %d: file differs from what was written (%v)", tc.size, err)
-		}
-	}
-}
-
-// TestNewFileShorterThanABufferGoesDirect: with the default 1 MiB buffers,
-// a file of directMinSize or more, though shorter than a buffer (a 1 MiB
-// object's shard), is written direct but for its last partial block, and
-// reads back whole; a shorter one is written buffered.
-func TestNewFileShorterThanABufferGoesDirect(t *testing.T) {
-	dir := t.TempDir()
-	for i, tc := range []struct {
-		size       int64
-		wantDirect bool
-	}{{directMinSize - 1, false}, {directMinSize, true}, {256<<10 + 32, true}} {
-		path := filepath.Join(dir, fmt.Sprintf("part.%d", i))
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tc.wantDirect && setDirect(f, true) != nil {
-			f.Close()
-			t.Skip("the test directory's file system refuses O_DIRECT")
-		}
-		if err := setDirect(f, false); err != nil {
-			t.Fatal(err)
-		}
-		w := NewFile(f, tc.size, Options{DirectIO: true})
-		if got := w.DirectIO(); got != tc.wantDirect {
-			t.Errorf("size %d: DirectIO %v, want %v", tc.size, got, tc.wantDirect)
-		}
-		data := randomBytes(uint64(i), int(tc.size))
-		mustWrite(t, w, data)
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
+		// Before it is read back: a direct write leaves its pages out of
+		// the page cache, down to the final buffer's whole blocks.
+		if n >= 2*Alignment {
+			if cached, err := firstPageCached(path); err == nil && cached == tc.wantDirect {
+				t.Errorf("buffer %d, size %d: first page cached %v after a write with DirectIO %v", tc.buffer, tc.size, cached, tc.wantDirect)
+			}
 		}
 		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
-			t.Fatalf("size %d: file differs from what was written (%v)", tc.size, err)
+			t.Fatalf("buffer %d, size %d: file differs from what was written (%v)", tc.buffer, tc.size, err)
 		}
 	}
 }
