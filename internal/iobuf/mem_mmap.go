@@ -2,16 +2,16 @@
 
 package iobuf
 
-import "syscall"
+import "golang.org/x/sys/unix"
 
 // mapBuffer maps size bytes of private anonymous memory: page aligned,
 // zero until written, resident only where touched.
 func mapBuffer(size int) ([]byte, error) {
-	return syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	return unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 }
 
 // releaseBuffer gives a mapped buffer's memory back to the system and keeps
 // the mapping: the pages read as zeros until written again.
 func releaseBuffer(mem []byte) bool {
-	return syscall.Madvise(mem[:cap(mem)], syscall.MADV_DONTNEED) == nil
+	return unix.Madvise(mem[:cap(mem)], unix.MADV_DONTNEED) == nil
 }
