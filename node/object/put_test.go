@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridstore/gridstore/storage"
 	"github.com/gridstore/gridstore/storage/local"
 )
 
@@ -696,4 +697,30 @@ func TestLateCommitOfAFailedPutIsFenced(t *testing.T) {
 	}
 	ts.onlyVersion(t, "k", oldInfo.VersionID)
 	ts.mustGet(t, "k", old)
+}
+
+// TestMayLand: which failed commits a rollback fences as possibly still
+// running (see Set.withdraw), and which it takes at their word.
+func TestMayLand(t *testing.T) {
+	t.Parallel()
+	ts := newTestSet(t, 4, nil)
+	d := ts.Set.drives[0]
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("%w (d0)", errStraggler), true},
+		{fmt.Errorf("%w (d0)", errDriveTimeout), true},
+		{fmt.Errorf("rename data: %w", context.DeadlineExceeded), true},
+		{fmt.Errorf("rename data: %w", storage.ErrDriveOffline), true}, // its node gone mid-call
+		{fmt.Errorf("rename data: %w", storage.ErrDriveTimeout), true},
+		{fmt.Errorf("rename data: %w", storage.ErrDriveFaulty), true},
+		{fmt.Errorf("rename data: %w", storage.ErrFaultyDisk), false},
+		{fmt.Errorf("rename data: %w", storage.ErrDiskFull), false},
+		{fmt.Errorf("rename data: %w", storage.ErrFileNotFound), false},
+	} {
+		if got := mayLand(d, tc.err); got != tc.want {
+			t.Errorf("mayLand(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
 }
