@@ -290,22 +290,28 @@ func wipe(t *testing.T, path string) {
 // string of want.
 func (c *testCluster) waitLog(ctx context.Context, i int, msg string, want ...string) {
 	c.t.Helper()
-	for {
-		c.nodes[i].mu.Lock()
-		logs := c.nodes[i].logs
-		c.nodes[i].mu.Unlock()
-		for _, e := range logs.FilterMessage(msg).All() {
-			text := fmt.Sprint(e.ContextMap())
-			if !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(text, w) }) {
-				return
-			}
-		}
+	for !c.logged(i, msg, want...) {
 		select {
 		case <-ctx.Done():
 			c.t.Fatalf("node %d never logged %q with %q", i, msg, want)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// logged reports whether node i logged msg with fields holding every
+// string of want.
+func (c *testCluster) logged(i int, msg string, want ...string) bool {
+	c.nodes[i].mu.Lock()
+	logs := c.nodes[i].logs
+	c.nodes[i].mu.Unlock()
+	for _, e := range logs.FilterMessage(msg).All() {
+		text := fmt.Sprint(e.ContextMap())
+		if !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(text, w) }) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestFreshClusterConcurrent(t *testing.T) {
@@ -476,8 +482,20 @@ func TestTopologyMismatchRefused(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) || !named {
 				t.Fatalf("node 3: %v: want it to name the other nodes and say %q", err, tc.want)
 			}
-			// The majority logged the odd node once.
-			c.waitLog(testContext(t), 0, "bootstrap: a node runs with another topology; it is not counted", c.addrs[3])
+			// The majority logged the odd node: the nodes it asked, or
+			// those that asked it before they had their quorum (which
+			// may have come first: node 0 alone need not have met it).
+			ctx := testContext(t)
+			for !slices.ContainsFunc([]int{0, 1, 2}, func(i int) bool {
+				return c.logged(i, "bootstrap: a node runs with another topology; it is not counted", c.addrs[3]) ||
+					c.logged(i, "bootstrap: a node with another topology asked for our drives' state; it refuses to count us, and says what differs", c.addrs[3])
+			}) {
+				select {
+				case <-ctx.Done():
+					t.Fatalf("none of nodes 0-2 logged node 3 (%s) as a node with another topology", c.addrs[3])
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
 		})
 	}
 }
