@@ -528,7 +528,7 @@ func TestChaosCorruptShards(t *testing.T) {
 			for path, c := range corrupted {
 				b, err := os.ReadFile(path)
 				if err == nil && sha256.Sum256(b) == c.sum {
-					return fmt.Sprintf("%s is still corrupt (%s)", path, recordSays(c.root, s.w.Config().Bucket, c.key))
+					return fmt.Sprintf("%s is still corrupt (%s)", path, "drive holds: "+describeCopy(c.root, s.w.Config().Bucket, c.key))
 				}
 			}
 			return ""
@@ -558,25 +558,6 @@ func (s *scenario) explainShort(key string) {
 type corruption struct {
 	sum       [32]byte
 	root, key string
-}
-
-// recordSays describes what the drive's record of key holds now, for a
-// failure message: whether a file left corrupt belongs to the current
-// version, an older one, or to none (an orphan).
-func recordSays(root, bucket, key string) string {
-	raw, err := os.ReadFile(local.RecordFile(root, bucket, key))
-	if err != nil {
-		return fmt.Sprintf("record: %v", err)
-	}
-	m, err := storage.DecodeObjectMeta(raw)
-	if err != nil {
-		return fmt.Sprintf("record: %v", err)
-	}
-	var vs []string
-	for _, v := range m.Versions {
-		vs = append(vs, fmt.Sprintf("%s data dir %q deleted=%v", v.VersionID, v.DataDir, v.Deleted))
-	}
-	return "record, newest first: " + strings.Join(vs, "; ")
 }
 
 // corruptShards flips bytes of one shard of up to n objects the workload

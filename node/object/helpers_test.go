@@ -525,6 +525,14 @@ func (f *faultyDrive) ListDir(ctx context.Context, volume, dirPath string, count
 	return f.Drive.ListDir(ctx, volume, dirPath, count)
 }
 
+// land carries out a commit its caller gave up on, and counts it.
+func (f *faultyDrive) land(ctx context.Context, srcVolume, srcPath string, fi storage.FileInfo, dstVolume, dstPath string) {
+	if _, err := f.Drive.RenameData(context.WithoutCancel(ctx), srcVolume, srcPath, fi, dstVolume, dstPath); err == nil {
+		f.landedOK.Add(1)
+	}
+	f.landed.Add(1)
+}
+
 func (f *faultyDrive) RenameData(ctx context.Context, srcVolume, srcPath string, fi storage.FileInfo, dstVolume, dstPath string) (storage.RenameDataResult, error) {
 	if f.faultOf("RenameData") == faultLater {
 		f.blocked.Add(1)
@@ -532,20 +540,12 @@ func (f *faultyDrive) RenameData(ctx context.Context, srcVolume, srcPath string,
 		go func() {
 			defer f.blocked.Add(-1)
 			<-f.stuckUntil()
-			_, lerr := f.Drive.RenameData(context.WithoutCancel(ctx), srcVolume, srcPath, fi, dstVolume, dstPath)
-			f.landed.Add(1)
-			if lerr == nil {
-				f.landedOK.Add(1)
-			}
+			f.land(ctx, srcVolume, srcPath, fi, dstVolume, dstPath)
 		}()
 		return storage.RenameDataResult{}, fmt.Errorf("RenameData: %w: %w", errLate, ctx.Err())
 	}
 	if err := f.enter(ctx, "RenameData"); errors.Is(err, errLate) {
-		_, lerr := f.Drive.RenameData(context.WithoutCancel(ctx), srcVolume, srcPath, fi, dstVolume, dstPath)
-		f.landed.Add(1)
-		if lerr == nil {
-			f.landedOK.Add(1)
-		}
+		f.land(ctx, srcVolume, srcPath, fi, dstVolume, dstPath)
 		return storage.RenameDataResult{}, err
 	} else if err != nil {
 		return storage.RenameDataResult{}, err

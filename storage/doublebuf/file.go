@@ -86,9 +86,6 @@ func (d *fileDest) Write(p []byte) (int, error) {
 				return n, err
 			}
 		}
-		if head == len(p) {
-			return head, nil
-		}
 		if err := d.dropDirect(); err != nil {
 			return head, err
 		}
