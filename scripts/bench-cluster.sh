@@ -17,6 +17,11 @@
 #   BENCH_DIR        drives, logs and raw results (default ./tmp/bench-cluster;
 #                    its drives are wiped at the start)
 #   BENCH_FLAGS      more flags for every `gridstore bench` (e.g. --unsigned-payload)
+#   BENCH_CEILING    how long each of the two disk-ceiling runs takes (default
+#                    10s; 0 skips them): before the suite, the PUT rows' shard
+#                    writes and commits alone on the same file system
+#                    (storage/local BenchmarkWriteCeiling), the most those
+#                    rows can reach on this disk, written under the table
 #   GO               the go command for `make build`
 # Every row: a fresh bucket, the objects a GET needs put first (not
 # measured). Nothing is deleted until the suite is over: the drives are
@@ -73,6 +78,31 @@ scripts/cluster.sh stop >/dev/null 2>&1 || true
 # shellcheck source=scripts/wipe.sh
 . scripts/wipe.sh
 wipe "$CLUSTER_DIR"
+
+# The disk's ceiling for the PUT rows: their shard writes and commits with
+# nothing else, on the file system the drives will be on. Both layouts
+# have as many parity shards as data shards: objects are half the shards.
+ceiling=
+CEILING_TIME=${BENCH_CEILING:-10s}
+if [[ $CEILING_TIME != 0 ]]; then
+	ceiling_dir=$CLUSTER_DIR-ceiling
+	mkdir -p "$ceiling_dir"
+	if ((nodes == 1)); then which=1node; else which=4nodes; fi
+	say "disk ceiling: go test ./storage/local -bench WriteCeiling/$which -benchtime $CEILING_TIME"
+	ceiling_out=$(GRIDSTORE_BENCH_DIR=$ceiling_dir "${GO:-go}" test -run '^$' -bench "WriteCeiling/$which-" \
+		-benchtime "$CEILING_TIME" -benchmem ./storage/local) || {
+		echo "$ceiling_out" >&2
+		say "the disk-ceiling benchmark failed"
+		exit 1
+	}
+	echo "$ceiling_out" >&2
+	ceiling=$(awk '/^BenchmarkWriteCeiling/ {
+		for (i = 2; i <= NF; i++) if ($i == "shard-MiB/s") mib = $(i - 1)
+		size = ($1 ~ /16MiB/) ? "16 MiB" : "1 MiB"
+		printf "%sPUT %s ≤ %.0f MiB/s (%.0f MiB/s of shards)", sep, size, mib / 2, mib; sep = ", " }' <<<"$ceiling_out")
+	rm -rf "$ceiling_dir"
+	date +%s >"$CLUSTER_DIR.wiped" # its files' inodes age like a cluster's (scripts/wipe.sh)
+fi
 settle "$CLUSTER_DIR"
 mkdir -p "$CLUSTER_DIR/results"
 sampler=
@@ -190,6 +220,10 @@ report=$CLUSTER_DIR/results/report.md
 	cat "$table"
 	echo
 	echo "RSS per node under load (every sample of every node during the rows): $rss_all."
+	if [[ -n $ceiling ]]; then
+		echo "Disk ceiling on the same file system, the PUT rows' shard writes and commits alone" \
+			"(\`go test ./storage/local -bench WriteCeiling/$which -benchtime $CEILING_TIME\`, run before the rows): $ceiling."
+	fi
 } >"$report"
 cat "$report"
 if ((write)); then
