@@ -27,9 +27,10 @@ import (
 // Its MiB/s of shards, times data/(data+parity), is the most a node can
 // take on this disk, whatever the server does: a sub-benchmark is named
 // for the PUT of the standard suite whose shards it writes
-// (docs/benchmarks.md compares the two). GRIDSTORE_BENCH_DIR puts the drives on another file system than
-// the test's temporary directory; run it with -benchtime=10s or more, as
-// a disk's flushes take a while to reach a steady rate.
+// (docs/benchmarks.md compares the two; scripts/bench-cluster.sh runs it
+// before the suite). GRIDSTORE_BENCH_DIR puts the drives on another file
+// system than the test's temporary directory; run it with -benchtime=10s
+// or more, as a disk's flushes take a while to reach a steady rate.
 func BenchmarkWriteCeiling(b *testing.B) {
 	for _, c := range []struct {
 		name          string

@@ -80,9 +80,9 @@ type Healer struct {
 	// tries counts the failed heals of each entry still waiting; only
 	// the run goroutine uses it.
 	tries map[uint64]int
-	// healedEarly holds the entries healed before they settled, which wait for
-	// their second heal; only the run goroutine uses it. A restart
-	// forgets it: such an entry is then healed early once more.
+	// healedEarly holds the entries healed before they settled, which
+	// wait for their second heal; only the run goroutine uses it. A
+	// restart forgets it: such an entry is then healed early once more.
 	healedEarly map[uint64]bool
 
 	passes, walks, healed, failed, early, walkHealed, skipped atomic.Uint64
