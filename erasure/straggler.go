@@ -106,7 +106,17 @@ func (w *shardWriters) writeBlock(b *blockBuffer, block int64) {
 // it (it goes back to the pool when the write returns).
 func (w *shardWriters) finish() (lent bool) {
 	b := w.flying
-	w.flying = nil
+	// The block stays flying until every write that is not abandoned has
+	// returned: an abandoned write that returns before them must not
+	// give the buffer back (returned) while they still read it.
+	defer func() {
+		w.flying = nil
+		if lent && w.lentRefs[b] == 0 {
+			// Every abandoned write of it has returned already: the
+			// buffer is the caller's again.
+			lent = false
+		}
+	}()
 	if w.grace <= 0 {
 		w.wait()
 		return false
@@ -197,7 +207,10 @@ func (w *shardWriters) abandon(i int, b *blockBuffer, waited time.Duration) {
 }
 
 // returned reports whether writer i was abandoned, and if so takes back
-// the buffer its Write held, which has now returned.
+// the buffer its Write held, which has now returned. The buffer goes back
+// to the pool once no abandoned write holds it, unless it is the block
+// still in flight, whose other writers may still read it: finish gives
+// it back to its caller then.
 func (w *shardWriters) returned(i int) bool {
 	if w.lent == nil || w.lent[i] == nil {
 		return false
@@ -207,7 +220,9 @@ func (w *shardWriters) returned(i int) bool {
 	w.abandoned--
 	if w.lentRefs[b]--; w.lentRefs[b] == 0 {
 		delete(w.lentRefs, b)
-		w.free(b)
+		if b != w.flying {
+			w.free(b)
+		}
 	}
 	return true
 }

@@ -98,10 +98,16 @@ type stragglerFixture struct {
 
 func newStragglerFixture(t *testing.T, blocks int, lagging map[int]*laggingWriter) *stragglerFixture {
 	t.Helper()
-	const block = 4096
+	return newStragglerFixtureOn(t, mustCoder(t, 4, 2, 4096), 90, blocks, lagging)
+}
+
+// newStragglerFixtureOn is newStragglerFixture with a 4+2 coder of the
+// caller's and an object of the given seed.
+func newStragglerFixtureOn(t *testing.T, c *Coder, seed uint64, blocks int, lagging map[int]*laggingWriter) *stragglerFixture {
+	t.Helper()
 	f := &stragglerFixture{
-		c:       mustCoder(t, 4, 2, block),
-		object:  randomBytes(90, blocks*block-100),
+		c:       c,
+		object:  randomBytes(seed, blocks*int(c.BlockSize())-100),
 		lagging: lagging,
 	}
 	f.bufs = make([]*bytes.Buffer, f.c.TotalShards())
@@ -317,4 +323,65 @@ type sleepyWriter struct {
 func (s sleepyWriter) Write(p []byte) (int, error) {
 	time.Sleep(s.delay)
 	return s.w.Write(p)
+}
+
+// heldWriter is a slow shard writer that cannot be abandoned and checks
+// that the shard it was handed does not change while it holds it, as a
+// copy into a ring buffer in front of a slow drive would see it.
+type heldWriter struct {
+	delay   time.Duration
+	w       io.Writer
+	changed *atomic.Bool
+}
+
+func (h heldWriter) Write(p []byte) (int, error) {
+	before := bytes.Clone(p)
+	time.Sleep(h.delay)
+	if !bytes.Equal(before, p) {
+		h.changed.Store(true)
+	}
+	return h.w.Write(before)
+}
+
+// TestEncodeKeepsABufferOthersStillRead: a straggler abandoned while
+// another writer of the same block still reads it gives the block's
+// buffer back only once that writer too is done. Encodes run at once on
+// one coder, so that a buffer back in the pool too early is taken and
+// overwritten while the slow writer still reads it.
+func TestEncodeKeepsABufferOthersStillRead(t *testing.T) {
+	// Blocks large enough for their buffers to come from the pool of
+	// package iobuf, which gives a returned buffer to the next taker.
+	const block = 64 << 10
+	c := mustCoder(t, 4, 2, block)
+	var changed atomic.Bool
+	var wg sync.WaitGroup
+	for e := range 6 {
+		wg.Go(func() {
+			for round := range 4 {
+				stalled := newLaggingWriter()
+				stalled.stall, stalled.stallFrom = true, 2
+				f := newStragglerFixtureOn(t, c, uint64(e*10+round), 8, map[int]*laggingWriter{0: stalled})
+				var buf bytes.Buffer
+				bw, err := NewBitrotWriter(heldWriter{delay: 3 * time.Millisecond, w: &buf, changed: &changed}, testKey, c.ShardSize())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				f.writers[5], f.bufs[5] = bw, &buf
+				n, errs, err := c.EncodeWith(context.Background(), f.writers, bytes.NewReader(f.object), int64(len(f.object)), 4, EncodeOptions{Grace: time.Millisecond})
+				if err != nil || n != int64(len(f.object)) {
+					t.Errorf("encode %d.%d: n=%d err=%v", e, round, n, err)
+					return
+				}
+				if !errors.Is(errs[0], ErrShardStraggler) {
+					t.Errorf("encode %d.%d: stalled writer: %v", e, round, errs[0])
+				}
+				f.decodes(t, errs)
+			}
+		})
+	}
+	wg.Wait()
+	if changed.Load() {
+		t.Fatal("a block's buffer was reused while a writer still read it")
+	}
 }
