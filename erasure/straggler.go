@@ -67,7 +67,8 @@ type stragglers struct {
 	// A write abandoned while reading from a buffer keeps it: lent[i] is
 	// the buffer writer i's abandoned Write may still read from, lentRefs
 	// counts such writes per buffer, and free returns a buffer once none
-	// is left. abandoned counts the abandoned Writes still running.
+	// is left and its block is no longer in flight (its other writers may
+	// still read it). abandoned counts the abandoned Writes still running.
 	lent      []*blockBuffer
 	lentRefs  map[*blockBuffer]int
 	free      func(*blockBuffer)
