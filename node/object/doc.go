@@ -93,8 +93,8 @@
 //     drive's object lock, which the deletion waits for. (An inline
 //     version has no such directory: a late commit of one can land after
 //     the heal its failure queued. The drive is in the missed-write log
-//     too, whose entries are healed once more after a late commit has had
-//     its time, missedlog.HealerConfig.Settle.) The
+//     too, whose entries are healed only once a late commit has had its
+//     time, missedlog.HealerConfig.Settle.) The
 //     new version has a version ID of its own and was added beside the old
 //     one, never over it, so this restores the object exactly (overwriting
 //     the old version in place would have needed its data back, which the

@@ -56,14 +56,12 @@
 // # Healing
 //
 // A Healer takes the waiting entries, oldest first, at most Rate (50) a
-// second, and heals each whose drives are not all known to be down
+// second, and heals each that is at least Settle old (the node's: twice
+// its drive timeout; a commit the write gave up on may land until then,
+// after a heal that found the drive as it was) and whose drives are not
+// all known to be down
 // (object.Set.KnownDown) with object.Layer.HealObject: an entry goes once
-// every drive it names was healed or found up to date by a heal when it
-// was at least Settle old (the node's: twice its drive timeout). A
-// younger entry is healed at once, so that redundancy comes back without
-// waiting, and kept for a second heal once it is that old: a commit the
-// write gave up on may land until then, after the first heal found the
-// drive as it was. It runs at start (a
+// every drive it names was healed or found up to date. It runs at start (a
 // restarted node heals what its log holds), when woken (Kick: a node's
 // memberlist return, a grid reconnect, a local drive back in service), and
 // every Interval (1 minute); a pass that left entries unhealed is retried

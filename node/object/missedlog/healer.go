@@ -39,15 +39,19 @@ type HealerConfig struct {
 	// wake the healer (a drive that was slow rather than down sends no
 	// event); 0 means DefaultInterval.
 	Interval time.Duration
-	// Settle is how old an entry must be before a heal of it lets it
-	// go. A write that failed may have left a commit running on a drive
-	// it gave up on, landing later; its rollback fences that where it
-	// can (see object.Set.withdraw), but not a version published from
-	// its record alone. A heal that ran before such a commit landed
-	// would find the drive as it was. So a young entry is healed at once
-	// (redundancy comes back without waiting) and kept, and healed once
-	// more when it has settled, which removes a version that landed in
-	// between. 0: one heal, at once.
+	// Settle is how old an entry must be before it is healed. A write
+	// that failed may have left a commit running on a drive it gave up
+	// on, landing later; its rollback fences that where it can (see
+	// object.Set.withdraw), but not a version published from its record
+	// alone. A heal that ran before such a commit landed would find the
+	// drive as it was, and the entry would go with the stray version
+	// left behind. Healing at once and again once settled was tried and
+	// reverted (CI, TestChaosRollingRestart): a heal run at once met the
+	// key's next
+	// PUT in mid-commit (its writer's lock grants dropped by a liveness
+	// view flapping under load) and took the half-committed version for
+	// a failed write's leftover (Set.unacknowledged). 0: entries are
+	// healed at once.
 	Settle time.Duration
 	// Logger hears about passes and walks. Nil logs nothing.
 	Logger *zap.Logger
@@ -57,7 +61,6 @@ type HealerConfig struct {
 type HealerStats struct {
 	Passes, Walks       uint64
 	Healed, Failed      uint64 // entries
-	Early               uint64 // heals of entries not yet settled, kept for one more
 	WalkHealed, Skipped uint64 // objects a walk healed; entries whose drives were down
 }
 
@@ -80,12 +83,8 @@ type Healer struct {
 	// tries counts the failed heals of each entry still waiting; only
 	// the run goroutine uses it.
 	tries map[uint64]int
-	// healedEarly holds the entries healed before they settled, which
-	// wait for their second heal; only the run goroutine uses it. A
-	// restart forgets it: such an entry is then healed early once more.
-	healedEarly map[uint64]bool
 
-	passes, walks, healed, failed, early, walkHealed, skipped atomic.Uint64
+	passes, walks, healed, failed, walkHealed, skipped atomic.Uint64
 }
 
 // ErrNoHealFunc: HealerConfig.Log or Heal is missing.
@@ -104,7 +103,7 @@ func StartHealer(cfg HealerConfig) (*Healer, error) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
-	h := &Healer{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), walkSets: map[int]bool{}, tries: map[uint64]int{}, healedEarly: map[uint64]bool{}}
+	h := &Healer{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), walkSets: map[int]bool{}, tries: map[uint64]int{}}
 	if h.log == nil {
 		h.log = zap.NewNop()
 	}
@@ -150,7 +149,7 @@ func (h *Healer) Close() {
 func (h *Healer) Stats() HealerStats {
 	return HealerStats{
 		Passes: h.passes.Load(), Walks: h.walks.Load(), Healed: h.healed.Load(), Failed: h.failed.Load(),
-		Early: h.early.Load(), WalkHealed: h.walkHealed.Load(), Skipped: h.skipped.Load(),
+		WalkHealed: h.walkHealed.Load(), Skipped: h.skipped.Load(),
 	}
 }
 
@@ -176,18 +175,11 @@ func (h *Healer) run() {
 		case <-t.C:
 		}
 		next := h.cfg.Interval
-		unhealed, settleAt := h.pass()
-		if unhealed {
+		if h.pass() {
 			next = min(retry, h.cfg.Interval)
 			retry *= 2
 		} else {
 			retry = firstRetry
-		}
-		if !settleAt.IsZero() {
-			// Not sooner than firstRetry: entries settling one after
-			// another would otherwise have every pass run through the
-			// whole log for one of them.
-			next = min(next, max(time.Until(settleAt), firstRetry))
 		}
 		h.walk()
 		t.Reset(next)
@@ -195,45 +187,32 @@ func (h *Healer) run() {
 }
 
 // pass tries every waiting entry whose drives may be back. It reports
-// whether some it tried are still not healed, and when the first entry
-// healed before it settled will have settled (zero: none waits).
-func (h *Healer) pass() (unhealed bool, settleAt time.Time) {
+// whether some it tried are still not healed.
+func (h *Healer) pass() (unhealed bool) {
 	h.passes.Add(1)
 	for _, e := range h.cfg.Log.Entries() {
 		if h.ctx.Err() != nil {
-			return false, time.Time{}
+			return false
 		}
 		if h.cfg.Ready != nil && !h.cfg.Ready(e) {
 			h.skipped.Add(1)
 			continue
 		}
-		settled := e.Time.Add(h.cfg.Settle)
-		young := time.Now().Before(settled)
-		if young && h.healedEarly[e.ID] {
-			if settleAt.IsZero() || settled.Before(settleAt) {
-				settleAt = settled
-			}
+		if time.Since(e.Time) < h.cfg.Settle {
+			unhealed = true // soon
 			continue
 		}
 		if h.pacer.wait(h.ctx) != nil {
-			return false, time.Time{}
+			return false
 		}
 		ok, err := h.cfg.Heal(h.ctx, e)
 		switch {
-		case ok && young:
-			h.healedEarly[e.ID] = true
-			h.early.Add(1)
-			delete(h.tries, e.ID)
-			if settleAt.IsZero() || settled.Before(settleAt) {
-				settleAt = settled
-			}
 		case ok:
 			h.cfg.Log.Done(e.ID)
 			h.healed.Add(1)
 			delete(h.tries, e.ID)
-			delete(h.healedEarly, e.ID)
 		case h.ctx.Err() != nil:
-			return false, time.Time{}
+			return false
 		default:
 			unhealed = true
 			h.failed.Add(1)
@@ -249,7 +228,7 @@ func (h *Healer) pass() (unhealed bool, settleAt time.Time) {
 				zap.String("version", e.VersionID), zap.Ints("drives", e.Drives), zap.Int("tries", h.tries[e.ID]), zap.Error(err))
 		}
 	}
-	return unhealed, settleAt
+	return unhealed
 }
 
 // walk runs the walks asked for.
