@@ -47,11 +47,10 @@ type HealerConfig struct {
 	// drive as it was, and the entry would go with the stray version
 	// left behind. Healing at once and again once settled was tried and
 	// reverted (CI, TestChaosRollingRestart): a heal run at once met the
-	// key's next
-	// PUT in mid-commit (its writer's lock grants dropped by a liveness
-	// view flapping under load) and took the half-committed version for
-	// a failed write's leftover (Set.unacknowledged). 0: entries are
-	// healed at once.
+	// key's next PUT in mid-commit (its writer's lock grants dropped by
+	// a liveness view flapping under load) and took the half-committed
+	// version for a failed write's leftover (Set.unacknowledged). 0:
+	// entries are healed at once.
 	Settle time.Duration
 	// Logger hears about passes and walks. Nil logs nothing.
 	Logger *zap.Logger
