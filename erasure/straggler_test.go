@@ -354,34 +354,52 @@ func TestEncodeKeepsABufferOthersStillRead(t *testing.T) {
 	const block = 64 << 10
 	c := mustCoder(t, 4, 2, block)
 	var changed atomic.Bool
+	// Six encoders, four objects each; the fixtures are made and checked
+	// on the test's goroutine.
+	const encoders, rounds = 6, 4
+	fixtures := make([][]*stragglerFixture, encoders)
+	results := make([][][]error, encoders)
+	for e := range encoders {
+		results[e] = make([][]error, rounds)
+		for round := range rounds {
+			stalled := newLaggingWriter()
+			stalled.stall, stalled.stallFrom = true, 2
+			f := newStragglerFixtureOn(t, c, uint64(e*10+round), 8, map[int]*laggingWriter{0: stalled})
+			var buf bytes.Buffer
+			bw, err := NewBitrotWriter(heldWriter{delay: 3 * time.Millisecond, w: &buf, changed: &changed}, testKey, c.ShardSize())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.writers[5], f.bufs[5] = bw, &buf
+			fixtures[e] = append(fixtures[e], f)
+		}
+	}
 	var wg sync.WaitGroup
-	for e := range 6 {
+	for e := range encoders {
 		wg.Go(func() {
-			for round := range 4 {
-				stalled := newLaggingWriter()
-				stalled.stall, stalled.stallFrom = true, 2
-				f := newStragglerFixtureOn(t, c, uint64(e*10+round), 8, map[int]*laggingWriter{0: stalled})
-				var buf bytes.Buffer
-				bw, err := NewBitrotWriter(heldWriter{delay: 3 * time.Millisecond, w: &buf, changed: &changed}, testKey, c.ShardSize())
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				f.writers[5], f.bufs[5] = bw, &buf
+			for round, f := range fixtures[e] {
 				n, errs, err := c.EncodeWith(context.Background(), f.writers, bytes.NewReader(f.object), int64(len(f.object)), 4, EncodeOptions{Grace: time.Millisecond})
 				if err != nil || n != int64(len(f.object)) {
 					t.Errorf("encode %d.%d: n=%d err=%v", e, round, n, err)
-					return
+					continue
 				}
-				if !errors.Is(errs[0], ErrShardStraggler) {
-					t.Errorf("encode %d.%d: stalled writer: %v", e, round, errs[0])
-				}
-				f.decodes(t, errs)
+				results[e][round] = errs
 			}
 		})
 	}
 	wg.Wait()
 	if changed.Load() {
 		t.Fatal("a block's buffer was reused while a writer still read it")
+	}
+	for e := range encoders {
+		for round, errs := range results[e] {
+			if errs == nil {
+				continue // reported above
+			}
+			if !errors.Is(errs[0], ErrShardStraggler) {
+				t.Errorf("encode %d.%d: stalled writer: %v", e, round, errs[0])
+			}
+			fixtures[e][round].decodes(t, errs)
+		}
 	}
 }
