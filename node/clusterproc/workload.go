@@ -501,6 +501,9 @@ func (w *Workload) multipart(ctx context.Context, cs *clientState, node int, key
 		parts := make([]minio.CompletePart, nparts)
 		off := 0
 		for i, n := range sizes {
+			if err := w.stillTargeted(key, id, node); err != nil {
+				return err
+			}
 			var p minio.ObjectPart
 			if err := request(func() (err error) {
 				p, err = core.PutObjectPart(ctx, w.cfg.Bucket, key, id, i+1, bytes.NewReader(data[off:off+n]), int64(n), minio.PutObjectPartOptions{})
@@ -511,6 +514,9 @@ func (w *Workload) multipart(ctx context.Context, cs *clientState, node int, key
 			}
 			parts[i] = minio.CompletePart{PartNumber: i + 1, ETag: p.ETag}
 			off += n
+		}
+		if err := w.stillTargeted(key, id, node); err != nil {
+			return err
 		}
 		if err := request(func() error {
 			_, err := core.CompleteMultipartUpload(ctx, w.cfg.Bucket, key, id, parts, minio.PutObjectOptions{})
@@ -534,6 +540,21 @@ func (w *Workload) multipart(ctx context.Context, cs *clientState, node int, key
 
 // abort aborts an upload that failed, on a context of its own (the
 // request's may be what ended it), without waiting for long.
+// errDrained: an upload gave up because its node left the targets.
+var errDrained = errors.New("multipart upload given up: its node left the targets")
+
+// stillTargeted aborts the upload and returns errDrained if node is no
+// longer a target. An upload is several requests to one node, which can
+// take longer together than Exclude waits on a loaded machine; a client
+// whose node is drained starts again elsewhere rather than going on.
+func (w *Workload) stillTargeted(key, id string, node int) error {
+	if slices.Contains(*w.targets.Load(), node) {
+		return nil
+	}
+	w.abort(key, id, node)
+	return errDrained
+}
+
 func (w *Workload) abort(key, id string, node int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
