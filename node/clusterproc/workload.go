@@ -538,8 +538,6 @@ func (w *Workload) multipart(ctx context.Context, cs *clientState, node int, key
 	w.hist.End(rec, err)
 }
 
-// abort aborts an upload that failed, on a context of its own (the
-// request's may be what ended it), without waiting for long.
 // errDrained: an upload gave up because its node left the targets.
 var errDrained = errors.New("multipart upload given up: its node left the targets")
 
@@ -555,6 +553,8 @@ func (w *Workload) stillTargeted(key, id string, node int) error {
 	return errDrained
 }
 
+// abort aborts an upload that failed, on a context of its own (the
+// request's may be what ended it), without waiting for long.
 func (w *Workload) abort(key, id string, node int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
