@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,12 +111,10 @@ func TestDecodeOutrunReported(t *testing.T) {
 	if err != nil || !bytes.Equal(out.Bytes(), f.object) {
 		t.Fatalf("decode: %v", err)
 	}
-	if len(outrun) == 0 {
-		t.Fatal("Outrun never called for a stalled shard")
-	}
-	for _, s := range outrun {
-		if s != 2 {
-			t.Errorf("Outrun named shard %d; only shard 2 was late", s)
-		}
+	// Shard 2 never answers, so it is outrun; another shard may be too
+	// when a loaded machine makes its read take longer than Late (a CI
+	// run saw shard 1 named), which is no error.
+	if !slices.Contains(outrun, 2) {
+		t.Fatalf("Outrun named shards %v, not the stalled shard 2", outrun)
 	}
 }
