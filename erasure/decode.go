@@ -248,7 +248,12 @@ func (s *shardReaders) ask(b *blockBuffer, want int, block int64) int {
 			b.asked[i] = true
 			asked++
 			req := shardRequest{buf: b.shards[i], block: block, skip: b.rel - s.pos[i], from: s.pos[i]}
-			s.pos[i] = b.rel + int64(len(req.buf))
+			if req.skip < 0 {
+				// Asked again after an interrupt that came mid-block: its
+				// first bytes are in the buffer already.
+				req.buf, req.skip = req.buf[-req.skip:], 0
+			}
+			s.pos[i] = b.rel + int64(len(b.shards[i]))
 			if !s.parallel {
 				s.record(b, i, readShard(s.readers[i], req), block)
 				continue
@@ -295,6 +300,14 @@ func (s *shardReaders) take(b *blockBuffer, r shardResult) {
 	switch {
 	case errors.Is(r.err, ErrShardLate):
 		s.pos[r.shard] = r.consumed // not present, still usable
+		if b != nil {
+			// The reader may be asked for this block again. An interrupt
+			// meant for the block before, which came when that read had
+			// just returned, stops this one at once: without asking again
+			// a healthy data shard would count as neither present nor
+			// failed, and a block whose parity is bad would fail.
+			b.asked[r.shard] = false
+		}
 	case r.err != nil:
 		s.errs[r.shard] = fmt.Errorf("shard %d: %w", r.shard, r.err)
 	case b != nil:

@@ -273,3 +273,62 @@ func TestDecodeLateNeedsInterrupters(t *testing.T) {
 		t.Fatalf("decode: %v", err)
 	}
 }
+
+// An interrupt meant for the block before (it came just as that read
+// returned) stops the next block's read of a healthy data shard at once.
+// The shard is asked again: with the parity bad, the block needs it
+// (CI: "3 of 8 shards healthy, need 4" with only parity failing).
+func TestDecodeAsksAgainAfterAStaleInterrupt(t *testing.T) {
+	f := newDecodeFixture(t)
+	readers, stalling := hedgeReaders(t, f)
+	stalling[0].Interrupt()
+	stalling[4].failFrom, stalling[5].failFrom = 1, 1
+	got, errs, err := decodeHedged(t, f, readers, time.Hour)
+	if err != nil || !bytes.Equal(got, f.object) {
+		t.Fatalf("decode: %v", err)
+	}
+	if stalling[0].interrupted.Load() != 1 {
+		t.Fatalf("shard 0 interrupted %d times; the test wants its first read stopped", stalling[0].interrupted.Load())
+	}
+	if errs[0] != nil {
+		t.Fatalf("shard 0 reported %v", errs[0])
+	}
+}
+
+// lateMidBlock is a shard reader that hands out at most 100 bytes a Read
+// and whose Read number lateAt returns ErrShardLate: an interrupt that
+// lands between two reads of one block.
+type lateMidBlock struct {
+	r      io.Reader
+	reads  int
+	lateAt int
+}
+
+func (l *lateMidBlock) Interrupt() {}
+
+func (l *lateMidBlock) Read(p []byte) (int, error) {
+	l.reads++
+	if l.reads == l.lateAt {
+		return 0, ErrShardLate
+	}
+	return l.r.Read(p[:min(len(p), 100)])
+}
+
+// A read stopped in the middle of a block and asked again goes on where it
+// stopped: the bytes it had read stay, and none are read twice.
+func TestDecodeAsksAgainMidBlock(t *testing.T) {
+	f := newDecodeFixture(t)
+	if f.c.ShardSize() <= 100 {
+		t.Fatalf("shard size %d: the test needs several reads a block", f.c.ShardSize())
+	}
+	readers, stalling := hedgeReaders(t, f)
+	readers[0] = &lateMidBlock{r: readers[0], lateAt: 2}
+	stalling[4].failFrom, stalling[5].failFrom = 1, 1
+	got, errs, err := decodeHedged(t, f, readers, time.Hour)
+	if err != nil || !bytes.Equal(got, f.object) {
+		t.Fatalf("decode: %v (%d of %d bytes)", err, len(got), len(f.object))
+	}
+	if errs[0] != nil {
+		t.Fatalf("shard 0 reported %v", errs[0])
+	}
+}
