@@ -48,14 +48,7 @@ func (s *Set) beginCommit(ctx context.Context, bucket, object string, pre Precon
 	// every step is bounded by the drive timeouts instead.
 	wctx := context.WithoutCancel(ctx)
 	olds, errs := s.readVersionLists(wctx, bucket, object)
-	st := &commitState{bucket: bucket, object: object, lk: lk, olds: olds, modTime: time.Now().UTC().Round(0)}
-	for _, vs := range olds {
-		for _, v := range vs {
-			if !v.ModTime.Before(st.modTime) {
-				st.modTime = v.ModTime.Add(time.Nanosecond)
-			}
-		}
-	}
+	st := &commitState{bucket: bucket, object: object, lk: lk, olds: olds}
 	if !pre.none() {
 		cur, err := s.currentOf(bucket, object, olds, errs)
 		if err == nil {
@@ -69,6 +62,16 @@ func (s *Set) beginCommit(ctx context.Context, bucket, object string, pre Precon
 	if err := stillHeld(wctx, append([]Lock{lk}, held...)...); err != nil {
 		lk.Unlock()
 		return nil, fmt.Errorf("before commit: %w", err)
+	}
+	// Taken last, right before the caller publishes: a heal judges how
+	// long a version may still be landing by it (Config.CommitSettle).
+	st.modTime = time.Now().UTC().Round(0)
+	for _, vs := range olds {
+		for _, v := range vs {
+			if !v.ModTime.Before(st.modTime) {
+				st.modTime = v.ModTime.Add(time.Nanosecond)
+			}
+		}
 	}
 	return st, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/gridstore/gridstore/storage"
 )
@@ -84,6 +85,15 @@ func (s *Set) writable(quorum int) error {
 // deleteAll removes every version of the object from one drive. It is not
 // an error if there is none.
 func deleteAll(ctx context.Context, d storage.Drive, bucket, object string) error {
+	return deleteSettled(ctx, d, bucket, object, time.Time{})
+}
+
+// deleteSettled is deleteAll for the versions whose ModTime is not after
+// settledBy (all of them if it is zero): the younger ones, which a commit
+// may be landing as this runs (Config.CommitSettle), stay, and the error
+// then wraps ErrUnsettled. The drive's versions are read here, not taken
+// from an earlier read, so that one committed since is seen.
+func deleteSettled(ctx context.Context, d storage.Drive, bucket, object string, settledBy time.Time) error {
 	raw, err := d.ReadMetadata(ctx, bucket, object)
 	var meta *storage.ObjectMeta
 	if err == nil {
@@ -104,9 +114,14 @@ func deleteAll(ctx context.Context, d storage.Drive, bucket, object string) erro
 		return err
 	}
 	// Oldest first, the latest last: a drive that fails halfway still
-	// shows its latest version, never an older one brought back.
+	// shows its latest version, never an older one brought back. (The
+	// young versions are the newest: what stays is the latest ones.)
 	for i := len(meta.Versions) - 1; i >= 0; i-- {
-		err := d.DeleteVersion(ctx, bucket, object, meta.Versions[i].VersionID)
+		v := &meta.Versions[i]
+		if !settledBy.IsZero() && v.ModTime.After(settledBy) {
+			return fmt.Errorf("version %s kept: %w", v.VersionID, ErrUnsettled)
+		}
+		err := d.DeleteVersion(ctx, bucket, object, v.VersionID)
 		if err != nil && !errors.Is(err, storage.ErrFileVersionNotFound) && !errors.Is(err, storage.ErrFileNotFound) {
 			return err
 		}

@@ -56,6 +56,12 @@ var (
 	// ErrHealIncomplete: HealObject healed what it could, but some drives
 	// that are online could not be healed (HealResult.Failed says why).
 	ErrHealIncomplete = errors.New("object: heal incomplete")
+	// ErrUnsettled: a drive holds, as its latest, a version newer than
+	// the object's current one and younger than Config.CommitSettle,
+	// which a commit may still be bringing to its quorum: a heal leaves
+	// that drive alone until the version has settled (HealResult.Failed
+	// names the drive with it).
+	ErrUnsettled = errors.New("object: a version too young to judge, maybe still being committed")
 	// ErrLockLost: the namespace lock of a write was lost before it
 	// committed (another writer may hold it now), so nothing was committed.
 	ErrLockLost = errors.New("object: namespace lock lost")

@@ -33,6 +33,12 @@ type unacked struct {
 // resurrect a write that failed. (Without a current version, a version on
 // so few drives may also be the leftover of an acknowledged delete, which
 // the drives that answer "not found" took: removing it is right then too.)
+// All of this holds only once every commit of the version its writer
+// counted has landed: HealObject judges a version only once it is older
+// than Config.CommitSettle, since a writer wrongly deemed to have lost its
+// lock may be committing it as the heal reads (as happened: a heal read
+// such a write two drives in, removed it, and the writer was acknowledged
+// by the drives that committed after the read).
 func (s *Set) unacknowledged(d decision) []unacked {
 	n := len(s.drives)
 	keys := make([]versions.Key, n)

@@ -22,6 +22,13 @@ import (
 // the version.
 func unackedVersion(t *testing.T, hs *healSet, pos int, key string) storage.FileInfo {
 	t.Helper()
+	return unackedVersionAt(t, hs, pos, key, time.Time{})
+}
+
+// unackedVersionAt is unackedVersion with the version's ModTime, or a
+// second after the drive's latest if modTime is zero.
+func unackedVersionAt(t *testing.T, hs *healSet, pos int, key string, modTime time.Time) storage.FileInfo {
+	t.Helper()
 	ctx := context.Background()
 	fi, err := hs.local[pos].ReadVersion(ctx, testBucket, key, "")
 	if err != nil {
@@ -29,18 +36,26 @@ func unackedVersion(t *testing.T, hs *healSet, pos int, key string) storage.File
 	}
 	fi.VersionID = uuid.NewString()
 	fi.ModTime = fi.ModTime.Add(time.Second)
+	if !modTime.IsZero() {
+		fi.ModTime = modTime.UTC()
+	}
 	if err := hs.local[pos].WriteMetadata(ctx, testBucket, key, fi); err != nil {
 		t.Fatal(err)
 	}
 	return fi
 }
 
+// judgeAtOnce makes a set's heals judge versions however young: for tests
+// of what a heal does with a failed write's leftovers, made just before.
+// (TestHealLeavesAYoungVersion and the tests after it run on the default.)
+func judgeAtOnce(c *Config) { c.CommitSettle = -1 }
+
 // TestHealRemovesUnacknowledgedVersion: a newer version on one drive of
 // four (write quorum 3) was never acknowledged: heal removes it instead of
 // leaving it the drive's latest, the drive is healed to the current
 // version, and reads stop queuing the object for healing.
 func TestHealRemovesUnacknowledgedVersion(t *testing.T) {
-	hs := newHealSet(t, 4, nil)
+	hs := newHealSet(t, 4, judgeAtOnce)
 	data := randomBytes(3, 1000) // inline
 	hs.put(t, "k", data)
 	bad := unackedVersion(t, hs, 2, "k")
@@ -104,7 +119,7 @@ func TestHealKeepsVersionThatMayBeAcknowledged(t *testing.T) {
 // version (never acknowledged: too few did). Heal removes the version and
 // the orphan data dir.
 func TestHealSweepsOrphanDataDir(t *testing.T) {
-	hs := newHealSet(t, 4, nil)
+	hs := newHealSet(t, 4, judgeAtOnce)
 	data := randomBytes(5, 300<<10) // shard files: a data dir per version
 	hs.put(t, "k", data)
 	ctx := context.Background()
@@ -160,7 +175,7 @@ func TestHealSweepsOrphanDataDir(t *testing.T) {
 // removes the version, which was never acknowledged: without the read's
 // note only the scanner's next pass would find it.
 func TestReadOfAbsentObjectHealsLeftovers(t *testing.T) {
-	hs := newHealSet(t, 4, nil)
+	hs := newHealSet(t, 4, judgeAtOnce)
 	data := randomBytes(6, 1000) // inline
 	hs.put(t, "k", data)
 	for _, pos := range []int{0, 1, 3} {
@@ -197,5 +212,158 @@ func TestReadOfAbsentObjectHealsLeftovers(t *testing.T) {
 	}
 	if reqs := hs.heals.take(); len(reqs) != 0 {
 		t.Fatalf("a read still queues heals once the leftover is gone: %+v", reqs)
+	}
+}
+
+// TestHealLeavesAYoungVersion: on the default configuration, a version on
+// one drive of four, newer than the current one and just written, is left
+// alone: a commit of it may still be landing on the others. The drive is
+// reported failed with ErrUnsettled (so whoever asked heals again), not
+// healed to the older version.
+func TestHealLeavesAYoungVersion(t *testing.T) {
+	hs := newHealSet(t, 4, nil)
+	data := randomBytes(3, 1000)
+	hs.put(t, "k", data)
+	young := unackedVersionAt(t, hs, 2, "k", time.Now())
+	before := hs.versions(t, "k")
+	res, err := hs.HealObject(context.Background(), testBucket, "k", HealOptions{})
+	if !errors.Is(err, ErrHealIncomplete) || !errors.Is(res.Failed[2], ErrUnsettled) || len(res.Failed) != 1 {
+		t.Fatalf("heal: %v, failed %v; want drive 2 left as unsettled", err, res.Failed)
+	}
+	if !slices.Equal(res.Unsettled, []string{young.VersionID}) || len(res.Unacknowledged)+len(res.Dropped)+len(res.Healed) != 0 ||
+		!slices.Equal(res.Targets, []int{2}) {
+		t.Fatalf("heal: %+v", res)
+	}
+	if after := hs.versions(t, "k"); !slices.EqualFunc(before, after, slices.Equal) {
+		t.Fatalf("the heal changed the drives: %v, then %v", before, after)
+	}
+	hs.mustGet(t, "k", data)
+}
+
+// TestHealLeavesAYoungNewKey: a new key's version on one drive of four,
+// just written, while the others say the object is absent: a commit of a
+// new key may be one drive in. The heal removes nothing.
+func TestHealLeavesAYoungNewKey(t *testing.T) {
+	hs := newHealSet(t, 4, nil)
+	hs.put(t, "k", randomBytes(6, 1000))
+	for _, pos := range []int{0, 1, 3} {
+		hs.wipe(t, pos, "k")
+	}
+	res, err := hs.HealObject(context.Background(), testBucket, "k", HealOptions{})
+	if !errors.Is(err, ErrHealIncomplete) || !errors.Is(res.Failed[2], ErrUnsettled) || len(res.Removed) != 0 {
+		t.Fatalf("heal: %+v, %v; want drive 2 left as unsettled", res, err)
+	}
+	if vs := hs.versions(t, "k"); len(vs[2]) != 1 {
+		t.Fatalf("drive 2 holds %v, want its version kept", vs[2])
+	}
+}
+
+// TestDeleteSettledKeepsYoungVersions: the removal of an absent object's
+// leftovers reads the drive's versions when it runs, and keeps the young
+// ones: a version committed since the heal's read is not removed with the
+// leftover the read found.
+func TestDeleteSettledKeepsYoungVersions(t *testing.T) {
+	hs := newHealSet(t, 4, nil)
+	hs.put(t, "k", randomBytes(7, 1000))
+	ctx := context.Background()
+	d := hs.local[0]
+	old, err := d.ReadVersion(ctx, testBucket, "k", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The drive's version, made old; a young one above it.
+	old.ModTime = time.Now().Add(-time.Hour)
+	if err := d.DeleteVersion(ctx, testBucket, "k", old.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteMetadata(ctx, testBucket, "k", old); err != nil {
+		t.Fatal(err)
+	}
+	young := unackedVersionAt(t, hs, 0, "k", time.Now())
+	err = deleteSettled(ctx, d, testBucket, "k", time.Now().Add(-time.Minute))
+	if !errors.Is(err, ErrUnsettled) {
+		t.Fatalf("deleteSettled: %v, want ErrUnsettled", err)
+	}
+	if vs := hs.versions(t, "k")[0]; !slices.Equal(vs, []string{young.VersionID}) {
+		t.Fatalf("drive 0 holds %v, want only the young version %s", vs, young.VersionID)
+	}
+	if err := deleteSettled(ctx, d, testBucket, "k", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if vs := hs.versions(t, "k")[0]; len(vs) != 0 {
+		t.Fatalf("drive 0 holds %v once every version is settled", vs)
+	}
+}
+
+// grantAll is a Locker that grants every lock at once: the lock of a
+// writer its lock servers wrongly declared dead, which the next holder
+// overlaps (nslock's documented failure, seen when memberlist flaps).
+type grantAll struct{}
+
+type grantedLock struct{}
+
+func (grantAll) Lock(context.Context, ...string) (Lock, error)  { return grantedLock{}, nil }
+func (grantAll) RLock(context.Context, ...string) (Lock, error) { return grantedLock{}, nil }
+func (grantedLock) Lost() <-chan struct{}                       { return nil }
+func (grantedLock) Unlock()                                     {}
+
+// TestHealDuringACommitLeavesIt: a heal that runs while a PUT commits, its
+// lock overlapping the writer's, finds the new version on one drive of
+// four, fewer than its write quorum. It must not take it for a failed
+// write's leftover: the PUT is acknowledged once the other drives' commits
+// land, and every drive then holds it. (CI lost an acknowledged PUT so:
+// the heal removed it from the drives it had reached.)
+func TestHealDuringACommitLeavesIt(t *testing.T) {
+	hs := newHealSet(t, 4, func(c *Config) {
+		c.Locker = grantAll{}
+		c.DriveTimeout = 30 * time.Second // the held commits must not time out
+	})
+	hs.put(t, "k", randomBytes(8, 300<<10))
+	for _, pos := range []int{1, 2, 3} {
+		hs.drives[pos].set(faultHeld, "RenameData")
+	}
+	next := randomBytes(9, 300<<10)
+	type result struct {
+		info ObjectInfo
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		info, err := hs.PutObject(context.Background(), testBucket, "k", bytes.NewReader(next), int64(len(next)), PutOptions{})
+		done <- result{info, err}
+	}()
+	// Drive 0 has committed, the others are in their RenameData.
+	deadline := time.Now().Add(20 * time.Second)
+	for hs.drives[1].blocked.Load()+hs.drives[2].blocked.Load()+hs.drives[3].blocked.Load() < 3 ||
+		len(hs.versions(t, "k")[0]) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the commit did not reach drive 0 and stall on the others: %v", hs.versions(t, "k"))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	newID := hs.versions(t, "k")[0][0]
+	res, healErr := hs.HealObject(context.Background(), testBucket, "k", HealOptions{})
+	for _, pos := range []int{1, 2, 3} {
+		hs.drives[pos].unstick()
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("put: %v", r.err)
+	}
+	for _, d := range hs.drives {
+		d.clear()
+	}
+	if r.info.VersionID != newID {
+		t.Fatalf("put acknowledged version %s, drive 0 held %s", r.info.VersionID, newID)
+	}
+	for pos, vs := range hs.versions(t, "k") {
+		if len(vs) == 0 || vs[0] != newID {
+			t.Fatalf("drive %d holds %v, want the acknowledged version %s first (the heal during the commit: %+v)", pos, vs, newID, res)
+		}
+	}
+	hs.mustGet(t, "k", next)
+	if !errors.Is(healErr, ErrHealIncomplete) || !errors.Is(res.Failed[0], ErrUnsettled) ||
+		!slices.Equal(res.Unsettled, []string{newID}) || len(res.Dropped) != 0 {
+		t.Fatalf("heal during the commit: %+v, %v; want drive 0 left as unsettled", res, healErr)
 	}
 }

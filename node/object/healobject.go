@@ -8,10 +8,12 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gridstore/gridstore/erasure"
+	"github.com/gridstore/gridstore/node/object/versions"
 	"github.com/gridstore/gridstore/storage"
 )
 
@@ -67,6 +69,12 @@ type HealResult struct {
 	Unacknowledged []string
 	// Dropped are the drives an unacknowledged version was removed from.
 	Dropped []int
+	// Unsettled are the versions newer than the current one (or, with no
+	// current version, any) that are younger than Config.CommitSettle:
+	// their commit may still be landing, so the drives holding them as
+	// their latest are left alone (and reported in Targets and Failed,
+	// with ErrUnsettled) until a later heal.
+	Unsettled []string
 	// Skipped are the drives that were offline: not healed, not an error.
 	Skipped []int
 	// Failed holds, per drive, why a target could not be healed or
@@ -109,7 +117,12 @@ const healPasses = 2
 // them, with their data dirs, and the data dirs of the same name that no
 // record names are removed from the other drives (Unacknowledged,
 // Dropped); then the object is read again and healed as it is without
-// them.
+// them. A version newer than the current one and younger than
+// Config.CommitSettle is neither judged nor removed: a writer may still
+// be committing it, under a lock wrongly taken from it (Unsettled). The
+// drives holding one as their latest are left out of this heal, as
+// failed targets (ErrUnsettled), and so is any version younger than that
+// when the object's leftovers are removed.
 //
 // Offline drives are skipped (Skipped), not an error. A target that cannot
 // be healed is reported in Failed, the others are still healed, and the
@@ -139,9 +152,20 @@ func (s *Set) HealObject(ctx context.Context, bucket, object string, opts HealOp
 	}
 	defer lk.Unlock()
 
+	// Taken before the read: a version older than this had every commit
+	// its writer counted land before the read began.
+	settledBy := s.settledBy()
 	d, err := s.readEvery(ctx, bucket, object)
 	if ctx.Err() == nil && (d.verdict == verdictFound || d.verdict == verdictUndecided) {
-		if drop := s.unacknowledged(d); len(drop) > 0 {
+		var drop []unacked
+		for _, u := range s.unacknowledged(d) {
+			if u.key.ModTime().After(settledBy) {
+				res.Unsettled = append(res.Unsettled, u.key.VersionID())
+			} else {
+				drop = append(drop, u)
+			}
+		}
+		if len(drop) > 0 {
 			for _, u := range drop {
 				res.Unacknowledged = append(res.Unacknowledged, u.key.VersionID())
 			}
@@ -156,15 +180,23 @@ func (s *Set) HealObject(ctx context.Context, bucket, object string, opts HealOp
 			d, err = s.readEvery(ctx, bucket, object)
 		}
 	}
+	leave := unsettled(d, settledBy)
 	switch {
 	case err == nil && d.key.Deleted(), err != nil && d.verdict == verdictNotFound && ctx.Err() == nil:
-		err = s.healAbsent(ctx, lk, bucket, object, d, opts, &res)
+		err = s.healAbsent(ctx, lk, bucket, object, d, leave, settledBy, opts, &res)
 	case err == nil:
-		err = s.healVersion(ctx, lk, bucket, object, d, corrupt, opts, &res)
+		err = s.healVersion(ctx, lk, bucket, object, d, leave, corrupt, opts, &res)
 	}
 	if err != nil {
 		return fail(err)
 	}
+	for pos, young := range leave {
+		if young {
+			res.Targets = append(res.Targets, pos)
+			res.failed(pos, fmt.Errorf("version %s: %w", d.answers[pos].fi.VersionID, ErrUnsettled))
+		}
+	}
+	slices.Sort(res.Targets)
 	if len(res.Failed) > 0 {
 		errs := make([]error, n)
 		for pos, e := range res.Failed {
@@ -173,6 +205,33 @@ func (s *Set) HealObject(ctx context.Context, bucket, object string, opts HealOp
 		return fail(fmt.Errorf("%w: %d of %d drives failed%s", ErrHealIncomplete, len(res.Failed), len(res.Targets), summarize(errs)))
 	}
 	return res, nil
+}
+
+// settledBy returns the newest ModTime a heal starting now may judge: a
+// version newer than that may still be being committed.
+func (s *Set) settledBy() time.Time {
+	if s.commitSettle < 0 {
+		return time.Now().Add(100 * 365 * 24 * time.Hour) // judge all (tests)
+	}
+	return time.Now().Add(-s.commitSettle)
+}
+
+// unsettled marks the drives whose latest version is newer than d's
+// current one (or, with none, any version) and younger than settledBy:
+// a commit may still be bringing it to its quorum, so a heal leaves them.
+func unsettled(d decision, settledBy time.Time) []bool {
+	leave := make([]bool, len(d.answers))
+	for pos := range d.answers {
+		a := &d.answers[pos]
+		if a.err != nil || !a.fi.ModTime.After(settledBy) {
+			continue
+		}
+		if d.verdict == verdictFound && versions.Compare(versions.KeyOf(&a.fi.FileVersion), d.key) >= 0 {
+			continue // the current version or an older one
+		}
+		leave[pos] = true
+	}
+	return leave
 }
 
 // readEvery is readLatest without the straggler cut-off: a heal needs
@@ -248,14 +307,17 @@ func (s *Set) verifySources(ctx context.Context, bucket, object string, d decisi
 
 // healAbsent removes the leftovers of an object a read quorum says is
 // absent (or whose current version is a delete marker, which the drives
-// that agree keep) from the drives that still hold a version of it.
-func (s *Set) healAbsent(ctx context.Context, lk Lock, bucket, object string, d decision, opts HealOptions, res *HealResult) error {
+// that agree keep) from the drives that still hold a version of it, but
+// for the drives marked in leave and any version younger than settledBy
+// (a commit of it may be landing as the heal runs).
+func (s *Set) healAbsent(ctx context.Context, lk Lock, bucket, object string, d decision, leave []bool, settledBy time.Time, opts HealOptions, res *HealResult) error {
 	n := len(s.drives)
 	targets := make([]bool, n)
 	for pos, a := range d.answers {
 		switch {
 		case isOffline(s.drives[pos], a.err):
 			res.Skipped = append(res.Skipped, pos)
+		case leave[pos]:
 		case d.agree != nil && d.agree[pos]:
 			// Holds the delete marker that is current.
 		case a.err == nil || isCorrupt(a.err):
@@ -271,7 +333,7 @@ func (s *Set) healAbsent(ctx context.Context, lk Lock, bucket, object string, d 
 	}
 	_, errs := fanOut(context.WithoutCancel(ctx), s.drivesWhere(targets), s.driveTimeout,
 		func(ctx context.Context, _ int, d storage.Drive) (struct{}, error) {
-			return struct{}{}, deleteAll(ctx, d, bucket, object)
+			return struct{}{}, deleteSettled(ctx, d, bucket, object, settledBy)
 		}, nil, 0)
 	for _, pos := range res.Targets {
 		switch err := errs[pos]; {
@@ -296,7 +358,7 @@ func (r *HealResult) failed(pos int, err error) {
 
 // healVersion rebuilds the current version d chose on the drives that do
 // not hold it (see HealObject).
-func (s *Set) healVersion(ctx context.Context, lk Lock, bucket, object string, d decision, corrupt []bool, opts HealOptions, res *HealResult) error {
+func (s *Set) healVersion(ctx context.Context, lk Lock, bucket, object string, d decision, leave, corrupt []bool, opts HealOptions, res *HealResult) error {
 	n := len(s.drives)
 	fi := d.answers[d.chosen].fi // a copy: the per-drive fields are reset below
 	fi.InlineData = nil
@@ -318,6 +380,7 @@ func (s *Set) healVersion(ctx context.Context, lk Lock, bucket, object string, d
 		switch {
 		case isOffline(s.drives[pos], a.err):
 			res.Skipped = append(res.Skipped, pos)
+		case leave[pos]:
 		case corrupt[pos]:
 			targets[pos] = true
 		case d.agree[pos] && a.fi.Erasure.Index == dist[pos] &&

@@ -542,7 +542,11 @@ func TestHealObjectConcurrentPut(t *testing.T) {
 func TestHealObjectAbsentLeftover(t *testing.T) {
 	for _, k := range healKinds {
 		t.Run(k.name, func(t *testing.T) {
-			hs := newHealSetFor(t, 4, k)
+			// The leftover is as young as a commit still landing would be.
+			hs := newHealSet(t, 4, func(c *Config) {
+				c.BlockSize, c.MinPartSize = k.blockSize, testMinPart
+				judgeAtOnce(c)
+			})
 			hs.putKind(t, "k", k, 11)
 			hs.drives[1].set(faultOffline)
 			if err := hs.DeleteObject(context.Background(), testBucket, "k"); err != nil {

@@ -340,6 +340,9 @@ const (
 	// faultStuck blocks the call, ignoring its context, until unstick:
 	// a disk stuck in a system call.
 	faultStuck
+	// faultHeld blocks the call, ignoring its context, until unstick, and
+	// then carries it out: a slow drive whose call does finish.
+	faultHeld
 )
 
 // errLate is what a faultLate call returns to its caller.
@@ -427,7 +430,7 @@ func (f *faultyDrive) faultOf(op string) fault {
 func (f *faultyDrive) enter(ctx context.Context, op string) error {
 	fl := f.faultOf(op)
 	switch fl {
-	case faultHang, faultStallOnce, faultStuck, faultLate:
+	case faultHang, faultStallOnce, faultStuck, faultHeld, faultLate:
 		f.blocked.Add(1)
 		defer f.blocked.Add(-1)
 	}
@@ -446,6 +449,8 @@ func (f *faultyDrive) enter(ctx context.Context, op string) error {
 	case faultStuck:
 		<-f.stuckUntil()
 		return fmt.Errorf("%s: stuck (injected)", op)
+	case faultHeld:
+		<-f.stuckUntil()
 	case faultLate:
 		<-ctx.Done()
 		return fmt.Errorf("%s: %w: %w", op, errLate, ctx.Err())

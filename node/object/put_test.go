@@ -403,6 +403,7 @@ func TestLateCommitIsNoted(t *testing.T) {
 	if !errors.Is(err, ErrWriteQuorum) {
 		t.Fatalf("%v, want ErrWriteQuorum", err)
 	}
+	failed := time.Now()
 	ts.waitFaultsOver(t) // the late commits run
 	for _, d := range ts.drives {
 		d.clear()
@@ -423,6 +424,9 @@ func TestLateCommitIsNoted(t *testing.T) {
 			t.Errorf("drive %d, whose commit landed late, is not named for healing (named: %v)", i, named)
 		}
 	}
+	// A heal judges the version once it is older than CommitSettle
+	// (twice DriveTimeout), since its ModTime, taken before the PUT failed.
+	time.Sleep(time.Until(failed.Add(2 * 200 * time.Millisecond)))
 	if _, err := ts.HealObject(context.Background(), testBucket, "k", HealOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -79,6 +79,15 @@ type Config struct {
 	LateDriveHalfLife time.Duration
 	// LockTimeout bounds the wait for a namespace lock.
 	LockTimeout time.Duration
+	// CommitSettle is how long after its ModTime a new version may still
+	// be landing on drives: its writer commits it within DriveTimeout of
+	// taking the ModTime, and may do so under a lock that was taken from
+	// it meanwhile (nslock: a busy holder wrongly declared dead). A heal
+	// leaves a version this young alone, however few drives hold it yet,
+	// rather than remove what may become an acknowledged write. 0 means
+	// twice DriveTimeout (the other half covers clocks that disagree);
+	// a negative value judges every version at once (tests).
+	CommitSettle time.Duration
 	// MinPartSize is the smallest size of every part of a multipart
 	// upload but the last; 0 means MinPartSize (S3's 5 MiB), a negative
 	// value none. Tests lower it.
@@ -100,6 +109,7 @@ type Set struct {
 	prefetch    int
 
 	driveTimeout, shardTimeout, probeTimeout, stragglerWait, lockTimeout time.Duration
+	commitSettle                                                         time.Duration
 	minPartSize                                                          int64
 
 	late      lateTracker    // when a GET's shard read is late
@@ -154,6 +164,7 @@ func NewSet(cfg Config) (*Set, error) {
 	if s.prefetch < 0 {
 		s.prefetch = 0
 	}
+	s.commitSettle = orDefault(cfg.CommitSettle, 2*s.driveTimeout)
 	s.late.fixed = cfg.LateShard
 	s.lateness = newDriveLateness(n, orDefault(cfg.LateDriveHalfLife, DefaultLateDriveHalfLife))
 	if s.locker == nil {
