@@ -80,7 +80,7 @@ func (n *Node) startHealer(r *running, healingDrives []int) {
 			return slices.ContainsFunc(e.Drives, func(pos int) bool { return pos < len(down) && !down[pos] })
 		},
 		Heal: func(ctx context.Context, e missedlog.Entry) (bool, error) {
-			return healEntry(ctx, layer, e, &r.healCount)
+			return healEntry(ctx, layer, e, r)
 		},
 		Walk: func(ctx context.Context, sets []int, throttle func(context.Context) error) error {
 			return layer.HealWalk(ctx, sets, func(ctx context.Context, req object.HealRequest) error {
@@ -89,6 +89,7 @@ func (n *Node) startHealer(r *running, healingDrives []int) {
 				}
 				res, err := layer.HealObject(ctx, req.Bucket, req.Object, object.HealOptions{Corrupt: req.Corrupt})
 				r.healCount.count(reasonMissed, res, err)
+				r.healWhenSettled(req, res)
 				return err
 			})
 		},
@@ -105,11 +106,14 @@ func (n *Node) startHealer(r *running, healingDrives []int) {
 
 // healEntry heals a logged missed write; it is done when every drive the
 // entry names was healed or found up to date.
-func healEntry(ctx context.Context, layer *object.Layer, e missedlog.Entry, c *healCounters) (bool, error) {
+func healEntry(ctx context.Context, layer *object.Layer, e missedlog.Entry, r *running) (bool, error) {
 	// The drives the write went on without are verified even where they
 	// hold its record: they may lack the shard of a part they missed.
 	res, err := layer.HealObject(ctx, e.Bucket, e.Object, object.HealOptions{Verify: e.Drives})
-	c.count(reasonMissed, res, err)
+	r.healCount.count(reasonMissed, res, err)
+	// The entry stays until a pass of the healer finds it done; the queue
+	// may heal the object before that.
+	r.healWhenSettled(object.HealRequest{Bucket: e.Bucket, Object: e.Object, Missing: e.Drives}, res)
 	switch {
 	case errors.Is(err, object.ErrBucketNotFound), errors.Is(err, object.ErrInvalidArgument):
 		return true, nil // nothing left to heal
@@ -125,6 +129,23 @@ func healEntry(ctx context.Context, layer *object.Layer, e missedlog.Entry, c *h
 		}
 	}
 	return true, nil
+}
+
+// settleMargin is how long after a young version has settled
+// (object.HealResult.SettledAt) the object is healed again: clocks read
+// on different goroutines and a timer that fires on time differ by less.
+const settleMargin = 100 * time.Millisecond
+
+// healWhenSettled queues req on the heal queue for when the versions that
+// res left as too young to judge have settled: without it the object
+// would wait for its next read, the missed-write healer's next pass (30 s)
+// or the scanner. (A heal reads every drive: the drives it left need not
+// be named.)
+func (r *running) healWhenSettled(req object.HealRequest, res object.HealResult) {
+	if r.heal == nil || res.SettledAt.IsZero() {
+		return
+	}
+	r.heal.QueueHealAfter(req, time.Until(res.SettledAt)+settleMargin)
 }
 
 // healerOf returns the running node's healing, nil before it is up.

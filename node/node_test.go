@@ -324,6 +324,60 @@ func TestReadsHealWhatTheyFind(t *testing.T) {
 	}
 }
 
+// TestYoungLeftoverHealedOnceSettled: a read finds on one drive of four a
+// version newer than the object's, just written: a failed write's
+// leftover, or a commit still landing. The heal the read queues leaves it
+// (too young to judge), and heals the object again once it has settled,
+// without another read: the leftover goes.
+func TestYoungLeftoverHealedOnceSettled(t *testing.T) {
+	dir := t.TempDir()
+	n := startLocal(t, func(c *Config) {
+		c.Endpoints = []string{filepath.Join(dir, "data{1...4}")}
+		c.Timing.Set.CommitSettle = time.Second // the default's two drive timeouts make a slow test
+	})
+	if code, body := s3Do(t, n, "PUT", "/bucket", nil); code != http.StatusOK {
+		t.Fatalf("create bucket: %d %s", code, body)
+	}
+	data := bytes.Repeat([]byte("young "), 100) // inline: the record is the whole copy
+	if code, body := s3Do(t, n, "PUT", "/bucket/obj", data); code != http.StatusOK {
+		t.Fatalf("put: %d %s", code, body)
+	}
+	latest := func(drive string) (string, *storage.ObjectMeta) {
+		raw, err := os.ReadFile(local.RecordFile(filepath.Join(dir, drive), "bucket", "obj"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := storage.DecodeObjectMeta(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Versions[0].VersionID, m
+	}
+	current, _ := latest("data1")
+	_, m := latest("data2")
+	young := m.Versions[0]
+	young.VersionID, young.ModTime = uuid.NewString(), time.Now().UTC()
+	m.Put(young)
+	raw, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := local.RecordFile(filepath.Join(dir, "data2"), "bucket", "obj")
+	if err := os.WriteFile(record+".tmp", raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(record+".tmp", record); err != nil {
+		t.Fatal(err)
+	}
+	if code, got := s3Do(t, n, "GET", "/bucket/obj", nil); code != http.StatusOK || !bytes.Equal(got, data) {
+		t.Fatalf("GET: %d, %d bytes", code, len(got))
+	}
+	eventually(t, 20*time.Second, "the young leftover was not removed once settled", func() bool {
+		id, m := latest("data2")
+		return id == current && m.Find(young.VersionID) < 0
+	})
+}
+
 // TestStartSweepsLeftovers: what a crash leaves on a drive that no object
 // refers to (a data dir whose record never came, an empty directory) is
 // gone soon after the node starts again, and the objects stay.

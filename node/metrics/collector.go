@@ -109,7 +109,7 @@ func newPullCollector(src Sources) *pullCollector {
 		healObjects:          d("heal_objects_total", "Objects healed (some drive got its copy back, or lost a leftover), by reason: read (found stale by a read or write), missed-write (the missed-write log, walks after a return), scanner, rebuild (a replaced drive).", "reason"),
 		healBytes:            d("heal_bytes_total", "Shard bytes written by heals, by reason.", "reason"),
 		healFailures:         d("heal_failures_total", "Heals that failed, by reason (rebuild: objects of the current pass not rebuilt).", "reason"),
-		healQueueLength:      d("heal_queue_length", "Objects waiting to be healed, by source: queue (found stale by reads and writes), missed-write (entries of the missed-write log).", "source"),
+		healQueueLength:      d("heal_queue_length", "Objects waiting to be healed, by source: queue (found stale by reads and writes), later (left by a heal while a write of them may still be landing, healed again once it has settled), missed-write (entries of the missed-write log).", "source"),
 		healMissedWaiting:    d("heal_missed_waiting", "Entries of the missed-write log waiting for their drives."),
 		healMissedRecorded:   d("heal_missed_recorded_total", "Writes and deletes acknowledged without some drives, recorded in the missed-write log."),
 		healMissedLost:       d("heal_missed_lost_total", "Missed writes that no log file could store (the sets are walked instead)."),
@@ -200,6 +200,7 @@ func (c *pullCollector) collectHeal(e *emitter, h admin.HealInfo) {
 		e.counter(c.healFailures, float64(hc.Failed), hc.Reason)
 	}
 	e.gauge(c.healQueueLength, float64(h.Queue.Waiting), "queue")
+	e.gauge(c.healQueueLength, float64(h.Queue.Later), "later")
 	e.gauge(c.healQueueLength, float64(h.MissedLog.Waiting), "missed-write")
 	e.gauge(c.healMissedWaiting, float64(h.MissedLog.Waiting))
 	e.counter(c.healMissedRecorded, float64(h.MissedLog.Recorded))

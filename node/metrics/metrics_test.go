@@ -484,7 +484,7 @@ func TestHealInfoFamilies(t *testing.T) {
 	end := time.Unix(1767225600, 0)
 	m := New(Sources{HealInfo: func() admin.HealInfo {
 		return admin.HealInfo{
-			Queue:     healqueue.Stats{Waiting: 3},
+			Queue:     healqueue.Stats{Waiting: 3, Later: 4},
 			MissedLog: missedlog.Stats{Waiting: 12, Recorded: 50, Failed: 1, Incomplete: true},
 			Healed: []admin.HealCount{
 				{Reason: "read", Objects: 35, Bytes: 1200, Failed: 2},
@@ -505,6 +505,7 @@ func TestHealInfoFamilies(t *testing.T) {
 		`gridstore_heal_bytes_total{reason="read"} 1200`,
 		`gridstore_heal_failures_total{reason="read"} 2`,
 		`gridstore_heal_queue_length{source="queue"} 3`,
+		`gridstore_heal_queue_length{source="later"} 4`,
 		`gridstore_heal_queue_length{source="missed-write"} 12`,
 		`gridstore_heal_missed_recorded_total 50`,
 		`gridstore_heal_missed_lost_total 1`,

@@ -234,6 +234,9 @@ func TestHealLeavesAYoungVersion(t *testing.T) {
 		!slices.Equal(res.Targets, []int{2}) {
 		t.Fatalf("heal: %+v", res)
 	}
+	if want := young.ModTime.Add(2 * 3 * time.Second); !res.SettledAt.Equal(want) {
+		t.Fatalf("SettledAt %v, want the version's ModTime and twice the drive timeout, %v", res.SettledAt, want)
+	}
 	if after := hs.versions(t, "k"); !slices.EqualFunc(before, after, slices.Equal) {
 		t.Fatalf("the heal changed the drives: %v, then %v", before, after)
 	}
@@ -363,7 +366,7 @@ func TestHealDuringACommitLeavesIt(t *testing.T) {
 	}
 	hs.mustGet(t, "k", next)
 	if !errors.Is(healErr, ErrHealIncomplete) || !errors.Is(res.Failed[0], ErrUnsettled) ||
-		!slices.Equal(res.Unsettled, []string{newID}) || len(res.Dropped) != 0 {
+		!slices.Equal(res.Unsettled, []string{newID}) || len(res.Dropped) != 0 || res.SettledAt.IsZero() {
 		t.Fatalf("heal during the commit: %+v, %v; want drive 0 left as unsettled", res, healErr)
 	}
 }

@@ -75,6 +75,10 @@ type HealResult struct {
 	// their latest are left alone (and reported in Targets and Failed,
 	// with ErrUnsettled) until a later heal.
 	Unsettled []string
+	// SettledAt, when some drive was left for a version too young to
+	// judge (Unsettled, or ErrUnsettled in Failed), is when every such
+	// version will have settled: a heal from then on can judge them.
+	SettledAt time.Time
 	// Skipped are the drives that were offline: not healed, not an error.
 	Skipped []int
 	// Failed holds, per drive, why a target could not be healed or
@@ -161,6 +165,7 @@ func (s *Set) HealObject(ctx context.Context, bucket, object string, opts HealOp
 		for _, u := range s.unacknowledged(d) {
 			if u.key.ModTime().After(settledBy) {
 				res.Unsettled = append(res.Unsettled, u.key.VersionID())
+				res.settles(u.key.ModTime(), s.commitSettle)
 			} else {
 				drop = append(drop, u)
 			}
@@ -194,6 +199,7 @@ func (s *Set) HealObject(ctx context.Context, bucket, object string, opts HealOp
 		if young {
 			res.Targets = append(res.Targets, pos)
 			res.failed(pos, fmt.Errorf("version %s: %w", d.answers[pos].fi.VersionID, ErrUnsettled))
+			res.settles(d.answers[pos].fi.ModTime, s.commitSettle)
 		}
 	}
 	slices.Sort(res.Targets)
@@ -343,10 +349,21 @@ func (s *Set) healAbsent(ctx context.Context, lk Lock, bucket, object string, d 
 			res.Skipped = append(res.Skipped, pos)
 		default:
 			res.failed(pos, err)
+			if errors.Is(err, ErrUnsettled) {
+				// Committed since the read: it is younger than now.
+				res.settles(time.Now(), s.commitSettle)
+			}
 		}
 	}
 	slices.Sort(res.Skipped)
 	return nil
+}
+
+// settles notes that a version of modTime was left as too young to judge.
+func (r *HealResult) settles(modTime time.Time, settle time.Duration) {
+	if at := modTime.Add(settle); at.After(r.SettledAt) {
+		r.SettledAt = at
+	}
 }
 
 func (r *HealResult) failed(pos int, err error) {

@@ -9,6 +9,11 @@
 // problem and asks again, and a drive-wide sweep (a healing drive) does not
 // go through this queue. What a worker does with a request is the caller's
 // Heal function (the object layer's HealObject in a node).
+//
+// A request can also be queued for later (QueueHealAfter): an object a
+// heal had to leave because a write of it may still be landing
+// (object.HealResult.SettledAt) is healed again once that write has had
+// its time, rather than when something next reads it.
 package healqueue
 
 import (
@@ -17,6 +22,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -53,6 +59,7 @@ type Stats struct {
 	Healed  uint64 // heals that returned nil
 	Failed  uint64 // heals that returned an error
 	Waiting int    // objects waiting now
+	Later   int    // objects queued for later (QueueHealAfter), not yet due
 }
 
 // Queue is an object.HealQueue served by background workers. Create it
@@ -67,10 +74,17 @@ type Queue struct {
 	order   []string // keys waiting, oldest first
 	waiting map[string]*object.HealRequest
 	running map[string]bool // keys a worker is healing now
+	later   map[string]*delayed
 	closed  bool
 	wake    chan struct{} // capacity 1: something was queued
 
 	queued, merged, dropped, healed, failed atomic.Uint64
+}
+
+// delayed is a request queued for later, and the timer that queues it.
+type delayed struct {
+	r     object.HealRequest
+	timer *time.Timer
 }
 
 // ErrNoHeal: Config.Heal is missing.
@@ -94,6 +108,7 @@ func New(cfg Config) (*Queue, error) {
 		cfg:     cfg,
 		waiting: map[string]*object.HealRequest{},
 		running: map[string]bool{},
+		later:   map[string]*delayed{},
 		wake:    make(chan struct{}, 1),
 	}
 	q.ctx, q.cancel = context.WithCancel(context.Background())
@@ -138,6 +153,40 @@ func (q *Queue) QueueHeal(r object.HealRequest) {
 	case q.wake <- struct{}{}:
 	default:
 	}
+}
+
+// QueueHealAfter queues r once d has passed. An object already queued for
+// later gets r's drives added and keeps its time; those queued for later
+// count against Capacity with the waiting ones, and are dropped by Close.
+func (q *Queue) QueueHealAfter(r object.HealRequest, d time.Duration) {
+	k := key(r)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
+	if l, ok := q.later[k]; ok {
+		l.r.Missing = union(l.r.Missing, r.Missing)
+		l.r.Corrupt = union(l.r.Corrupt, r.Corrupt)
+		return
+	}
+	if len(q.order)+len(q.later) >= q.cfg.Capacity {
+		q.dropped.Add(1)
+		return
+	}
+	r.Missing, r.Corrupt = slices.Clone(r.Missing), slices.Clone(r.Corrupt)
+	l := &delayed{r: r}
+	q.later[k] = l
+	l.timer = time.AfterFunc(max(d, 0), func() {
+		q.mu.Lock()
+		if q.later[k] != l {
+			q.mu.Unlock()
+			return // stopped by Close
+		}
+		delete(q.later, k)
+		q.mu.Unlock()
+		q.QueueHeal(l.r)
+	})
 }
 
 // next takes the oldest waiting request that no worker is healing, or
@@ -216,20 +265,25 @@ func (q *Queue) work() {
 // Stats returns the queue's counters.
 func (q *Queue) Stats() Stats {
 	q.mu.Lock()
-	waiting := len(q.order)
+	waiting, later := len(q.order), len(q.later)
 	q.mu.Unlock()
 	return Stats{
 		Queued: q.queued.Load(), Merged: q.merged.Load(), Dropped: q.dropped.Load(),
-		Healed: q.healed.Load(), Failed: q.failed.Load(), Waiting: waiting,
+		Healed: q.healed.Load(), Failed: q.failed.Load(), Waiting: waiting, Later: later,
 	}
 }
 
 // Close stops taking requests, cancels the heals in progress (their Heal
-// gets a cancelled context) and waits for the workers. Waiting requests are
-// dropped: reads will find their objects again.
+// gets a cancelled context) and waits for the workers. Waiting requests,
+// and those queued for later, are dropped: reads will find their objects
+// again.
 func (q *Queue) Close() {
 	q.mu.Lock()
 	q.closed = true
+	for k, l := range q.later {
+		l.timer.Stop()
+		delete(q.later, k)
+	}
 	q.mu.Unlock()
 	q.cancel()
 	q.wg.Wait()

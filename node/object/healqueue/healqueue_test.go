@@ -189,3 +189,63 @@ func TestConfig(t *testing.T) {
 		t.Fatalf("New without Heal: %v", err)
 	}
 }
+
+// TestQueueHealAfter: a request queued for later is healed once its time
+// has passed, not before, with the drives of the requests for the same
+// object queued meanwhile.
+func TestQueueHealAfter(t *testing.T) {
+	var mu sync.Mutex
+	var got []object.HealRequest
+	var at time.Time
+	q, err := New(Config{Heal: func(_ context.Context, r object.HealRequest) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got, at = append(got, r), time.Now()
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	queued := time.Now()
+	q.QueueHealAfter(req("a", 1), 200*time.Millisecond)
+	q.QueueHealAfter(req("a", 2), 0) // merged: keeps the first one's time
+	if s := q.Stats(); s.Later != 1 || s.Waiting != 0 {
+		t.Fatalf("stats %+v, want one object for later", s)
+	}
+	eventually(t, "the heal", func() bool { return q.Stats().Healed == 1 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || !slices.Equal(got[0].Missing, []int{1, 2}) {
+		t.Fatalf("healed %+v, want one request for drives [1 2]", got)
+	}
+	if at.Sub(queued) < 200*time.Millisecond {
+		t.Fatalf("healed %v after it was queued for 200ms later", at.Sub(queued))
+	}
+	if s := q.Stats(); s.Later != 0 {
+		t.Fatalf("stats %+v after the heal", s)
+	}
+}
+
+// TestCloseDropsLater: Close drops the requests queued for later (their
+// timers with them: goleak checks), and a later one is ignored.
+func TestCloseDropsLater(t *testing.T) {
+	q, err := New(Config{Capacity: 2, Heal: func(context.Context, object.HealRequest) error {
+		t.Error("a request queued for later was healed after Close")
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.QueueHealAfter(req("a"), time.Hour)
+	q.QueueHealAfter(req("b"), time.Hour)
+	q.QueueHealAfter(req("c"), time.Hour) // over Capacity
+	if s := q.Stats(); s.Later != 2 || s.Dropped != 1 {
+		t.Fatalf("stats %+v, want 2 for later and 1 dropped", s)
+	}
+	q.Close()
+	q.QueueHealAfter(req("d"), 0)
+	if s := q.Stats(); s.Later != 0 {
+		t.Fatalf("stats %+v after Close", s)
+	}
+}
