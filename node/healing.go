@@ -281,15 +281,28 @@ type healCounters struct {
 }
 
 // count notes one HealObject's outcome: an object healed when some drive
-// got it (or lost a leftover), the shard bytes written, or a failure.
+// got it (or lost a leftover), the shard bytes written, or a failure. A
+// heal that only left drives holding a version too young to judge did not
+// fail: a write of the object was under way, and the heal runs again.
 func (c *healCounters) count(reason int, res object.HealResult, err error) {
 	if len(res.Healed)+len(res.Removed)+len(res.Dropped)+len(res.Pruned) > 0 {
 		c.objects[reason].Add(1)
 		c.bytes[reason].Add(uint64(scanner.HealedBytes(res)))
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil && !errors.Is(err, context.Canceled) && !onlyUnsettled(res) {
 		c.failed[reason].Add(1)
 	}
+}
+
+// onlyUnsettled reports whether every drive a heal failed was left for a
+// version too young to judge (object.ErrUnsettled).
+func onlyUnsettled(res object.HealResult) bool {
+	for _, err := range res.Failed {
+		if !errors.Is(err, object.ErrUnsettled) {
+			return false
+		}
+	}
+	return len(res.Failed) > 0
 }
 
 // busy reports whether the node is under enough client load that the

@@ -376,6 +376,12 @@ func TestYoungLeftoverHealedOnceSettled(t *testing.T) {
 		id, m := latest("data2")
 		return id == current && m.Find(young.VersionID) < 0
 	})
+	// Leaving it was no failure.
+	_, metrics := get(t, n.URL+PathMetrics)
+	if strings.Contains(metrics, `gridstore_heal_failures_total{reason="read"}`) &&
+		!strings.Contains(metrics, `gridstore_heal_failures_total{reason="read"} 0`) {
+		t.Fatalf("a heal that left a young version counted as failed:\n%s", grepLines(metrics, "gridstore_heal_failures_total"))
+	}
 }
 
 // TestStartSweepsLeftovers: what a crash leaves on a drive that no object
