@@ -26,9 +26,6 @@ type commitState struct {
 	// olds holds, per drive, every version it holds (nil for none or no
 	// answer): they go once the new version has its quorum.
 	olds [][]storage.FileVersion
-	// modTime is the new version's: after every version of olds, since
-	// the clocks of different nodes drift.
-	modTime time.Time
 }
 
 // beginCommit takes the object's write lock and reads every drive's
@@ -63,17 +60,24 @@ func (s *Set) beginCommit(ctx context.Context, bucket, object string, pre Precon
 		lk.Unlock()
 		return nil, fmt.Errorf("before commit: %w", err)
 	}
-	// Taken last, right before the caller publishes: a heal judges how
-	// long a version may still be landing by it (Config.CommitSettle).
-	st.modTime = time.Now().UTC().Round(0)
-	for _, vs := range olds {
+	return st, nil
+}
+
+// modTime returns the new version's ModTime: now, or just after every
+// version of olds if one is newer (the clocks of different nodes drift).
+// The caller takes it right before it publishes, with nothing that can
+// stall in between: a heal judges by it how long the version may still be
+// landing on drives (Config.CommitSettle).
+func (st *commitState) modTime() time.Time {
+	t := time.Now().UTC().Round(0)
+	for _, vs := range st.olds {
 		for _, v := range vs {
-			if !v.ModTime.Before(st.modTime) {
-				st.modTime = v.ModTime.Add(time.Nanosecond)
+			if !v.ModTime.Before(t) {
+				t = v.ModTime.Add(time.Nanosecond)
 			}
 		}
 	}
-	return st, nil
+	return t
 }
 
 // currentOf returns the object's current version by the drives' version

@@ -247,7 +247,6 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 	}
 	defer st.lk.Unlock()
 	wctx := context.WithoutCancel(ctx)
-	c.version.ModTime = st.modTime
 	targets := make([]bool, n)
 	var partial []int // drives that commit without the shard of some part
 	for pos := range n {
@@ -263,6 +262,7 @@ func (c *completeJob) commit(ctx context.Context, ul Lock, pre Precondition) (Ob
 	// when it is back). A commit that then fails leaves an entry whose heal
 	// finds nothing to do.
 	s.rememberMissed(wctx, bucket, object, c.version.VersionID, partial)
+	c.version.ModTime = st.modTime() // after the log, which may take seconds
 	// As a PUT commits: at the write quorum plus a grace, the drives still
 	// at it noted for healing (a drive of a node going away must not hold
 	// the answer for its whole timeout).

@@ -508,8 +508,8 @@ func (j *putJob) commit(ctx context.Context, pre Precondition) (ObjectInfo, erro
 		return ObjectInfo{}, err
 	}
 	defer st.lk.Unlock()
-	j.version.ModTime = st.modTime
-	j.version.Parts[0].ModTime = st.modTime
+	j.version.ModTime = st.modTime()
+	j.version.Parts[0].ModTime = j.version.ModTime
 
 	targets := make([]storage.Drive, len(s.drives))
 	for pos, d := range s.drives {
