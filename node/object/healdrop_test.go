@@ -298,17 +298,15 @@ func TestDeleteSettledKeepsYoungVersions(t *testing.T) {
 	}
 }
 
-// grantAll is a Locker that grants every lock at once: the lock of a
+// grantAll returns a Locker that grants every lock at once: the lock of a
 // writer its lock servers wrongly declared dead, which the next holder
 // overlaps (nslock's documented failure, seen when memberlist flaps).
-type grantAll struct{}
-
-type grantedLock struct{}
-
-func (grantAll) Lock(context.Context, ...string) (Lock, error)  { return grantedLock{}, nil }
-func (grantAll) RLock(context.Context, ...string) (Lock, error) { return grantedLock{}, nil }
-func (grantedLock) Lost() <-chan struct{}                       { return nil }
-func (grantedLock) Unlock()                                     {}
+func grantAll() Locker {
+	held := func(context.Context, ...string) (lostLock, error) {
+		return lostLock{}, nil // no channel: never lost
+	}
+	return AdaptLocker(held, held)
+}
 
 // TestHealDuringACommitLeavesIt: a heal that runs while a PUT commits, its
 // lock overlapping the writer's, finds the new version on one drive of
@@ -318,7 +316,7 @@ func (grantedLock) Unlock()                                     {}
 // the heal removed it from the drives it had reached.)
 func TestHealDuringACommitLeavesIt(t *testing.T) {
 	hs := newHealSet(t, 4, func(c *Config) {
-		c.Locker = grantAll{}
+		c.Locker = grantAll()
 		c.DriveTimeout = 30 * time.Second // the held commits must not time out
 	})
 	hs.put(t, "k", randomBytes(8, 300<<10))

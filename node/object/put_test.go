@@ -386,7 +386,8 @@ func TestFailedRollbackStaysInvisible(t *testing.T) {
 // they hold, which never had a quorum).
 func TestLateCommitIsNoted(t *testing.T) {
 	t.Parallel()
-	ts := newTestSet(t, 6, func(c *Config) { c.DriveTimeout = 200 * time.Millisecond }) // 3+3, write quorum 4
+	const driveTimeout = 200 * time.Millisecond
+	ts := newTestSet(t, 6, func(c *Config) { c.DriveTimeout = driveTimeout }) // 3+3, write quorum 4
 	old := randomBytes(1, 1000)
 	oldInfo := ts.put(t, "k", old)
 	ts.heals.take()
@@ -426,7 +427,7 @@ func TestLateCommitIsNoted(t *testing.T) {
 	}
 	// A heal judges the version once it is older than CommitSettle
 	// (twice DriveTimeout), since its ModTime, taken before the PUT failed.
-	time.Sleep(time.Until(failed.Add(2 * 200 * time.Millisecond)))
+	time.Sleep(time.Until(failed.Add(2 * driveTimeout)))
 	if _, err := ts.HealObject(context.Background(), testBucket, "k", HealOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -671,7 +672,8 @@ func TestOverwriteCleansADriveTheVersionReadMissed(t *testing.T) {
 // TestLateCommitIsNoted).
 func TestLateCommitOfAFailedPutIsFenced(t *testing.T) {
 	t.Parallel()
-	ts := newTestSet(t, 6, func(c *Config) { c.DriveTimeout = 200 * time.Millisecond }) // 3+3, write quorum 4
+	const driveTimeout = 200 * time.Millisecond
+	ts := newTestSet(t, 6, func(c *Config) { c.DriveTimeout = driveTimeout }) // 3+3, write quorum 4
 	old := randomBytes(1, InlineLimit+1)
 	oldInfo := ts.put(t, "k", old)
 	late := []int{0, 1}

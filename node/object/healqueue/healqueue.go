@@ -280,10 +280,10 @@ func (q *Queue) Stats() Stats {
 func (q *Queue) Close() {
 	q.mu.Lock()
 	q.closed = true
-	for k, l := range q.later {
+	for _, l := range q.later {
 		l.timer.Stop()
-		delete(q.later, k)
 	}
+	clear(q.later)
 	q.mu.Unlock()
 	q.cancel()
 	q.wg.Wait()
