@@ -101,6 +101,7 @@ func (f *Floor) Stop() {
 	}
 	f.stopped = true
 	debug.SetGCPercent(basePercent)
+	f.percent = basePercent
 }
 
 // Percent reports the GOGC the policy set last.

@@ -2,7 +2,9 @@ package gcfloor
 
 import (
 	"runtime"
+	"runtime/debug"
 	"testing"
+	"time"
 )
 
 func TestPercentFor(t *testing.T) {
@@ -53,14 +55,27 @@ func TestFloorSpacesCollections(t *testing.T) {
 	}
 	with := collections(garbage)
 	t.Logf("collections over %d MiB of garbage: %d without the floor, %d with", garbage>>20, without, with)
-	// Without: one per 4 MB or so; with: one per ~32 MB.
-	if with*3 > without {
-		t.Fatalf("%d collections with the floor, %d without: want at most a third", with, without)
+	// Without: one per 4 MB or so; with: one per ~32 MB. Judged against a
+	// bound rather than against the count without: a collector short of CPU
+	// (other test binaries alongside) runs fewer collections, never more,
+	// so the bound holds on a busy machine, while the count without the
+	// floor may halve from one moment to the next.
+	if limit := uint32(garbage / (16 << 20)); with > limit {
+		t.Fatalf("%d collections with the floor over %d MiB of garbage (%d without): want at most %d, one per 16 MiB",
+			with, garbage>>20, without, limit)
 	}
 
+	// After Stop, GOGC is 100 again and collections no longer set it. Read
+	// rather than counted: how many collections a stretch of garbage takes
+	// also depends on how much CPU the collector gets, which other test
+	// binaries running alongside change from one moment to the next (CI
+	// once counted 75 after Stop against 162 before Start).
 	f.Stop()
-	runtime.GC()
-	if again := collections(garbage); again*2 < without {
-		t.Fatalf("after Stop: %d collections, want about %d (GOGC back to 100)", again, without)
+	for range 5 {
+		runtime.GC() // each collection runs the policy's cleanup, were it still armed
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Fatalf("after Stop and 5 collections: GOGC %d, want 100", p)
 	}
 }
