@@ -88,8 +88,7 @@ func (n *Node) startHealer(r *running, healingDrives []int) {
 					return err
 				}
 				res, err := layer.HealObject(ctx, req.Bucket, req.Object, object.HealOptions{Corrupt: req.Corrupt})
-				r.healCount.count(reasonMissed, res, err)
-				r.healWhenSettled(req, res)
+				r.healed(reasonMissed, req, res, err)
 				return err
 			})
 		},
@@ -110,10 +109,9 @@ func healEntry(ctx context.Context, layer *object.Layer, e missedlog.Entry, r *r
 	// The drives the write went on without are verified even where they
 	// hold its record: they may lack the shard of a part they missed.
 	res, err := layer.HealObject(ctx, e.Bucket, e.Object, object.HealOptions{Verify: e.Drives})
-	r.healCount.count(reasonMissed, res, err)
 	// The entry stays until a pass of the healer finds it done; the queue
 	// may heal the object before that.
-	r.healWhenSettled(object.HealRequest{Bucket: e.Bucket, Object: e.Object, Missing: e.Drives}, res)
+	r.healed(reasonMissed, object.HealRequest{Bucket: e.Bucket, Object: e.Object, Missing: e.Drives}, res, err)
 	switch {
 	case errors.Is(err, object.ErrBucketNotFound), errors.Is(err, object.ErrInvalidArgument):
 		return true, nil // nothing left to heal
@@ -136,12 +134,14 @@ func healEntry(ctx context.Context, layer *object.Layer, e missedlog.Entry, r *r
 // on different goroutines and a timer that fires on time differ by less.
 const settleMargin = 100 * time.Millisecond
 
-// healWhenSettled queues req on the heal queue for when the versions that
-// res left as too young to judge have settled: without it the object
-// would wait for its next read, the missed-write healer's next pass (30 s)
-// or the scanner. (A heal reads every drive: the drives it left need not
-// be named.)
-func (r *running) healWhenSettled(req object.HealRequest, res object.HealResult) {
+// healed notes the outcome of the heal queue's or the missed-write
+// healer's HealObject for req: it counts it, and queues req on the heal
+// queue for when the versions res left as too young to judge have
+// settled; without that the object would wait for its next read, the
+// missed-write healer's next pass (30 s) or the scanner. (A heal reads
+// every drive: the drives it left need not be named.)
+func (r *running) healed(reason int, req object.HealRequest, res object.HealResult, err error) {
+	r.healCount.count(reason, res, err)
 	if r.heal == nil || res.SettledAt.IsZero() {
 		return
 	}

@@ -465,8 +465,7 @@ func (n *Node) assemble(res *bootstrap.Result) (_ *running, err error) {
 		Logger: n.log.Named("heal"),
 		Heal: func(ctx context.Context, req object.HealRequest) error {
 			res, err := layer.HealObject(ctx, req.Bucket, req.Object, object.HealOptions{Corrupt: req.Corrupt, Verify: req.Missing})
-			r.healCount.count(reasonRead, res, err)
-			r.healWhenSettled(req, res)
+			r.healed(reasonRead, req, res, err)
 			return err
 		},
 	}); err != nil {

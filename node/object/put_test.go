@@ -672,8 +672,7 @@ func TestOverwriteCleansADriveTheVersionReadMissed(t *testing.T) {
 // TestLateCommitIsNoted).
 func TestLateCommitOfAFailedPutIsFenced(t *testing.T) {
 	t.Parallel()
-	const driveTimeout = 200 * time.Millisecond
-	ts := newTestSet(t, 6, func(c *Config) { c.DriveTimeout = driveTimeout }) // 3+3, write quorum 4
+	ts := newTestSet(t, 6, func(c *Config) { c.DriveTimeout = 200 * time.Millisecond }) // 3+3, write quorum 4
 	old := randomBytes(1, InlineLimit+1)
 	oldInfo := ts.put(t, "k", old)
 	late := []int{0, 1}
